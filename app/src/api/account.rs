@@ -1,0 +1,73 @@
+//! Signing in and out, the current user, and changing one's own password.
+
+use leptos::prelude::*;
+
+use crate::{error::AppError, model::SignedInUser};
+
+/// Who is signed in, if anyone.
+#[server(endpoint = "current_user")]
+pub async fn current_user() -> Result<Option<SignedInUser>, AppError> {
+    let actor = super::context::maybe_actor().await?;
+    Ok(actor.and_then(|a| {
+        Some(SignedInUser {
+            id: a.user_id?,
+            username: a.username,
+            is_server_admin: a.is_server_admin,
+        })
+    }))
+}
+
+/// Signs in with a username and password, then goes to the dashboard.
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<(), AppError> {
+    use super::context::{USER_ID_KEY, client_address, session, session_error, state};
+    use crate::server::services::accounts::{self, Attempt};
+
+    let state = state()?;
+    let attempt = Attempt {
+        username: &username,
+        password: &password,
+        client_address: client_address().await,
+    };
+    let user = accounts::authenticate(&state.db, &state.hasher, &state.settings, attempt).await?;
+    let session = session().await?;
+    // A new id at sign-in, so that a planted session id is worth nothing.
+    session.cycle_id().await.map_err(session_error)?;
+    session
+        .insert(USER_ID_KEY, user.id)
+        .await
+        .map_err(session_error)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// Signs out and forgets the session.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use super::context::{session, session_error};
+    session().await?.flush().await.map_err(session_error)?;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Changes the signed-in user's password.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current: String,
+    new: String,
+    confirm: String,
+) -> Result<(), AppError> {
+    use super::context::{actor, state};
+    use crate::{server::services::accounts, validate::NewPassword};
+
+    let actor = actor().await?;
+    let state = state()?;
+    if current.is_empty() {
+        return Err(AppError::invalid("current", "Enter your current password."));
+    }
+    let new = NewPassword::parse(&new).map_err(|m| AppError::invalid("new", m))?;
+    if new.expose() != confirm {
+        return Err(AppError::invalid("confirm", "The passwords do not match."));
+    }
+    accounts::change_own_password(&state.db, &state.hasher, &actor, &current, &new).await
+}

@@ -1,0 +1,69 @@
+//! What every server function needs: the state, the session and the signed-in actor.
+
+use axum::extract::ConnectInfo;
+use leptos::prelude::*;
+use std::net::SocketAddr;
+use tower_sessions::Session;
+
+use crate::{
+    error::AppError,
+    server::{actor::Actor, services::accounts, state::AppState},
+};
+
+/// The session key holding the signed-in user's id.
+pub const USER_ID_KEY: &str = "user_id";
+
+/// The shared state, provided by the server to every render and server function.
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the Leptos context");
+        AppError::Internal
+    })
+}
+
+/// The caller's web session.
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|error| {
+        tracing::error!(?error, "no session layer");
+        AppError::Internal
+    })
+}
+
+/// The client's address, when the server knows it.
+pub async fn client_address() -> Option<String> {
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(address)| address.ip().to_string())
+}
+
+/// The signed-in user, or `None`.
+pub async fn maybe_actor() -> Result<Option<Actor>, AppError> {
+    let state = state()?;
+    let session = session().await?;
+    let user_id: Option<i32> = session.get(USER_ID_KEY).await.map_err(|error| {
+        tracing::error!(%error, "reading the session failed");
+        AppError::Internal
+    })?;
+    let Some(user_id) = user_id else {
+        return Ok(None);
+    };
+    Ok(accounts::active_user(&state.db, user_id)
+        .await?
+        .map(|user| Actor {
+            user_id: Some(user.id),
+            username: user.username,
+            is_server_admin: user.is_server_admin,
+        }))
+}
+
+/// The signed-in user, or `Unauthenticated`.
+pub async fn actor() -> Result<Actor, AppError> {
+    maybe_actor().await?.ok_or(AppError::Unauthenticated)
+}
+
+/// Logs a session-store failure and hides it.
+pub fn session_error(error: tower_sessions::session::Error) -> AppError {
+    tracing::error!(%error, "session store failed");
+    AppError::Internal
+}

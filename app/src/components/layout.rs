@@ -1,0 +1,80 @@
+//! The frame of every signed-in page: navigation, the user, sign-out.
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Redirect};
+
+use crate::{
+    api::account::{Logout, current_user},
+    components::ui::{Alert, Loading, Tone},
+    model::SignedInUser,
+};
+
+/// Wraps a page for signed-in users; sends everyone else to the login.
+#[component]
+pub fn Layout(children: ChildrenFn) -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense fallback=|| view! { <div class="p-8"><Loading /></div> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(user)) => {
+                        provide_context(user.clone());
+                        view! {
+                            <Navigation user />
+                            <main class="mx-auto max-w-5xl px-4 py-8 sm:px-6">
+                                {children.read_value()()}
+                            </main>
+                        }
+                            .into_any()
+                    }
+                    Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
+                    Err(error) => view! {
+                        <main class="mx-auto max-w-5xl px-4 py-8">
+                            <Alert tone=Tone::Error>{error.to_string()}</Alert>
+                        </main>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Navigation(user: SignedInUser) -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    let link = "rounded-md px-3 py-2 text-sm font-medium text-slate-200 hover:bg-slate-700 hover:text-white aria-[current=page]:bg-slate-900 aria-[current=page]:text-white focus:outline-none focus-visible:ring-2 focus-visible:ring-white";
+    view! {
+        <header class="bg-slate-800">
+            <nav
+                class="mx-auto flex max-w-5xl flex-wrap items-center gap-2 px-4 py-3 sm:px-6"
+                aria-label="Main"
+            >
+                <A href="/" attr:class="mr-4 text-lg font-bold tracking-tight text-white">
+                    "PXE Cloud"
+                </A>
+                <A href="/" attr:class=link>
+                    "Dashboard"
+                </A>
+                <A href="/account/password" attr:class=link>
+                    "Password"
+                </A>
+                <div class="ml-auto flex items-center gap-3">
+                    <span class="text-sm text-slate-300" data-testid="signed-in-user">
+                        {user.username.clone()}
+                        {user.is_server_admin.then_some(" (server admin)")}
+                    </span>
+                    <ActionForm action=logout>
+                        <button
+                            type="submit"
+                            class="rounded-md bg-slate-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-slate-600 focus:outline-none focus-visible:ring-2 focus-visible:ring-white"
+                        >
+                            "Sign out"
+                        </button>
+                    </ActionForm>
+                </div>
+            </nav>
+        </header>
+    }
+}

@@ -1,0 +1,14 @@
+//! SeaORM entities, one per table of the initial migration.
+
+pub mod boot_event;
+pub mod boot_image;
+pub mod boot_menu;
+pub mod boot_token;
+pub mod group;
+pub mod group_member;
+pub mod login_attempt;
+pub mod menu_entry;
+pub mod organization;
+pub mod organization_member;
+pub mod user;
+pub mod web_session;

@@ -1,0 +1,9 @@
+//! Server-only code: database entities, services, sessions and password hashing.
+
+pub mod actor;
+pub mod db;
+pub mod entities;
+pub mod password;
+pub mod services;
+pub mod session_store;
+pub mod state;

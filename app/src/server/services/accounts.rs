@@ -1,0 +1,251 @@
+//! User accounts: sign-in, passwords, and the first server admin.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+};
+
+use crate::{
+    error::AppError,
+    server::{
+        actor::Actor,
+        db,
+        entities::user,
+        password::PasswordHasher,
+        services::throttle::{self, Subject},
+        state::Settings,
+    },
+    validate::{Email, NewPassword, Username, check_login_password},
+};
+
+/// The one message for every failed sign-in, so that it reveals nothing.
+pub const INVALID_CREDENTIALS: &str = "Invalid username or password.";
+
+/// Where a sign-in attempt comes from, for throttling.
+#[derive(Debug, Clone)]
+pub struct Attempt<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub client_address: Option<String>,
+}
+
+fn invalid_credentials() -> AppError {
+    AppError::invalid("credentials", INVALID_CREDENTIALS)
+}
+
+/// Checks credentials and returns the user; throttles failures per username and per address.
+#[tracing::instrument(skip_all, fields(username = attempt.username, client = ?attempt.client_address))]
+pub async fn authenticate(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    settings: &Settings,
+    attempt: Attempt<'_>,
+) -> Result<user::Model, AppError> {
+    if attempt.username.trim().is_empty() {
+        return Err(AppError::invalid("username", "Enter your username."));
+    }
+    check_login_password(attempt.password).map_err(|m| AppError::invalid("password", m))?;
+    // An unparseable name cannot exist; it is throttled under its raw (bounded) form.
+    let key: String = Username::parse(attempt.username)
+        .map(|u| u.as_str().to_owned())
+        .unwrap_or_else(|_| attempt.username.chars().take(64).collect());
+
+    let mut subjects = vec![Subject::user(&key, settings.max_failures_per_user)];
+    if let Some(address) = &attempt.client_address {
+        subjects.push(Subject::address(address, settings.max_failures_per_address));
+    }
+    throttle::check(db, &subjects, settings.throttle_window).await?;
+
+    let found = user::Entity::find()
+        .filter(user::Column::Username.eq(&key))
+        .one(db)
+        .await
+        .map_err(db::internal)?;
+    let verified = hasher
+        .verify(
+            attempt.password,
+            found.as_ref().map(|u| u.password_hash.as_str()),
+        )
+        .await?;
+    match found {
+        Some(user) if verified && !user.is_disabled => {
+            throttle::clear(db, &subjects[0]).await?;
+            tracing::info!(user_id = user.id, "signed in");
+            Ok(user)
+        }
+        _ => {
+            throttle::record_failure(db, &subjects).await?;
+            tracing::info!("sign-in refused");
+            Err(invalid_credentials())
+        }
+    }
+}
+
+/// A new account's details.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub email: Option<Email>,
+    pub password: NewPassword,
+    pub is_server_admin: bool,
+}
+
+/// Creates an account; only a server admin may.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, username = %new.username))]
+pub async fn create_user(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    actor: &Actor,
+    new: NewUser,
+) -> Result<user::Model, AppError> {
+    actor.require_server_admin()?;
+    let hash = hasher.hash(new.password.expose()).await?;
+    let now = Utc::now();
+    user::ActiveModel {
+        id: NotSet,
+        username: Set(new.username.as_str().to_owned()),
+        email: Set(new.email.map(|e| e.as_str().to_owned())),
+        password_hash: Set(hash),
+        is_server_admin: Set(new.is_server_admin),
+        is_disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(db::conflict_on("username", "This username is taken."))
+}
+
+/// Finds a user by name, for a server admin.
+pub async fn find_by_username(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    username: &Username,
+) -> Result<user::Model, AppError> {
+    actor.require_server_admin()?;
+    user::Entity::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)
+}
+
+/// Every account, by name, for a server admin.
+pub async fn list_users(
+    db: &DatabaseConnection,
+    actor: &Actor,
+) -> Result<Vec<user::Model>, AppError> {
+    actor.require_server_admin()?;
+    user::Entity::find()
+        .order_by_asc(user::Column::Username)
+        .all(db)
+        .await
+        .map_err(db::internal)
+}
+
+async fn store_password(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    user: user::Model,
+    password: &NewPassword,
+) -> Result<(), AppError> {
+    let hash = hasher.hash(password.expose()).await?;
+    let mut active: user::ActiveModel = user.into();
+    active.password_hash = Set(hash);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await.map_err(db::internal)?;
+    Ok(())
+}
+
+/// Sets another user's password; only a server admin may.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, username = %username))]
+pub async fn set_password(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    actor: &Actor,
+    username: &Username,
+    password: &NewPassword,
+) -> Result<(), AppError> {
+    let user = find_by_username(db, actor, username).await?;
+    store_password(db, hasher, user, password).await
+}
+
+/// Changes the actor's own password after checking the current one.
+#[tracing::instrument(skip_all, fields(actor = %actor.username))]
+pub async fn change_own_password(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    actor: &Actor,
+    current: &str,
+    new: &NewPassword,
+) -> Result<(), AppError> {
+    let user_id = actor.user_id.ok_or(AppError::Unauthenticated)?;
+    let user = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::Unauthenticated)?;
+    if !hasher.verify(current, Some(&user.password_hash)).await? {
+        return Err(AppError::invalid(
+            "current",
+            "The current password is not right.",
+        ));
+    }
+    if current == new.expose() {
+        return Err(AppError::invalid(
+            "new",
+            "Choose a password different from the current one.",
+        ));
+    }
+    store_password(db, hasher, user, new).await
+}
+
+/// The user a session points at, if it still exists and is enabled.
+pub async fn active_user(
+    db: &DatabaseConnection,
+    user_id: i32,
+) -> Result<Option<user::Model>, AppError> {
+    let found = user::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .map_err(db::internal)?;
+    Ok(found.filter(|u| !u.is_disabled))
+}
+
+/// The length of a generated first-admin password.
+const GENERATED_PASSWORD_LEN: usize = 20;
+
+/// Creates the server admin `admin` with a random password when there are no users yet, and
+/// returns that password (to be shown once). Returns `None` when users exist, including when
+/// another process created the admin first.
+pub async fn ensure_first_admin(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+) -> Result<Option<String>, AppError> {
+    if user::Entity::find().count(db).await.map_err(db::internal)? > 0 {
+        return Ok(None);
+    }
+    let password = generate_password(GENERATED_PASSWORD_LEN);
+    let new = NewUser {
+        username: Username::parse("admin").map_err(|_| AppError::Internal)?,
+        email: None,
+        password: NewPassword::parse(&password).map_err(|_| AppError::Internal)?,
+        is_server_admin: true,
+    };
+    match create_user(db, hasher, &Actor::operator(), new).await {
+        Ok(_) => Ok(Some(password)),
+        Err(AppError::Conflict { .. }) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// A random password of letters and digits, without look-alikes (0/O, 1/l/I).
+pub fn generate_password(length: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    (0..length)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect()
+}

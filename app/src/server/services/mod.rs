@@ -1,0 +1,5 @@
+//! Domain operations: each takes the acting user and checks what it may do.
+
+pub mod accounts;
+pub mod organizations;
+pub mod throttle;

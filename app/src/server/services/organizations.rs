@@ -1,0 +1,391 @@
+//! Organizations and their members.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use std::collections::HashMap;
+
+use crate::{
+    error::AppError,
+    model::{OrganizationSummary, Role},
+    server::{
+        actor::Actor,
+        db,
+        entities::{boot_image, boot_menu, group, organization, organization_member, user},
+    },
+    validate::{DisplayName, Username},
+};
+
+/// The longest organization description accepted.
+pub const DESCRIPTION_MAX: usize = 2000;
+
+async fn counts_by_org<E, C>(
+    conn: &impl ConnectionTrait,
+    column: C,
+    ids: &[i32],
+) -> Result<HashMap<i32, u64>, AppError>
+where
+    E: EntityTrait,
+    C: ColumnTrait,
+{
+    let rows: Vec<(i32, i64)> = E::find()
+        .select_only()
+        .column(column)
+        .column_as(column.count(), "n")
+        .filter(column.is_in(ids.iter().copied()))
+        .group_by(column)
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(db::internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, n.max(0) as u64))
+        .collect())
+}
+
+/// The organizations the actor belongs to (a server admin: all of them), by name.
+pub async fn list_for(
+    db: &DatabaseConnection,
+    actor: &Actor,
+) -> Result<Vec<OrganizationSummary>, AppError> {
+    let memberships: HashMap<i32, Role> = match actor.user_id {
+        Some(user_id) => organization_member::Entity::find()
+            .filter(organization_member::Column::UserId.eq(user_id))
+            .all(db)
+            .await
+            .map_err(db::internal)?
+            .into_iter()
+            .filter_map(|m| Role::parse(&m.role).map(|r| (m.organization_id, r)))
+            .collect(),
+        None => HashMap::new(),
+    };
+    let mut query = organization::Entity::find().order_by_asc(organization::Column::Name);
+    if !actor.is_server_admin {
+        query = query.filter(organization::Column::Id.is_in(memberships.keys().copied()));
+    }
+    let organizations = query.all(db).await.map_err(db::internal)?;
+    let ids: Vec<i32> = organizations.iter().map(|o| o.id).collect();
+    let members = counts_by_org::<organization_member::Entity, _>(
+        db,
+        organization_member::Column::OrganizationId,
+        &ids,
+    )
+    .await?;
+    let groups = counts_by_org::<group::Entity, _>(db, group::Column::OrganizationId, &ids).await?;
+    Ok(organizations
+        .into_iter()
+        .map(|o| OrganizationSummary {
+            role: memberships.get(&o.id).copied(),
+            member_count: members.get(&o.id).copied().unwrap_or(0),
+            group_count: groups.get(&o.id).copied().unwrap_or(0),
+            id: o.id,
+            name: o.name,
+            description: o.description,
+        })
+        .collect())
+}
+
+/// Parses an organization's name and description.
+pub fn parse_details(name: &str, description: &str) -> Result<(DisplayName, String), AppError> {
+    let name = DisplayName::parse(name, "organization", crate::validate::NAME_MAX)
+        .map_err(|m| AppError::invalid("name", m))?;
+    let description = description.trim();
+    if description.chars().count() > DESCRIPTION_MAX {
+        return Err(AppError::invalid(
+            "description",
+            format!("A description has at most {DESCRIPTION_MAX} characters."),
+        ));
+    }
+    Ok((name, description.to_owned()))
+}
+
+/// Creates an organization; only a server admin may.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, name))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    name: &str,
+    description: &str,
+) -> Result<organization::Model, AppError> {
+    actor.require_server_admin()?;
+    let (name, description) = parse_details(name, description)?;
+    let now = Utc::now();
+    organization::ActiveModel {
+        id: NotSet,
+        name: Set(name.as_str().to_owned()),
+        description: Set(description),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(db::conflict_on(
+        "name",
+        "An organization with this name exists.",
+    ))
+}
+
+/// One organization, for its members and server admins.
+pub async fn get(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+) -> Result<organization::Model, AppError> {
+    actor
+        .require_role(db, organization_id, Role::Member)
+        .await?;
+    organization::Entity::find_by_id(organization_id)
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)
+}
+
+/// Renames and re-describes an organization; its admins and server admins may.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id))]
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    name: &str,
+    description: &str,
+) -> Result<organization::Model, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let (name, description) = parse_details(name, description)?;
+    let current = organization::Entity::find_by_id(organization_id)
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)?;
+    let mut active: organization::ActiveModel = current.into();
+    active.name = Set(name.as_str().to_owned());
+    active.description = Set(description);
+    active.updated_at = Set(Utc::now());
+    active.update(db).await.map_err(db::conflict_on(
+        "name",
+        "An organization with this name exists.",
+    ))
+}
+
+/// What deleting an organization would take with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Contents {
+    pub groups: u64,
+    pub menus: u64,
+    pub images: u64,
+}
+
+impl Contents {
+    /// Whether nothing but memberships would go.
+    pub fn is_empty(&self) -> bool {
+        self.groups == 0 && self.menus == 0 && self.images == 0
+    }
+}
+
+/// Counts what an organization holds.
+pub async fn contents(
+    conn: &impl ConnectionTrait,
+    organization_id: i32,
+) -> Result<Contents, AppError> {
+    Ok(Contents {
+        groups: group::Entity::find()
+            .filter(group::Column::OrganizationId.eq(organization_id))
+            .count(conn)
+            .await
+            .map_err(db::internal)?,
+        menus: boot_menu::Entity::find()
+            .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+            .count(conn)
+            .await
+            .map_err(db::internal)?,
+        images: boot_image::Entity::find()
+            .filter(boot_image::Column::OrganizationId.eq(organization_id))
+            .count(conn)
+            .await
+            .map_err(db::internal)?,
+    })
+}
+
+/// Deletes an organization; only a server admin may. Refused while it holds groups, menus or
+/// images, unless `cascade` says to delete them too.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, cascade))]
+pub async fn delete(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    cascade: bool,
+) -> Result<(), AppError> {
+    actor.require_server_admin()?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    let contents = contents(&txn, organization_id).await?;
+    if !cascade && !contents.is_empty() {
+        return Err(AppError::conflict(
+            "organization",
+            format!(
+                "This organization still has {} groups, {} menus and {} images; delete them first or confirm deleting everything.",
+                contents.groups, contents.menus, contents.images
+            ),
+        ));
+    }
+    let result = organization::Entity::delete_by_id(organization_id)
+        .exec(&txn)
+        .await
+        .map_err(db::internal)?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    txn.commit().await.map_err(db::internal)
+}
+
+/// A member of an organization, as listed to its admins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user_id: i32,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+}
+
+/// The members of an organization, by name; its admins and server admins may see them.
+pub async fn members(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+) -> Result<Vec<Member>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let rows = organization_member::Entity::find()
+        .filter(organization_member::Column::OrganizationId.eq(organization_id))
+        .find_also_related(user::Entity)
+        .order_by_asc(user::Column::Username)
+        .all(db)
+        .await
+        .map_err(db::internal)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(membership, user)| {
+            let user = user?;
+            Some(Member {
+                user_id: user.id,
+                username: user.username,
+                email: user.email,
+                role: Role::parse(&membership.role)?,
+            })
+        })
+        .collect())
+}
+
+/// Adds an existing user to an organization with a role, or changes their role.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, username = %username))]
+pub async fn set_member(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    username: &Username,
+    role: Role,
+) -> Result<(), AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    organization::Entity::find_by_id(organization_id)
+        .one(&txn)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)?;
+    let user = user::Entity::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .one(&txn)
+        .await
+        .map_err(db::internal)?
+        .ok_or_else(|| AppError::invalid("username", "There is no user with this name."))?;
+    let existing = organization_member::Entity::find_by_id((organization_id, user.id))
+        .one(&txn)
+        .await
+        .map_err(db::internal)?;
+    match existing {
+        Some(membership) => {
+            if membership.role == Role::Admin.as_str() && role != Role::Admin {
+                ensure_another_admin(&txn, organization_id, user.id).await?;
+            }
+            let mut active: organization_member::ActiveModel = membership.into();
+            active.role = Set(role.as_str().to_owned());
+            active.update(&txn).await.map_err(db::internal)?;
+        }
+        None => {
+            organization_member::ActiveModel {
+                organization_id: Set(organization_id),
+                user_id: Set(user.id),
+                role: Set(role.as_str().to_owned()),
+                created_at: Set(Utc::now()),
+            }
+            .insert(&txn)
+            .await
+            .map_err(db::internal)?;
+        }
+    }
+    txn.commit().await.map_err(db::internal)
+}
+
+/// Removes a user from an organization (and so from its groups); never its last admin.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, user_id))]
+pub async fn remove_member(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    user_id: i32,
+) -> Result<(), AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    let membership = organization_member::Entity::find_by_id((organization_id, user_id))
+        .one(&txn)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)?;
+    if membership.role == Role::Admin.as_str() {
+        ensure_another_admin(&txn, organization_id, user_id).await?;
+    }
+    let group_ids: Vec<i32> = group::Entity::find()
+        .select_only()
+        .column(group::Column::Id)
+        .filter(group::Column::OrganizationId.eq(organization_id))
+        .into_tuple()
+        .all(&txn)
+        .await
+        .map_err(db::internal)?;
+    crate::server::entities::group_member::Entity::delete_many()
+        .filter(crate::server::entities::group_member::Column::UserId.eq(user_id))
+        .filter(crate::server::entities::group_member::Column::GroupId.is_in(group_ids))
+        .exec(&txn)
+        .await
+        .map_err(db::internal)?;
+    organization_member::Entity::delete_by_id((organization_id, user_id))
+        .exec(&txn)
+        .await
+        .map_err(db::internal)?;
+    txn.commit().await.map_err(db::internal)
+}
+
+async fn ensure_another_admin(
+    conn: &impl ConnectionTrait,
+    organization_id: i32,
+    leaving_user_id: i32,
+) -> Result<(), AppError> {
+    let others = organization_member::Entity::find()
+        .filter(organization_member::Column::OrganizationId.eq(organization_id))
+        .filter(organization_member::Column::Role.eq(Role::Admin.as_str()))
+        .filter(organization_member::Column::UserId.ne(leaving_user_id))
+        .count(conn)
+        .await
+        .map_err(db::internal)?;
+    if others == 0 {
+        Err(AppError::conflict(
+            "role",
+            "An organization keeps at least one admin; make someone else admin first.",
+        ))
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,62 @@
+//! The state every handler and server function shares.
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use std::{sync::Arc, time::Duration};
+
+use super::password::PasswordHasher;
+
+/// Settings the app needs at run time (the server crate reads them from flags, env, file).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The base URL clients use, without a trailing slash; `None` to use the request's host.
+    pub public_url: Option<String>,
+    /// Whether cookies are marked `Secure` (the public URL is https).
+    pub secure_cookies: bool,
+    /// How long a boot session lives after its last use.
+    pub boot_token_ttl: Duration,
+    /// How long a web session lives after its last use.
+    pub web_session_ttl: Duration,
+    /// Failed logins per username within `throttle_window` before it is locked out.
+    pub max_failures_per_user: u64,
+    /// Failed logins per client address within `throttle_window`.
+    pub max_failures_per_address: u64,
+    /// The window over which failed logins are counted.
+    pub throttle_window: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            secure_cookies: false,
+            boot_token_ttl: Duration::from_secs(15 * 60),
+            web_session_ttl: Duration::from_secs(7 * 24 * 3600),
+            max_failures_per_user: 5,
+            max_failures_per_address: 20,
+            throttle_window: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// Everything shared: the database, the password hasher, settings and Leptos's options.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub hasher: PasswordHasher,
+    pub settings: Arc<Settings>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for DatabaseConnection {
+    fn from_ref(state: &AppState) -> Self {
+        state.db.clone()
+    }
+}

@@ -1,0 +1,213 @@
+//! Input types parsed the same way in the browser and on the server, so a form shows the
+//! error the server would return.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The longest username accepted.
+pub const USERNAME_MAX: usize = 64;
+/// The shortest new password accepted.
+pub const PASSWORD_MIN: usize = 8;
+/// The longest password accepted; bounds the work of hashing one.
+pub const PASSWORD_MAX: usize = 256;
+/// The longest email address accepted (RFC 5321 path limit).
+pub const EMAIL_MAX: usize = 254;
+/// The longest organization name accepted.
+pub const NAME_MAX: usize = 100;
+
+/// A username: lower-cased, so that `Alice` and `alice` are one account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Username(String);
+
+impl Username {
+    /// Parses what a user typed into a username.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let name = input.trim().to_lowercase();
+        if name.is_empty() {
+            return Err("Enter a username.".into());
+        }
+        if name.chars().count() > USERNAME_MAX {
+            return Err(format!("A username has at most {USERNAME_MAX} characters."));
+        }
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        {
+            return Err("A username may contain only letters, digits, '.', '_' and '-'.".into());
+        }
+        if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            return Err("A username starts with a letter or a digit.".into());
+        }
+        Ok(Self(name))
+    }
+
+    /// The username as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Username {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A new password, checked for length only: any character may appear, spaces included.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPassword(String);
+
+impl NewPassword {
+    /// Parses a password chosen by a user.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let length = input.chars().count();
+        if length == 0 {
+            return Err("Enter a password.".into());
+        }
+        if length < PASSWORD_MIN {
+            return Err(format!(
+                "A password has at least {PASSWORD_MIN} characters."
+            ));
+        }
+        if length > PASSWORD_MAX {
+            return Err(format!("A password has at most {PASSWORD_MAX} characters."));
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    /// The password itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NewPassword(..)")
+    }
+}
+
+/// Checks a password typed at a login form before any work is spent on it.
+pub fn check_login_password(input: &str) -> Result<(), String> {
+    if input.is_empty() {
+        return Err("Enter your password.".into());
+    }
+    if input.chars().count() > PASSWORD_MAX {
+        return Err(format!("A password has at most {PASSWORD_MAX} characters."));
+    }
+    Ok(())
+}
+
+/// An email address, checked for shape only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    /// Parses an email address; an empty input means none.
+    pub fn parse_optional(input: &str) -> Result<Option<Self>, String> {
+        let email = input.trim();
+        if email.is_empty() {
+            return Ok(None);
+        }
+        if email.chars().count() > EMAIL_MAX {
+            return Err(format!(
+                "An email address has at most {EMAIL_MAX} characters."
+            ));
+        }
+        let valid = match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.is_empty()
+                    && !domain.contains('@')
+                    && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+            }
+            None => false,
+        };
+        if !valid {
+            return Err("Enter an email address like name@example.org.".into());
+        }
+        Ok(Some(Self(email.to_owned())))
+    }
+
+    /// The address as typed, trimmed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name (organization, group): trimmed, non-empty, without control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Parses a name of at most `max` characters; `what` names the thing in messages.
+    pub fn parse(input: &str, what: &str, max: usize) -> Result<Self, String> {
+        let name = input.trim();
+        if name.is_empty() {
+            return Err(format!("Enter a name for the {what}."));
+        }
+        if name.chars().count() > max {
+            return Err(format!("A {what} name has at most {max} characters."));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(format!("A {what} name cannot contain control characters."));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The name, trimmed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_trimmed_and_lower_cased() {
+        assert_eq!(Username::parse("  Alice ").unwrap().as_str(), "alice");
+    }
+
+    #[test]
+    fn usernames_refuse_empty_overlong_and_odd_characters() {
+        assert!(Username::parse("   ").is_err());
+        assert!(Username::parse(&"a".repeat(USERNAME_MAX + 1)).is_err());
+        assert!(Username::parse(&"a".repeat(USERNAME_MAX)).is_ok());
+        assert!(Username::parse("al ice").is_err());
+        assert!(Username::parse("${password}").is_err());
+        assert!(Username::parse("-alice").is_err());
+        assert!(Username::parse("ålice").is_err());
+    }
+
+    #[test]
+    fn new_passwords_need_eight_characters_and_allow_anything_printable() {
+        assert!(NewPassword::parse("short").is_err());
+        assert!(NewPassword::parse("a & b % c").is_ok());
+        assert!(NewPassword::parse(&"x".repeat(PASSWORD_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn login_passwords_must_be_present_and_bounded() {
+        assert!(check_login_password("").is_err());
+        assert!(check_login_password("x").is_ok());
+        assert!(check_login_password(&"x".repeat(PASSWORD_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn emails_are_optional_but_must_look_like_addresses() {
+        assert_eq!(Email::parse_optional(" ").unwrap(), None);
+        assert!(Email::parse_optional("a@b").unwrap().is_some());
+        assert!(Email::parse_optional("ab").is_err());
+        assert!(Email::parse_optional("a b@c").is_err());
+        assert!(Email::parse_optional("a@b@c").is_err());
+    }
+
+    #[test]
+    fn display_names_refuse_control_characters() {
+        assert!(DisplayName::parse("Lab\n", "organization", NAME_MAX).is_ok());
+        assert!(DisplayName::parse("La\nb", "organization", NAME_MAX).is_err());
+        assert!(DisplayName::parse("", "organization", NAME_MAX).is_err());
+    }
+}

@@ -1,0 +1,103 @@
+// Starts the release binary from a folder of its own (no target/site beside it) and a
+// headless Chromium, for the browser tests.
+import { spawn, execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const artifacts = join(root, 'end2end', 'artifacts');
+mkdirSync(artifacts, { recursive: true });
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const server = createServer();
+    server.on('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => done(port));
+    });
+  });
+}
+
+/** A database URL for one server: a fresh Postgres database, or SQLite in the data dir. */
+function databaseUrl() {
+  const admin = process.env.PXECLOUD_E2E_ADMIN_URL;
+  if (!admin) return null;
+  const name = `pxecloud_e2e_${Math.random().toString(16).slice(2, 10)}`;
+  execFileSync('psql', [admin, '-qc', `CREATE DATABASE ${name}`]);
+  return admin.replace(/\/[^/]*$/, `/${name}`);
+}
+
+/** Starts `pxecloud serve` on a free loopback port; resolves once it listens. */
+export async function startServer() {
+  const dir = mkdtempSync(join(tmpdir(), 'pxecloud-e2e-'));
+  const binary = join(dir, 'pxecloud');
+  copyFileSync(join(root, 'target', 'release', 'pxecloud'), binary);
+  const port = await freePort();
+  const args = ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data')];
+  const url = databaseUrl();
+  if (url) args.push('--database-url', url);
+  const child = spawn(binary, args, { cwd: dir, env: { ...process.env, RUST_LOG: 'info' } });
+  let log = '';
+  const started = Date.now();
+  const adminPassword = await new Promise((done, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 60_000);
+    child.stderr.on('data', (chunk) => {
+      log += chunk;
+      if (log.includes('PXE Cloud is listening')) {
+        clearTimeout(timer);
+        const match = log.match(/password=(\S+)/);
+        done(match ? match[1] : null);
+      }
+    });
+    child.on('exit', (code) => fail(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    adminPassword,
+    startMillis: Date.now() - started,
+    log: () => log,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((done) => (child.exitCode !== null ? done() : child.on('exit', done)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Launches Debian's Chromium headless, with the flags that work on this machine. */
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+}
+
+/** Opens a page that fails the test on any console error or page crash. */
+export async function openPage(browser) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  return { context, page, problems };
+}
+
+/** Waits until the page has hydrated (the app marks <body> once its effects run). */
+export async function hydrated(page) {
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
+}

@@ -1,0 +1,102 @@
+// The UI shell in a real browser: first-start admin, dashboard, hydration, password change,
+// sign-out, sign-in with the new password, and a wrong password.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { artifacts, hydrated, launchBrowser, openPage, startServer } from '../support.mjs';
+
+const backend = process.env.PXECLOUD_E2E_ADMIN_URL ? 'postgres' : 'sqlite';
+const NEW_PASSWORD = 'new & shiny % password';
+
+describe(`the UI shell (${backend})`, () => {
+  let server;
+  let browser;
+  let page;
+  let problems;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    ({ page, problems } = await openPage(browser));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('the first start printed an admin password', () => {
+    assert.ok(server.adminPassword, server.log());
+  });
+
+  test('an anonymous visitor is sent to the sign-in page', async () => {
+    await page.goto(server.baseUrl + '/');
+    assert.equal(new URL(page.url()).pathname, '/login');
+    await hydrated(page);
+  });
+
+  test('a wrong password shows the message and stays on the sign-in page', async () => {
+    await page.fill('#field-username', 'admin');
+    await page.fill('#field-password', 'certainly not it');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Invalid username or password.').waitFor();
+    assert.equal(new URL(page.url()).pathname, '/login');
+  });
+
+  test('the admin signs in and sees the dashboard', async () => {
+    await page.fill('#field-username', 'admin');
+    await page.fill('#field-password', server.adminPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(server.baseUrl + '/');
+    await page.getByRole('heading', { name: 'Welcome, admin' }).waitFor();
+    await page.getByText('No organizations yet').waitFor();
+    await hydrated(page);
+    await page.screenshot({ path: join(artifacts, `dashboard-${backend}.png`), fullPage: true });
+  });
+
+  test('the password form checks as you type (works only once hydrated)', async () => {
+    await page.getByRole('link', { name: 'Password', exact: true }).click();
+    await page.waitForURL(server.baseUrl + '/account/password');
+    await hydrated(page);
+    await page.fill('#field-new', NEW_PASSWORD);
+    await page.fill('#field-confirm', NEW_PASSWORD + 'x');
+    await page.getByText('The passwords do not match.').waitFor();
+    const submit = page.getByRole('button', { name: 'Change password' });
+    assert.ok(await submit.isDisabled());
+    await page.fill('#field-confirm', NEW_PASSWORD);
+    await page.getByText('The passwords do not match.').waitFor({ state: 'detached' });
+    assert.ok(await submit.isEnabled());
+  });
+
+  test('the admin changes the password', async () => {
+    await page.fill('#field-current', server.adminPassword);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.getByText('Your password has been changed.').waitFor();
+    await page.screenshot({ path: join(artifacts, `password-${backend}.png`), fullPage: true });
+  });
+
+  test('signing out leads back to the sign-in page', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL(server.baseUrl + '/login');
+    await page.goto(server.baseUrl + '/');
+    assert.equal(new URL(page.url()).pathname, '/login');
+  });
+
+  test('the old password no longer works and the new one does', async () => {
+    await hydrated(page);
+    await page.fill('#field-username', 'admin');
+    await page.fill('#field-password', server.adminPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Invalid username or password.').waitFor();
+    await page.fill('#field-password', NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(server.baseUrl + '/');
+    await page.getByRole('heading', { name: 'Welcome, admin' }).waitFor();
+  });
+
+  test('the browser saw no errors', () => {
+    // A failed sign-in answers 422, which Chromium logs as a failed resource load.
+    const real = problems.filter((p) => !p.includes('422'));
+    assert.deepEqual(real, []);
+  });
+});

@@ -1,0 +1,15 @@
+//! Database migrations for PXE Cloud, portable between SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_initial_schema;
+
+/// The ordered list of PXE Cloud's migrations.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_initial_schema::Migration)]
+    }
+}

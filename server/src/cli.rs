@@ -1,0 +1,120 @@
+//! The command line: `serve`, `migrate`, `user add|passwd|list`.
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+use crate::{
+    config::{CommonArgs, Config, ServeArgs},
+    database, logging, serve, users,
+};
+
+/// PXE Cloud: network-boot live images and OS installers, managed from a browser.
+#[derive(Debug, Parser)]
+#[command(
+    name = "pxecloud",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web app and the iPXE endpoints (migrates the database first)
+    Serve(ServeArgs),
+    /// Bring the database schema up to date, then exit
+    Migrate,
+    /// Manage user accounts
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// Account commands; passwords are read from a prompt, or from stdin when it is not a terminal.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user
+    Add {
+        /// The username (letters, digits, '.', '_', '-'; case-insensitive)
+        name: String,
+        /// The user's email address
+        #[arg(long)]
+        email: Option<String>,
+        /// Make the user a server admin
+        #[arg(long)]
+        admin: bool,
+    },
+    /// Set a user's password
+    Passwd {
+        /// The username
+        name: String,
+    },
+    /// List all users
+    List,
+}
+
+fn fail(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("pxecloud: error: {message}");
+    ExitCode::FAILURE
+}
+
+/// Parses the command line and runs the command; errors are printed, not panicked.
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let serve_args = match &cli.command {
+        Command::Serve(args) => Some(args),
+        _ => None,
+    };
+    let config = match Config::load(&cli.common, serve_args) {
+        Ok(config) => config,
+        Err(error) => return fail(error),
+    };
+    logging::init(config.log_format);
+
+    match cli.command {
+        Command::Serve(_) => match serve::run(config).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(error),
+        },
+        Command::Migrate => {
+            let result = async {
+                let db = database::connect(&config.database_url).await?;
+                database::migrate(&db, &config.database_url).await
+            }
+            .await;
+            match result {
+                Ok(()) => {
+                    eprintln!("the database is up to date");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            }
+        }
+        Command::User(command) => {
+            let db = match serve::open_database(&config).await {
+                Ok(db) => db,
+                Err(error) => return fail(error),
+            };
+            let hasher = match app::server::password::PasswordHasher::new(1) {
+                Ok(hasher) => hasher,
+                Err(error) => return fail(error),
+            };
+            let result = match command {
+                UserCommand::Add { name, email, admin } => {
+                    users::add(&db, &hasher, &name, email.as_deref(), admin).await
+                }
+                UserCommand::Passwd { name } => users::passwd(&db, &hasher, &name).await,
+                UserCommand::List => users::list(&db).await,
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(error),
+            }
+        }
+    }
+}

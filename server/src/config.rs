@@ -1,0 +1,406 @@
+//! Settings from flags, environment variables and an optional TOML file, in that order of
+//! precedence, checked once at start so that a bad value is named before anything runs.
+
+use serde::de::DeserializeOwned;
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct CommonArgs {
+    /// A TOML file with settings; flags and environment variables override what it says.
+    #[arg(long, env = "PXECLOUD_CONFIG", global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where PXE Cloud keeps its files, the SQLite database among them [default: ./pxecloud-data]
+    #[arg(long, env = "PXECLOUD_DATA_DIR", global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The database: `postgres://user:pass@host/db`, or `sqlite:PATH` [default: an SQLite file in the data directory]
+    #[arg(
+        long,
+        env = "PXECLOUD_DATABASE_URL",
+        global = true,
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// How log lines are written; the `RUST_LOG` variable filters them [default: text]
+    #[arg(long, env = "PXECLOUD_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Options of `pxecloud serve`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ServeArgs {
+    /// The address and port to listen on [default: 0.0.0.0:8080]
+    #[arg(long, env = "PXECLOUD_LISTEN", value_name = "ADDR:PORT")]
+    pub listen: Option<String>,
+    /// The base URL machines and browsers reach PXE Cloud at, e.g. `http://boot.example.org:8080`
+    /// [default: taken from each request's Host header]
+    #[arg(long, env = "PXECLOUD_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+    /// How long an iPXE boot session lives after its last use, in seconds [default: 900]
+    #[arg(long, env = "PXECLOUD_BOOT_TOKEN_TTL", value_name = "SECONDS")]
+    pub boot_token_ttl: Option<u64>,
+    /// How long a browser session lives after its last use, in seconds [default: 604800]
+    #[arg(long, env = "PXECLOUD_SESSION_TTL", value_name = "SECONDS")]
+    pub session_ttl: Option<u64>,
+}
+
+/// A setting that could not be used, naming the setting and where it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the config file {path} is not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("the config file {path} has an unknown key `{key}` (known keys: {known})")]
+    UnknownKey {
+        path: PathBuf,
+        key: String,
+        known: String,
+    },
+    #[error("`{key}` {origin}: {message}")]
+    Value {
+        key: &'static str,
+        origin: String,
+        message: String,
+    },
+}
+
+/// The settings of a run, resolved and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub log_format: LogFormat,
+    pub listen: SocketAddr,
+    pub public_url: Option<String>,
+    pub boot_token_ttl: Duration,
+    pub session_ttl: Duration,
+}
+
+const KNOWN_KEYS: [&str; 7] = [
+    "data_dir",
+    "database_url",
+    "log_format",
+    "listen",
+    "public_url",
+    "boot_token_ttl",
+    "session_ttl",
+];
+
+/// The values a config file gives, each optional.
+#[derive(Debug, Default)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    log_format: Option<LogFormat>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    boot_token_ttl: Option<u64>,
+    session_ttl: Option<u64>,
+}
+
+fn take<T: DeserializeOwned>(
+    table: &mut toml::Table,
+    key: &'static str,
+    path: &Path,
+) -> Result<Option<T>, ConfigError> {
+    let Some(value) = table.remove(key) else {
+        return Ok(None);
+    };
+    value
+        .try_into::<T>()
+        .map(Some)
+        .map_err(|error| ConfigError::Value {
+            key,
+            origin: format!("in {}", path.display()),
+            message: error.message().trim().to_owned(),
+        })
+}
+
+impl FileConfig {
+    fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|error: toml::de::Error| ConfigError::Syntax {
+                    path: path.to_owned(),
+                    message: error.to_string().trim().to_owned(),
+                })?;
+        let config = Self {
+            data_dir: take(&mut table, "data_dir", path)?,
+            database_url: take(&mut table, "database_url", path)?,
+            log_format: take(&mut table, "log_format", path)?,
+            listen: take(&mut table, "listen", path)?,
+            public_url: take(&mut table, "public_url", path)?,
+            boot_token_ttl: take(&mut table, "boot_token_ttl", path)?,
+            session_ttl: take(&mut table, "session_ttl", path)?,
+        };
+        if let Some(key) = table.keys().next() {
+            return Err(ConfigError::UnknownKey {
+                path: path.to_owned(),
+                key: key.clone(),
+                known: KNOWN_KEYS.join(", "),
+            });
+        }
+        Ok(config)
+    }
+}
+
+/// Where a value came from, for error messages.
+fn origin(from_args: bool, file: Option<&Path>) -> String {
+    match (from_args, file) {
+        (true, _) => "(from the command line or environment)".into(),
+        (false, Some(path)) => format!("in {}", path.display()),
+        (false, None) => "(default)".into(),
+    }
+}
+
+fn parse_listen(value: &str) -> Result<SocketAddr, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{value}` is not an address like 0.0.0.0:8080 or [::1]:8080"))
+}
+
+/// Checks a public URL: http(s), a host, no query or fragment; drops a trailing slash.
+pub fn parse_public_url(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    let rest = value
+        .strip_prefix("http://")
+        .or_else(|| value.strip_prefix("https://"))
+        .ok_or_else(|| format!("`{value}` must start with http:// or https://"))?;
+    if rest.is_empty() || rest.starts_with('/') {
+        return Err(format!("`{value}` has no host"));
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) || value.contains(['?', '#']) {
+        return Err(format!(
+            "`{value}` must be a plain base URL without spaces, query or fragment"
+        ));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+fn check_database_url(value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if ["sqlite:", "postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| value.starts_with(scheme))
+    {
+        Ok(value.to_owned())
+    } else {
+        Err("must start with sqlite:, postgres:// or postgresql://".into())
+    }
+}
+
+fn check_ttl(seconds: u64) -> Result<Duration, String> {
+    const MAX: u64 = 365 * 24 * 3600;
+    if (1..=MAX).contains(&seconds) {
+        Ok(Duration::from_secs(seconds))
+    } else {
+        Err(format!("must be between 1 and {MAX} seconds"))
+    }
+}
+
+/// Resolves one setting: the argument if given, else the file's value, else the default.
+fn pick<T>(arg: Option<T>, file: Option<T>) -> (Option<T>, bool) {
+    match (arg, file) {
+        (Some(value), _) => (Some(value), true),
+        (None, value) => (value, false),
+    }
+}
+
+impl Config {
+    /// Resolves the settings of a command; `serve` is `None` for commands that do not serve.
+    pub fn load(common: &CommonArgs, serve: Option<&ServeArgs>) -> Result<Self, ConfigError> {
+        let file_path = common.config.as_deref();
+        let file = match file_path {
+            Some(path) => FileConfig::load(path)?,
+            None => FileConfig::default(),
+        };
+        let serve = serve.cloned().unwrap_or_default();
+        let fail = |key: &'static str, from_args: bool| {
+            move |message: String| ConfigError::Value {
+                key,
+                origin: origin(from_args, file_path),
+                message,
+            }
+        };
+
+        let (data_dir, _) = pick(common.data_dir.clone(), file.data_dir);
+        let data_dir = data_dir.unwrap_or_else(|| PathBuf::from("./pxecloud-data"));
+
+        let database_url = match pick(common.database_url.clone(), file.database_url) {
+            (Some(url), from_args) => {
+                check_database_url(&url).map_err(fail("database_url", from_args))?
+            }
+            (None, _) => format!(
+                "sqlite://{}?mode=rwc",
+                data_dir.join("pxecloud.db").display()
+            ),
+        };
+
+        let (log_format, _) = pick(common.log_format, file.log_format);
+
+        let listen = match pick(serve.listen, file.listen) {
+            (Some(value), from_args) => parse_listen(&value).map_err(fail("listen", from_args))?,
+            (None, _) => SocketAddr::from(([0, 0, 0, 0], 8080)),
+        };
+
+        let public_url = match pick(serve.public_url, file.public_url) {
+            (Some(value), from_args) => {
+                Some(parse_public_url(&value).map_err(fail("public_url", from_args))?)
+            }
+            (None, _) => None,
+        };
+
+        let boot_token_ttl = match pick(serve.boot_token_ttl, file.boot_token_ttl) {
+            (Some(value), from_args) => {
+                check_ttl(value).map_err(fail("boot_token_ttl", from_args))?
+            }
+            (None, _) => Duration::from_secs(15 * 60),
+        };
+        let session_ttl = match pick(serve.session_ttl, file.session_ttl) {
+            (Some(value), from_args) => check_ttl(value).map_err(fail("session_ttl", from_args))?,
+            (None, _) => Duration::from_secs(7 * 24 * 3600),
+        };
+
+        Ok(Self {
+            data_dir,
+            database_url,
+            log_format: log_format.unwrap_or_default(),
+            listen,
+            public_url,
+            boot_token_ttl,
+            session_ttl,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        file
+    }
+
+    fn common_with(path: &Path) -> CommonArgs {
+        CommonArgs {
+            config: Some(path.to_owned()),
+            ..CommonArgs::default()
+        }
+    }
+
+    #[test]
+    fn defaults_put_an_sqlite_file_in_the_data_directory() {
+        let config = Config::load(&CommonArgs::default(), None).unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(
+            config.database_url,
+            "sqlite://./pxecloud-data/pxecloud.db?mode=rwc"
+        );
+        assert_eq!(config.public_url, None);
+    }
+
+    #[test]
+    fn the_file_fills_in_and_arguments_win() {
+        let f = file("listen = \"127.0.0.1:9000\"\npublic_url = \"http://boot.lan/\"\n");
+        let from_file = Config::load(&common_with(f.path()), None).unwrap();
+        assert_eq!(from_file.public_url.as_deref(), Some("http://boot.lan"));
+        let serve = ServeArgs {
+            listen: Some("127.0.0.1:9100".into()),
+            ..ServeArgs::default()
+        };
+        let both = Config::load(&common_with(f.path()), Some(&serve)).unwrap();
+        assert_eq!(both.listen.to_string(), "127.0.0.1:9100");
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_names_its_key() {
+        let f = file("listen = 8080\n");
+        let error = Config::load(&common_with(f.path()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("`listen` in "), "{error}");
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let f = file("listen = \"everywhere\"\n");
+        let error = Config::load(&common_with(f.path()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`listen`") && error.contains("everywhere"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let f = file("lisen = \"0.0.0.0:1\"\n");
+        let error = Config::load(&common_with(f.path()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown key `lisen`"), "{error}");
+    }
+
+    #[test]
+    fn broken_toml_is_reported_with_its_place() {
+        let f = file("listen = \"0.0.0.0:1\n");
+        let error = Config::load(&common_with(f.path()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("not valid TOML") && error.contains("line 1"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_database_url_of_another_kind_is_refused() {
+        let common = CommonArgs {
+            database_url: Some("mysql://x".into()),
+            ..CommonArgs::default()
+        };
+        let error = Config::load(&common, None).unwrap_err().to_string();
+        assert!(error.starts_with("`database_url`"), "{error}");
+    }
+
+    #[test]
+    fn public_urls_must_be_plain_http_base_urls() {
+        assert!(parse_public_url("ftp://x").is_err());
+        assert!(parse_public_url("http://").is_err());
+        assert!(parse_public_url("http://a b").is_err());
+        assert!(parse_public_url("http://a/?x").is_err());
+        assert_eq!(
+            parse_public_url("https://a:8443/pxe/").unwrap(),
+            "https://a:8443/pxe"
+        );
+    }
+}

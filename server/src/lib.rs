@@ -1,0 +1,10 @@
+//! The PXE Cloud server: configuration, router, sessions, embedded assets and the CLI.
+
+pub mod assets;
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod logging;
+pub mod router;
+pub mod serve;
+pub mod users;

@@ -1,0 +1,109 @@
+//! The HTTP router: pages, server functions, assets, sessions.
+
+use app::error::AppError;
+use app::{
+    App,
+    server::{session_store::DbSessionStore, state::AppState},
+    shell,
+};
+use axum::{
+    Router,
+    body::Body,
+    extract::State,
+    http::{Request, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::trace::TraceLayer;
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+use crate::assets;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "pxecloud_session";
+
+/// The whole app as one router, ready to serve.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let ttl = time::Duration::seconds(
+        i64::try_from(state.settings.web_session_ttl.as_secs()).unwrap_or(i64::MAX),
+    );
+    let sessions = SessionManagerLayer::new(DbSessionStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(ttl));
+
+    let context_state = state.clone();
+    let shell_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || shell(shell_options.clone()),
+        )
+        .fallback(fallback)
+        .layer(middleware::from_fn(api_error_status))
+        .layer(sessions)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Answers whether the server and its database are up.
+async fn health(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(error) => {
+            tracing::error!(%error, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+        }
+    }
+}
+
+/// Serves an embedded file, or the app's not-found page.
+async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Response {
+    if let Some(response) = assets::serve(request.uri().path(), request.headers()) {
+        return response;
+    }
+    let context_state = state.clone();
+    let options = state.leptos_options.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || provide_context(context_state.clone()),
+        move || shell(options.clone()),
+    );
+    let mut response = render(request).await.into_response();
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = StatusCode::NOT_FOUND;
+    }
+    response
+}
+
+/// The longest error body a server function sends.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// Gives server-function errors their HTTP status (401, 403, 404, 409, 422, 429…).
+///
+/// Leptos answers every server-function error with 500, whether it came from the function or
+/// from decoding its arguments; the JSON body says which `AppError` it is.
+async fn api_error_status(request: Request<Body>, next: Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_LIMIT).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status =
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}

@@ -1,0 +1,161 @@
+//! `pxecloud serve`: open the database, migrate, make the first admin, listen.
+
+use app::server::{
+    password::PasswordHasher,
+    services::{accounts, throttle},
+    session_store::DbSessionStore,
+    state::{AppState, Settings},
+};
+use leptos::config::LeptosOptions;
+use sea_orm::DatabaseConnection;
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+use tower_sessions::ExpiredDeletion;
+
+use crate::{assets, config::Config, database, router};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Database(#[from] database::DatabaseError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot prepare password hashing")]
+    Hasher,
+    #[error("cannot create the first admin: {0}")]
+    FirstAdmin(app::error::AppError),
+    #[error("the server stopped: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How many passwords are hashed at once: each takes 19 MiB and one core for ~50 ms.
+fn hashing_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8)
+}
+
+/// The state for a connected, migrated database.
+pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeError> {
+    let settings = Settings {
+        secure_cookies: config
+            .public_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("https://")),
+        public_url: config.public_url.clone(),
+        boot_token_ttl: config.boot_token_ttl,
+        web_session_ttl: config.session_ttl,
+        ..Settings::default()
+    };
+    let leptos_options = LeptosOptions::builder()
+        .output_name(assets::hashed_output_name())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build();
+    Ok(AppState {
+        db,
+        hasher: PasswordHasher::new(hashing_concurrency()).map_err(|_| ServeError::Hasher)?,
+        settings: Arc::new(settings),
+        leptos_options,
+    })
+}
+
+/// Connects and migrates.
+pub async fn open_database(config: &Config) -> Result<DatabaseConnection, ServeError> {
+    let db = database::connect(&config.database_url).await?;
+    database::migrate(&db, &config.database_url).await?;
+    Ok(db)
+}
+
+/// Creates the first admin if there are no users, and shows its password once.
+pub async fn first_start(state: &AppState) -> Result<(), ServeError> {
+    if let Some(password) = accounts::ensure_first_admin(&state.db, &state.hasher)
+        .await
+        .map_err(ServeError::FirstAdmin)?
+    {
+        tracing::warn!(
+            username = "admin",
+            password = %password,
+            "FIRST START: created the server admin `admin` with this password. It is shown only \
+             this once: sign in and change it."
+        );
+    }
+    Ok(())
+}
+
+/// Deletes expired sessions and old login failures, every few minutes.
+fn spawn_housekeeping(state: &AppState) {
+    let db = state.db.clone();
+    let window = state.settings.throttle_window;
+    tokio::spawn(async move {
+        let sessions = DbSessionStore::new(db.clone());
+        let mut tick = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            tick.tick().await;
+            if let Err(error) = sessions.delete_expired().await {
+                tracing::warn!(%error, "could not delete expired sessions");
+            }
+            if let Err(error) = throttle::prune(&db, window).await {
+                tracing::warn!(%error, "could not prune login failures");
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(config: Config) -> Result<(), ServeError> {
+    // Bind first: a busy port is reported before any work is done.
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            address: config.listen,
+            source,
+        })?;
+    let db = open_database(&config).await?;
+    let state = state(db, &config)?;
+    first_start(&state).await?;
+    spawn_housekeeping(&state);
+    if !assets::front_end_present() {
+        tracing::warn!("this binary has no front end built in: build it with `cargo leptos build`");
+    }
+    let address = listener.local_addr()?;
+    tracing::info!(
+        %address,
+        database = %database::redact(&config.database_url),
+        public_url = config.public_url.as_deref().unwrap_or("(from each request)"),
+        "PXE Cloud is listening"
+    );
+    axum::serve(
+        listener,
+        router::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    Ok(())
+}

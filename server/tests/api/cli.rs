@@ -1,0 +1,280 @@
+//! The `pxecloud` binary: start-up errors, the first admin, user commands.
+
+use crate::helpers::fresh_database_url;
+use std::{
+    io::Write,
+    process::{Command, Output, Stdio},
+    time::Duration,
+};
+
+fn pxecloud() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_pxecloud"));
+    for var in [
+        "PXECLOUD_CONFIG",
+        "PXECLOUD_DATA_DIR",
+        "PXECLOUD_DATABASE_URL",
+        "PXECLOUD_LISTEN",
+        "PXECLOUD_PUBLIC_URL",
+        "PXECLOUD_LOG_FORMAT",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("RUST_LOG", "info");
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command
+        .stdin(Stdio::null())
+        .output()
+        .expect("pxecloud runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Runs `serve` until it logs that it listens (or exits), then stops it; returns stderr.
+fn serve_until_listening(database_url: &str) -> String {
+    let mut child = pxecloud()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--database-url",
+            database_url,
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut buffer = [0u8; 4096];
+        let mut seen = String::new();
+        while let Ok(n) = stderr.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            seen.push_str(&String::from_utf8_lossy(&buffer[..n]));
+            if seen.contains("PXE Cloud is listening") {
+                break;
+            }
+        }
+        let _ = sender.send(seen);
+    });
+    let seen = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    seen
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let output = run(pxecloud().arg("--help"));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    for command in ["serve", "migrate", "user"] {
+        assert!(text.contains(command), "{text}");
+    }
+}
+
+#[test]
+fn a_malformed_database_url_is_refused_with_its_name() {
+    let output = run(pxecloud().args(["migrate", "--database-url", "mysql://nope"]));
+
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(text.contains("`database_url`"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_not_a_panic() {
+    let output = run(pxecloud().args([
+        "migrate",
+        "--database-url",
+        "postgres://pxe:secret@127.0.0.1:1/pxecloud",
+    ]));
+
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(text.contains("cannot connect to the database"), "{text}");
+    assert!(!text.contains("secret"), "the password leaked: {text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+
+    let output = run(pxecloud()
+        .args(["serve", "--listen", &address])
+        .arg("--data-dir")
+        .arg(dir.path()));
+
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(
+        text.contains(&format!("cannot listen on {address}")),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_malformed_config_file_names_the_key() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(b"listen = \"not an address\"\n").unwrap();
+
+    let output = run(pxecloud().arg("serve").arg("--config").arg(file.path()));
+
+    assert!(!output.status.success());
+    let text = stderr(&output);
+    assert!(text.contains("`listen`"), "{text}");
+}
+
+#[test]
+fn a_config_file_that_is_not_toml_says_where() {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    file.write_all(b"[serve\nlisten = 1\n").unwrap();
+
+    let output = run(pxecloud().arg("migrate").arg("--config").arg(file.path()));
+
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("line 1"), "{}", stderr(&output));
+}
+
+#[tokio::test]
+async fn the_first_start_prints_an_admin_password_once_and_it_works() {
+    let (url, _dir) = fresh_database_url().await;
+
+    let first = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || serve_until_listening(&url)
+    })
+    .await
+    .unwrap();
+    let second = tokio::task::spawn_blocking({
+        let url = url.clone();
+        move || serve_until_listening(&url)
+    })
+    .await
+    .unwrap();
+
+    assert!(first.contains("FIRST START"), "{first}");
+    assert!(first.contains("PXE Cloud is listening"), "{first}");
+    assert!(!second.contains("FIRST START"), "{second}");
+    let password = first
+        .split("password=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the password is in the log")
+        .to_owned();
+
+    let db = server::database::connect(&url).await.unwrap();
+    let hasher = app::server::password::PasswordHasher::new(1).unwrap();
+    let user = app::server::services::accounts::authenticate(
+        &db,
+        &hasher,
+        &Default::default(),
+        app::server::services::accounts::Attempt {
+            username: "admin",
+            password: &password,
+            client_address: None,
+        },
+    )
+    .await
+    .expect("the printed password signs in");
+    assert!(user.is_server_admin);
+}
+
+#[tokio::test]
+async fn users_are_added_listed_and_given_new_passwords_from_stdin() {
+    let (url, _dir) = fresh_database_url().await;
+    let with_stdin = |args: &[&str], input: &str| {
+        let mut child = pxecloud()
+            .args(args)
+            .args(["--database-url", &url])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+
+    let added = with_stdin(
+        &[
+            "user",
+            "add",
+            "Carol",
+            "--email",
+            "carol@example.org",
+            "--admin",
+        ],
+        "first pass word\n",
+    );
+    assert!(added.status.success(), "{}", stderr(&added));
+    let duplicate = with_stdin(&["user", "add", "carol"], "another password\n");
+    assert!(!duplicate.status.success());
+    assert!(
+        stderr(&duplicate).contains("taken"),
+        "{}",
+        stderr(&duplicate)
+    );
+    let short = with_stdin(&["user", "add", "dave"], "short\n");
+    assert!(!short.status.success());
+    let changed = with_stdin(&["user", "passwd", "carol"], "second pass word\n");
+    assert!(changed.status.success(), "{}", stderr(&changed));
+    let missing = with_stdin(&["user", "passwd", "nobody"], "whatever it is\n");
+    assert!(stderr(&missing).contains("there is no user `nobody`"));
+    let listed = with_stdin(&["user", "list"], "");
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        table.contains("carol") && table.contains("carol@example.org"),
+        "{table}"
+    );
+    assert!(!table.contains("dave"));
+
+    let db = server::database::connect(&url).await.unwrap();
+    let hasher = app::server::password::PasswordHasher::new(1).unwrap();
+    let attempt = |password: &'static str| app::server::services::accounts::Attempt {
+        username: "carol",
+        password,
+        client_address: None,
+    };
+    let settings = Default::default();
+    assert!(
+        app::server::services::accounts::authenticate(
+            &db,
+            &hasher,
+            &settings,
+            attempt("first pass word")
+        )
+        .await
+        .is_err()
+    );
+    assert!(
+        app::server::services::accounts::authenticate(
+            &db,
+            &hasher,
+            &settings,
+            attempt("second pass word")
+        )
+        .await
+        .is_ok()
+    );
+}

@@ -1,0 +1,217 @@
+//! `spawn_app()`: a server of our own, on its own database, for one test.
+
+use app::server::{
+    actor::Actor,
+    entities::organization,
+    services::{
+        accounts::{self, NewUser},
+        organizations,
+    },
+    state::{AppState, Settings},
+};
+use app::{
+    model::Role,
+    validate::{NewPassword, Username},
+};
+use reqwest::{StatusCode, header};
+use sea_orm::{ConnectionTrait, Database};
+use server::{config::Config, database, router, serve};
+use std::{net::SocketAddr, sync::Arc};
+
+/// A fresh, empty database URL for the backend under test.
+pub async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
+    match std::env::var("PXECLOUD_TEST_DATABASE").as_deref() {
+        Ok("postgres") => {
+            let admin_url = std::env::var("PXECLOUD_TEST_POSTGRES_URL")
+                .expect("PXECLOUD_TEST_POSTGRES_URL names the test server's admin URL");
+            let name = format!("pxecloud_test_{}", hex_id());
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("the test Postgres is up");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("can create a test database");
+            let _ = admin.close().await;
+            let base = admin_url
+                .rsplit_once('/')
+                .map_or(admin_url.as_str(), |(b, _)| b);
+            (format!("{base}/{name}"), None)
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("a temporary folder");
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+            (url, Some(dir))
+        }
+    }
+}
+
+fn hex_id() -> String {
+    (0..12)
+        .map(|_| format!("{:x}", rand::random::<u8>() % 16))
+        .collect()
+}
+
+/// One running server and a cookie-keeping client for it.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A client that keeps cookies and does not follow redirects, so tests can see them.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Starts a server with default settings.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts a server after `adjust` has changed its settings.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let (database_url, dir) = fresh_database_url().await;
+    spawn_on(database_url, dir, adjust).await
+}
+
+/// Starts a server on an existing database (e.g. to restart one).
+pub async fn spawn_on(
+    database_url: String,
+    dir: Option<tempfile::TempDir>,
+    adjust: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let config = Config {
+        database_url: database_url.clone(),
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Config::load(&Default::default(), None).unwrap()
+    };
+    let db = database::connect(&database_url).await.expect("connects");
+    database::migrate(&db, &database_url)
+        .await
+        .expect("migrates");
+    let mut state = serve::state(db, &config).expect("state");
+    let mut settings = (*state.settings).clone();
+    adjust(&mut settings);
+    state.settings = Arc::new(settings);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = router::router(state.clone());
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    TestApp {
+        address,
+        state,
+        client: client(),
+        database_url,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    /// The absolute URL of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Creates a user directly through the service.
+    pub async fn create_user(&self, name: &str, password: &str, server_admin: bool) -> i32 {
+        let new = NewUser {
+            username: Username::parse(name).unwrap(),
+            email: None,
+            password: NewPassword::parse(password).unwrap(),
+            is_server_admin: server_admin,
+        };
+        accounts::create_user(&self.state.db, &self.state.hasher, &Actor::operator(), new)
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// Creates an organization and adds members with roles.
+    pub async fn create_organization(
+        &self,
+        name: &str,
+        members: &[(&str, Role)],
+    ) -> organization::Model {
+        let operator = Actor::operator();
+        let org = organizations::create(&self.state.db, &operator, name, "")
+            .await
+            .unwrap();
+        for (username, role) in members {
+            organizations::set_member(
+                &self.state.db,
+                &operator,
+                org.id,
+                &Username::parse(username).unwrap(),
+                *role,
+            )
+            .await
+            .unwrap();
+        }
+        org
+    }
+
+    /// Calls a server function with form fields, using this app's client.
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        call_with(&self.client, self, endpoint, form).await
+    }
+
+    /// Signs in with the app's client and checks that it worked.
+    pub async fn login(&self, username: &str, password: &str) {
+        let response = self
+            .call("login", &[("username", username), ("password", password)])
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "login of {username} failed"
+        );
+    }
+}
+
+/// Calls a server function with form fields, using any client.
+pub async fn call_with(
+    client: &reqwest::Client,
+    app: &TestApp,
+    endpoint: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(app.url(&format!("/api/{endpoint}")))
+        .header(header::ACCEPT, "application/json")
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The JSON body of a response.
+pub async fn json(response: reqwest::Response) -> serde_json::Value {
+    let text = response.text().await.unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// The value of the session cookie a response sets, if any.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{}=", router::SESSION_COOKIE)))
+        .map(str::to_owned)
+}

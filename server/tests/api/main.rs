@@ -1,0 +1,12 @@
+//! Integration tests: the real server on a random loopback port, a fresh database per test,
+//! on SQLite or, with `PXECLOUD_TEST_DATABASE=postgres`, on a real PostgreSQL server.
+
+mod assets;
+mod cli;
+mod helpers;
+mod login;
+mod migrations;
+mod organizations;
+mod pages;
+mod password;
+mod sessions;
