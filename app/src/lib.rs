@@ -4,8 +4,10 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod boot;
 pub mod components;
 pub mod error;
+pub mod ipxe;
 pub mod model;
 pub mod pages;
 pub mod validate;

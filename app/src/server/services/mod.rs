@@ -1,5 +1,8 @@
 //! Domain operations: each takes the acting user and checks what it may do.
 
 pub mod accounts;
+pub mod groups;
+pub mod images;
+pub mod menus;
 pub mod organizations;
 pub mod throttle;

@@ -1,0 +1,383 @@
+//! The boot domain shared by server and browser: images, menu entries, and the input types
+//! that keep what users type safe to put into an iPXE script.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The longest URL accepted.
+pub const URL_MAX: usize = 2048;
+/// The longest boot argument accepted.
+pub const BOOT_ARG_MAX: usize = 1024;
+/// The most boot arguments an image may have.
+pub const BOOT_ARGS_MAX: usize = 64;
+/// The longest title (image, menu, separator text) accepted.
+pub const TITLE_MAX: usize = 200;
+/// The most entries a menu may have.
+pub const MENU_ENTRIES_MAX: usize = 500;
+/// The longest menu timeout, in seconds.
+pub const TIMEOUT_MAX_SECS: i32 = 3600;
+
+/// What kind of image: a kernel with an initrd, or an ISO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ImageKind {
+    KernelInitrd,
+    Iso,
+}
+
+impl ImageKind {
+    /// The kind as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KernelInitrd => "kernel_initrd",
+            Self::Iso => "iso",
+        }
+    }
+
+    /// Parses a stored or submitted kind.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "kernel_initrd" => Ok(Self::KernelInitrd),
+            "iso" => Ok(Self::Iso),
+            other => Err(format!(
+                "`{other}` is not an image type (kernel_initrd or iso)."
+            )),
+        }
+    }
+}
+
+/// How an ISO boots: `sanboot` over HTTP (BIOS and UEFI) or `memdisk` (BIOS only).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IsoBoot {
+    #[default]
+    Sanboot,
+    Memdisk,
+}
+
+impl IsoBoot {
+    /// The method as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sanboot => "sanboot",
+            Self::Memdisk => "memdisk",
+        }
+    }
+
+    /// Parses a stored or submitted method.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "sanboot" => Ok(Self::Sanboot),
+            "memdisk" => Ok(Self::Memdisk),
+            other => Err(format!(
+                "`{other}` is not an ISO boot method (sanboot or memdisk)."
+            )),
+        }
+    }
+}
+
+/// An http or https URL with a host, without whitespace, control characters or `${`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct HttpUrl(String);
+
+impl HttpUrl {
+    /// Parses a URL typed by a user.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let url = input.trim();
+        if url.is_empty() {
+            return Err("Enter a URL.".into());
+        }
+        if url.chars().count() > URL_MAX {
+            return Err(format!("A URL has at most {URL_MAX} characters."));
+        }
+        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(
+                "A URL cannot contain spaces or control characters; write a space as %20.".into(),
+            );
+        }
+        let lower = url.to_ascii_lowercase();
+        let rest = if lower.starts_with("http://") {
+            &url[7..]
+        } else if lower.starts_with("https://") {
+            &url[8..]
+        } else {
+            return Err("A URL starts with http:// or https://.".into());
+        };
+        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+        if host.is_empty() || host.starts_with(':') {
+            return Err("A URL names a host, like http://boot.example.org/….".into());
+        }
+        if url.contains("${") || url.contains(['{', '}', '\\', '"', '<', '>', '`']) {
+            return Err("A URL cannot contain { } \\ \" < > or `; percent-encode them.".into());
+        }
+        Ok(Self(url.to_owned()))
+    }
+
+    /// The URL as typed, trimmed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One kernel argument: `key=value` or a bare flag, one word, with nothing iPXE would act on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BootArg(String);
+
+impl BootArg {
+    /// Parses an argument typed by a user.
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let arg = input.trim();
+        if arg.is_empty() {
+            return Err("Enter an argument, like quiet or console=ttyS0.".into());
+        }
+        if arg.chars().count() > BOOT_ARG_MAX {
+            return Err(format!(
+                "An argument has at most {BOOT_ARG_MAX} characters."
+            ));
+        }
+        if arg.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("An argument is one word: add each argument as its own row.".into());
+        }
+        if arg.starts_with('=') {
+            return Err("An argument starts with its name, like console=ttyS0.".into());
+        }
+        if let Some(bad) = arg
+            .chars()
+            .find(|c| matches!(c, '$' | '{' | '}' | '\\' | '#' | '"' | '\''))
+        {
+            return Err(format!(
+                "An argument cannot contain `{bad}`: iPXE would interpret it."
+            ));
+        }
+        if matches!(arg, "||" | "&&" | ";") {
+            return Err("This argument would end the iPXE command.".into());
+        }
+        if !arg.is_ascii() {
+            return Err("An argument is plain ASCII.".into());
+        }
+        Ok(Self(arg.to_owned()))
+    }
+
+    /// The argument.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses an ordered list of arguments; the error names the first bad row (1-based).
+pub fn parse_boot_args<S: AsRef<str>>(rows: &[S]) -> Result<Vec<BootArg>, (usize, String)> {
+    if rows.len() > BOOT_ARGS_MAX {
+        return Err((
+            BOOT_ARGS_MAX + 1,
+            format!("An image has at most {BOOT_ARGS_MAX} arguments."),
+        ));
+    }
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| BootArg::parse(row.as_ref()).map_err(|m| (i + 1, m)))
+        .collect()
+}
+
+/// A title (of an image, a menu, a separator): trimmed, one line, bounded. Any character may
+/// appear; the renderer neutralises what iPXE would act on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Title(String);
+
+impl Title {
+    /// Parses a title; `what` names the thing in messages.
+    pub fn parse(input: &str, what: &str) -> Result<Self, String> {
+        let title = input.trim();
+        if title.is_empty() {
+            return Err(format!("Enter a title for the {what}."));
+        }
+        if title.chars().count() > TITLE_MAX {
+            return Err(format!(
+                "A {what} title has at most {TITLE_MAX} characters."
+            ));
+        }
+        if title.chars().any(char::is_control) {
+            return Err(format!(
+                "A {what} title is one line, without control characters."
+            ));
+        }
+        Ok(Self(title.to_owned()))
+    }
+
+    /// The title, trimmed.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What a menu entry can do besides booting an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum MenuAction {
+    /// Boot from the first local disk (BIOS), or leave iPXE to the firmware's next device (UEFI).
+    LocalDisk,
+    Reboot,
+    PowerOff,
+    /// Drop to the iPXE shell.
+    Shell,
+    /// Leave iPXE and return to the firmware.
+    Exit,
+    /// Chain-load another script or binary from a URL.
+    Chain,
+}
+
+impl MenuAction {
+    /// Every action, in the order the editor's palette shows them.
+    pub const ALL: [Self; 6] = [
+        Self::LocalDisk,
+        Self::Reboot,
+        Self::PowerOff,
+        Self::Shell,
+        Self::Exit,
+        Self::Chain,
+    ];
+
+    /// The action as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::LocalDisk => "local_disk",
+            Self::Reboot => "reboot",
+            Self::PowerOff => "poweroff",
+            Self::Shell => "shell",
+            Self::Exit => "exit",
+            Self::Chain => "chain",
+        }
+    }
+
+    /// Parses a stored or submitted action.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == value)
+            .ok_or_else(|| format!("`{value}` is not a menu action."))
+    }
+
+    /// How the action reads in a menu.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::LocalDisk => "Boot from local disk",
+            Self::Reboot => "Reboot",
+            Self::PowerOff => "Power off",
+            Self::Shell => "iPXE shell",
+            Self::Exit => "Exit to firmware",
+            Self::Chain => "Chain to URL",
+        }
+    }
+}
+
+/// What a menu entry is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MenuItem {
+    /// Boots one of the organization's images.
+    Image { image_id: i32 },
+    /// A line of text between entries.
+    Separator { text: String },
+    /// An action; `url` is the target of `Chain` and absent otherwise.
+    Action {
+        action: MenuAction,
+        url: Option<String>,
+    },
+}
+
+/// One entry of a menu, in its place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuEntry {
+    pub item: MenuItem,
+    /// Whether the menu selects this entry when its timeout runs out.
+    pub is_default: bool,
+}
+
+/// A boot image as the UI and the renderer see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootImage {
+    pub id: i32,
+    pub title: String,
+    pub kind: ImageKind,
+    pub kernel_url: Option<String>,
+    pub image_url: String,
+    pub iso_boot: IsoBoot,
+    pub args: Vec<String>,
+}
+
+/// A boot menu with its entries in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootMenu {
+    pub id: i32,
+    pub title: String,
+    pub background_url: Option<String>,
+    pub timeout_secs: Option<i32>,
+    /// Bumped by every save; a save names the version it started from.
+    pub version: i32,
+    pub entries: Vec<MenuEntry>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_http_with_a_host_and_no_spaces() {
+        assert!(HttpUrl::parse("http://boot.lan/linux").is_ok());
+        assert!(HttpUrl::parse(" HTTPS://boot.lan:8443/a?b=c&d=e ").is_ok());
+        assert!(HttpUrl::parse("ftp://boot.lan/linux").is_err());
+        assert!(HttpUrl::parse("http:///linux").is_err());
+        assert!(HttpUrl::parse("http://boot.lan/a b").is_err());
+        assert!(HttpUrl::parse("http://boot.lan/a\nb").is_err());
+        assert!(HttpUrl::parse("http://boot.lan/${password}").is_err());
+        assert!(HttpUrl::parse("http://boot.lan/a\\").is_err());
+        assert!(HttpUrl::parse(&format!("http://a/{}", "x".repeat(URL_MAX))).is_err());
+    }
+
+    #[test]
+    fn boot_args_are_single_safe_words() {
+        assert_eq!(
+            BootArg::parse(" console=ttyS0 ").unwrap().as_str(),
+            "console=ttyS0"
+        );
+        assert!(BootArg::parse("quiet").is_ok());
+        assert!(BootArg::parse("url=http://x/p?a=1&b=2").is_ok());
+        for bad in [
+            "",
+            "a b",
+            "a\tb",
+            "x=${password}",
+            "a\\",
+            "#x",
+            "||",
+            "&&",
+            ";",
+            "=x",
+            "é",
+        ] {
+            assert!(BootArg::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_bad_argument_row_is_named() {
+        assert_eq!(parse_boot_args(&["quiet", "a b"]).unwrap_err().0, 2);
+        assert_eq!(parse_boot_args(&["quiet", "splash"]).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn titles_may_hold_anything_printable_on_one_line() {
+        assert!(Title::parse("Ubuntu || shell ${password} x\\", "image").is_ok());
+        assert!(Title::parse("a\nb", "image").is_err());
+        assert!(Title::parse(" ", "image").is_err());
+    }
+
+    #[test]
+    fn actions_round_trip_through_their_stored_names() {
+        for action in MenuAction::ALL {
+            assert_eq!(MenuAction::parse(action.as_str()).unwrap(), action);
+        }
+    }
+}

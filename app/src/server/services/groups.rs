@@ -1,0 +1,312 @@
+//! Groups of an organization's users, and the menu each boots.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use std::collections::HashMap;
+
+use crate::{
+    boot::BootMenu,
+    error::AppError,
+    model::Role,
+    server::{
+        actor::Actor,
+        db,
+        entities::{boot_menu, group, group_member, organization_member, user},
+        services::menus,
+    },
+    validate::{DisplayName, NAME_MAX, Username},
+};
+
+const NAME_TAKEN: &str = "This organization has a group with this name.";
+/// The longest group description accepted.
+pub const DESCRIPTION_MAX: usize = 2000;
+
+/// A group as a form submits it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupForm {
+    pub name: String,
+    pub description: String,
+    pub menu_id: Option<i32>,
+}
+
+/// A group in a list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub menu_id: Option<i32>,
+    pub member_count: u64,
+}
+
+async fn check_form(
+    conn: &impl ConnectionTrait,
+    organization_id: i32,
+    form: &GroupForm,
+) -> Result<(String, String), AppError> {
+    let name = DisplayName::parse(&form.name, "group", NAME_MAX)
+        .map_err(|m| AppError::invalid("name", m))?;
+    let description = form.description.trim();
+    if description.chars().count() > DESCRIPTION_MAX {
+        return Err(AppError::invalid(
+            "description",
+            format!("A description has at most {DESCRIPTION_MAX} characters."),
+        ));
+    }
+    if let Some(menu_id) = form.menu_id {
+        let own = boot_menu::Entity::find_by_id(menu_id)
+            .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+            .one(conn)
+            .await
+            .map_err(db::internal)?;
+        if own.is_none() {
+            return Err(AppError::invalid(
+                "menu_id",
+                "Choose one of this organization's menus.",
+            ));
+        }
+    }
+    Ok((name.as_str().to_owned(), description.to_owned()))
+}
+
+async fn find(
+    conn: &impl ConnectionTrait,
+    organization_id: i32,
+    group_id: i32,
+) -> Result<group::Model, AppError> {
+    group::Entity::find_by_id(group_id)
+        .filter(group::Column::OrganizationId.eq(organization_id))
+        .one(conn)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)
+}
+
+/// The organization's groups, by name.
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+) -> Result<Vec<GroupSummary>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let groups = group::Entity::find()
+        .filter(group::Column::OrganizationId.eq(organization_id))
+        .order_by_asc(group::Column::Name)
+        .all(db)
+        .await
+        .map_err(db::internal)?;
+    let ids: Vec<i32> = groups.iter().map(|g| g.id).collect();
+    let counts: HashMap<i32, i64> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .column_as(group_member::Column::UserId.count(), "n")
+        .filter(group_member::Column::GroupId.is_in(ids))
+        .group_by(group_member::Column::GroupId)
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await
+        .map_err(db::internal)?
+        .into_iter()
+        .collect();
+    Ok(groups
+        .into_iter()
+        .map(|g| GroupSummary {
+            member_count: counts.get(&g.id).copied().unwrap_or(0).max(0) as u64,
+            id: g.id,
+            name: g.name,
+            description: g.description,
+            menu_id: g.menu_id,
+        })
+        .collect())
+}
+
+/// Creates a group.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    form: &GroupForm,
+) -> Result<group::Model, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let (name, description) = check_form(db, organization_id, form).await?;
+    let now = Utc::now();
+    group::ActiveModel {
+        id: NotSet,
+        organization_id: Set(organization_id),
+        name: Set(name),
+        description: Set(description),
+        menu_id: Set(form.menu_id),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(db::conflict_on("name", NAME_TAKEN))
+}
+
+/// Changes a group's name, description and menu.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, group_id))]
+pub async fn update(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    group_id: i32,
+    form: &GroupForm,
+) -> Result<group::Model, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let current = find(db, organization_id, group_id).await?;
+    let (name, description) = check_form(db, organization_id, form).await?;
+    let mut active: group::ActiveModel = current.into();
+    active.name = Set(name);
+    active.description = Set(description);
+    active.menu_id = Set(form.menu_id);
+    active.updated_at = Set(Utc::now());
+    active
+        .update(db)
+        .await
+        .map_err(db::conflict_on("name", NAME_TAKEN))
+}
+
+/// The usernames of a group's members, in order.
+pub async fn members(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    group_id: i32,
+) -> Result<Vec<String>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    find(db, organization_id, group_id).await?;
+    let user_ids: Vec<i32> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::UserId)
+        .filter(group_member::Column::GroupId.eq(group_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db::internal)?;
+    user::Entity::find()
+        .select_only()
+        .column(user::Column::Username)
+        .filter(user::Column::Id.is_in(user_ids))
+        .order_by_asc(user::Column::Username)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db::internal)
+}
+
+/// Makes exactly these users the group's members; each must belong to the organization.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, group_id))]
+pub async fn set_members(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    group_id: i32,
+    usernames: &[Username],
+) -> Result<(), AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    find(&txn, organization_id, group_id).await?;
+    let names: Vec<&str> = usernames.iter().map(Username::as_str).collect();
+    let found: Vec<(i32, String)> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::Username)
+        .inner_join(organization_member::Entity)
+        .filter(organization_member::Column::OrganizationId.eq(organization_id))
+        .filter(user::Column::Username.is_in(names.iter().copied()))
+        .into_tuple()
+        .all(&txn)
+        .await
+        .map_err(db::internal)?;
+    if let Some(missing) = names.iter().find(|n| !found.iter().any(|(_, f)| f == *n)) {
+        return Err(AppError::invalid(
+            "members",
+            format!("`{missing}` is not a member of this organization."),
+        ));
+    }
+    group_member::Entity::delete_many()
+        .filter(group_member::Column::GroupId.eq(group_id))
+        .exec(&txn)
+        .await
+        .map_err(db::internal)?;
+    if !found.is_empty() {
+        let rows = found.iter().map(|(user_id, _)| group_member::ActiveModel {
+            group_id: Set(group_id),
+            user_id: Set(*user_id),
+        });
+        group_member::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(db::internal)?;
+    }
+    txn.commit().await.map_err(db::internal)
+}
+
+/// Deletes a group (not its menu, nor its members' accounts).
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, group_id))]
+pub async fn delete(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    group_id: i32,
+) -> Result<(), AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let result = group::Entity::delete_many()
+        .filter(group::Column::Id.eq(group_id))
+        .filter(group::Column::OrganizationId.eq(organization_id))
+        .exec(db)
+        .await
+        .map_err(db::internal)?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// The groups of the organization the actor belongs to, by name: what they may boot from.
+pub async fn of_member(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+) -> Result<Vec<group::Model>, AppError> {
+    actor
+        .require_role(db, organization_id, Role::Member)
+        .await?;
+    let Some(user_id) = actor.user_id else {
+        return Ok(Vec::new());
+    };
+    group::Entity::find()
+        .inner_join(group_member::Entity)
+        .filter(group::Column::OrganizationId.eq(organization_id))
+        .filter(group_member::Column::UserId.eq(user_id))
+        .order_by_asc(group::Column::Name)
+        .all(db)
+        .await
+        .map_err(db::internal)
+}
+
+/// The menu a group boots, for one of its members; `None` when the group has no menu.
+/// Anyone outside the group is refused as if the group did not exist.
+pub async fn menu_for_member(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    group_id: i32,
+) -> Result<Option<BootMenu>, AppError> {
+    let group = of_member(db, actor, organization_id)
+        .await?
+        .into_iter()
+        .find(|g| g.id == group_id)
+        .ok_or(AppError::NotFound)?;
+    match group.menu_id {
+        Some(menu_id) => Ok(Some(menus::load(db, organization_id, menu_id).await?)),
+        None => Ok(None),
+    }
+}

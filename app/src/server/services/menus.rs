@@ -1,0 +1,436 @@
+//! Boot menus of an organization and their ordered entries; managed by its admins.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
+};
+use std::collections::HashSet;
+
+use crate::{
+    boot::{
+        BootMenu, HttpUrl, MENU_ENTRIES_MAX, MenuAction, MenuEntry, MenuItem, TIMEOUT_MAX_SECS,
+        Title,
+    },
+    error::AppError,
+    model::Role,
+    server::{
+        actor::Actor,
+        db,
+        entities::{boot_image, boot_menu, group, menu_entry},
+    },
+};
+
+const TITLE_TAKEN: &str = "This organization has a menu with this title.";
+
+/// A menu's own settings as a form submits them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MenuSettings {
+    pub title: String,
+    pub background_url: String,
+    /// Seconds before the default entry boots; empty for no timeout.
+    pub timeout_secs: String,
+}
+
+struct ValidSettings {
+    title: Title,
+    background_url: Option<HttpUrl>,
+    timeout_secs: Option<i32>,
+}
+
+impl MenuSettings {
+    fn parse(&self) -> Result<ValidSettings, AppError> {
+        let title = Title::parse(&self.title, "menu").map_err(|m| AppError::invalid("title", m))?;
+        let background_url = match self.background_url.trim() {
+            "" => None,
+            url => Some(HttpUrl::parse(url).map_err(|m| AppError::invalid("background_url", m))?),
+        };
+        let timeout_secs = match self.timeout_secs.trim() {
+            "" => None,
+            text => {
+                let seconds: i32 = text.parse().map_err(|_| {
+                    AppError::invalid("timeout_secs", "Enter a whole number of seconds.")
+                })?;
+                if !(1..=TIMEOUT_MAX_SECS).contains(&seconds) {
+                    return Err(AppError::invalid(
+                        "timeout_secs",
+                        format!("A timeout is between 1 and {TIMEOUT_MAX_SECS} seconds."),
+                    ));
+                }
+                Some(seconds)
+            }
+        };
+        Ok(ValidSettings {
+            title,
+            background_url,
+            timeout_secs,
+        })
+    }
+}
+
+fn entry_from_row(row: menu_entry::Model) -> Result<MenuEntry, AppError> {
+    let corrupt = || {
+        tracing::error!(entry_id = row.id, "a stored menu entry does not parse");
+        AppError::Internal
+    };
+    let item = match row.kind.as_str() {
+        "image" => MenuItem::Image {
+            image_id: row.image_id.ok_or_else(corrupt)?,
+        },
+        "separator" => MenuItem::Separator {
+            text: row.text.clone().unwrap_or_default(),
+        },
+        "action" => MenuItem::Action {
+            action: MenuAction::parse(row.action.as_deref().unwrap_or_default())
+                .map_err(|_| corrupt())?,
+            url: row.url.clone(),
+        },
+        _ => return Err(corrupt()),
+    };
+    Ok(MenuEntry {
+        item,
+        is_default: row.is_default,
+    })
+}
+
+/// Loads a menu with its entries in order, without checking who asks.
+pub async fn load(
+    conn: &impl ConnectionTrait,
+    organization_id: i32,
+    menu_id: i32,
+) -> Result<BootMenu, AppError> {
+    let menu = boot_menu::Entity::find_by_id(menu_id)
+        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+        .one(conn)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)?;
+    let entries = menu_entry::Entity::find()
+        .filter(menu_entry::Column::MenuId.eq(menu_id))
+        .order_by_asc(menu_entry::Column::Position)
+        .all(conn)
+        .await
+        .map_err(db::internal)?
+        .into_iter()
+        .map(entry_from_row)
+        .collect::<Result<_, _>>()?;
+    Ok(BootMenu {
+        id: menu.id,
+        title: menu.title,
+        background_url: menu.background_url,
+        timeout_secs: menu.timeout_secs,
+        version: menu.version,
+        entries,
+    })
+}
+
+/// A menu in a list: its title and how many entries it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuSummary {
+    pub id: i32,
+    pub title: String,
+    pub entry_count: u64,
+}
+
+/// The organization's menus, by title.
+pub async fn list(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+) -> Result<Vec<MenuSummary>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let menus = boot_menu::Entity::find()
+        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+        .order_by_asc(boot_menu::Column::Title)
+        .all(db)
+        .await
+        .map_err(db::internal)?;
+    let mut summaries = Vec::with_capacity(menus.len());
+    for menu in menus {
+        let entry_count = menu_entry::Entity::find()
+            .filter(menu_entry::Column::MenuId.eq(menu.id))
+            .count(db)
+            .await
+            .map_err(db::internal)?;
+        summaries.push(MenuSummary {
+            id: menu.id,
+            title: menu.title,
+            entry_count,
+        });
+    }
+    Ok(summaries)
+}
+
+/// One menu with its entries.
+pub async fn get(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    menu_id: i32,
+) -> Result<BootMenu, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    load(db, organization_id, menu_id).await
+}
+
+/// Creates an empty menu.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id))]
+pub async fn create(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    settings: &MenuSettings,
+) -> Result<BootMenu, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let valid = settings.parse()?;
+    let now = Utc::now();
+    let menu = boot_menu::ActiveModel {
+        id: NotSet,
+        organization_id: Set(organization_id),
+        title: Set(valid.title.as_str().to_owned()),
+        background_url: Set(valid.background_url.map(|u| u.as_str().to_owned())),
+        timeout_secs: Set(valid.timeout_secs),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(db::conflict_on("title", TITLE_TAKEN))?;
+    load(db, organization_id, menu.id).await
+}
+
+/// Changes a menu's title, background and timeout.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, menu_id))]
+pub async fn update_settings(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    menu_id: i32,
+    settings: &MenuSettings,
+) -> Result<BootMenu, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let valid = settings.parse()?;
+    let menu = boot_menu::Entity::find_by_id(menu_id)
+        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)?;
+    let mut active: boot_menu::ActiveModel = menu.into();
+    active.title = Set(valid.title.as_str().to_owned());
+    active.background_url = Set(valid.background_url.map(|u| u.as_str().to_owned()));
+    active.timeout_secs = Set(valid.timeout_secs);
+    active.updated_at = Set(Utc::now());
+    active
+        .update(db)
+        .await
+        .map_err(db::conflict_on("title", TITLE_TAKEN))?;
+    load(db, organization_id, menu_id).await
+}
+
+/// Checks entries against the organization's images; errors name `entries.N` (1-based).
+async fn check_entries(
+    conn: &impl ConnectionTrait,
+    organization_id: i32,
+    entries: &[MenuEntry],
+) -> Result<Vec<MenuEntry>, AppError> {
+    if entries.len() > MENU_ENTRIES_MAX {
+        return Err(AppError::invalid(
+            "entries",
+            format!("A menu has at most {MENU_ENTRIES_MAX} entries."),
+        ));
+    }
+    if entries.iter().filter(|e| e.is_default).count() > 1 {
+        return Err(AppError::invalid(
+            "entries",
+            "Only one entry can be the default.",
+        ));
+    }
+    let own_images: HashSet<i32> = boot_image::Entity::find()
+        .select_only()
+        .column(boot_image::Column::Id)
+        .filter(boot_image::Column::OrganizationId.eq(organization_id))
+        .into_tuple()
+        .all(conn)
+        .await
+        .map_err(db::internal)?
+        .into_iter()
+        .collect();
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| {
+            let field = format!("entries.{}", i + 1);
+            let item = match &entry.item {
+                MenuItem::Image { image_id } => {
+                    if !own_images.contains(image_id) {
+                        return Err(AppError::invalid(
+                            field,
+                            "This image does not exist (any more).",
+                        ));
+                    }
+                    entry.item.clone()
+                }
+                MenuItem::Separator { text } => {
+                    let text = if text.trim().is_empty() {
+                        String::new()
+                    } else {
+                        Title::parse(text, "separator")
+                            .map_err(|m| AppError::invalid(&field, m))?
+                            .as_str()
+                            .to_owned()
+                    };
+                    MenuItem::Separator { text }
+                }
+                MenuItem::Action { action, url } => {
+                    let url = match (action, url.as_deref().map(str::trim)) {
+                        (MenuAction::Chain, Some(url)) if !url.is_empty() => Some(
+                            HttpUrl::parse(url)
+                                .map_err(|m| AppError::invalid(&field, m))?
+                                .as_str()
+                                .to_owned(),
+                        ),
+                        (MenuAction::Chain, _) => {
+                            return Err(AppError::invalid(field, "Enter the URL to chain to."));
+                        }
+                        _ => None,
+                    };
+                    MenuItem::Action {
+                        action: *action,
+                        url,
+                    }
+                }
+            };
+            if entry.is_default && matches!(item, MenuItem::Separator { .. }) {
+                return Err(AppError::invalid(
+                    field,
+                    "A separator cannot be the default.",
+                ));
+            }
+            Ok(MenuEntry {
+                item,
+                is_default: entry.is_default,
+            })
+        })
+        .collect()
+}
+
+fn entry_row(menu_id: i32, position: i32, entry: MenuEntry) -> menu_entry::ActiveModel {
+    let (kind, image_id, text, action, url) = match entry.item {
+        MenuItem::Image { image_id } => ("image", Some(image_id), None, None, None),
+        MenuItem::Separator { text } => ("separator", None, Some(text), None, None),
+        MenuItem::Action { action, url } => {
+            ("action", None, None, Some(action.as_str().to_owned()), url)
+        }
+    };
+    menu_entry::ActiveModel {
+        id: NotSet,
+        menu_id: Set(menu_id),
+        position: Set(position),
+        kind: Set(kind.to_owned()),
+        image_id: Set(image_id),
+        text: Set(text),
+        action: Set(action),
+        url: Set(url),
+        is_default: Set(entry.is_default),
+    }
+}
+
+/// Replaces a menu's entries, if nobody saved since `expected_version`; returns the menu as
+/// saved. A stale version is a `Conflict` on `version`, and nothing changes.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, menu_id, expected_version))]
+pub async fn save_entries(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    menu_id: i32,
+    expected_version: i32,
+    entries: &[MenuEntry],
+) -> Result<BootMenu, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    let entries = check_entries(&txn, organization_id, entries).await?;
+    // The version check and the bump are one statement, so two saves cannot both pass it.
+    let bumped = boot_menu::Entity::update_many()
+        .col_expr(
+            boot_menu::Column::Version,
+            Expr::col(boot_menu::Column::Version).add(1),
+        )
+        .col_expr(boot_menu::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(boot_menu::Column::Id.eq(menu_id))
+        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+        .filter(boot_menu::Column::Version.eq(expected_version))
+        .exec(&txn)
+        .await
+        .map_err(db::internal)?;
+    if bumped.rows_affected == 0 {
+        // Either the menu is gone (or foreign), or someone saved first.
+        load(&txn, organization_id, menu_id).await?;
+        return Err(AppError::conflict(
+            "version",
+            "Someone else saved this menu meanwhile. Reload it to see their changes.",
+        ));
+    }
+    menu_entry::Entity::delete_many()
+        .filter(menu_entry::Column::MenuId.eq(menu_id))
+        .exec(&txn)
+        .await
+        .map_err(db::internal)?;
+    if !entries.is_empty() {
+        let rows = entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, entry)| entry_row(menu_id, i as i32, entry));
+        menu_entry::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(db::internal)?;
+    }
+    let saved = load(&txn, organization_id, menu_id).await?;
+    txn.commit().await.map_err(db::internal)?;
+    Ok(saved)
+}
+
+/// The names of the groups that boot a menu: what deleting it would change.
+pub async fn groups_using(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    menu_id: i32,
+) -> Result<Vec<String>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    group::Entity::find()
+        .select_only()
+        .column(group::Column::Name)
+        .filter(group::Column::OrganizationId.eq(organization_id))
+        .filter(group::Column::MenuId.eq(menu_id))
+        .order_by_asc(group::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db::internal)
+}
+
+/// Deletes a menu; groups that booted it are left without a menu.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, menu_id))]
+pub async fn delete(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    menu_id: i32,
+) -> Result<(), AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let result = boot_menu::Entity::delete_many()
+        .filter(boot_menu::Column::Id.eq(menu_id))
+        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+        .exec(db)
+        .await
+        .map_err(db::internal)?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
