@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// How long a browser session lives after its last use, in seconds [default: 604800]
     #[arg(long, env = "PXECLOUD_SESSION_TTL", value_name = "SECONDS")]
     pub session_ttl: Option<u64>,
+    /// syslinux's memdisk, served to BIOS machines that boot an ISO from memory
+    /// [default: /usr/lib/syslinux/memdisk]
+    #[arg(long, env = "PXECLOUD_MEMDISK", value_name = "FILE")]
+    pub memdisk: Option<PathBuf>,
 }
 
 /// A setting that could not be used, naming the setting and where it came from.
@@ -94,9 +98,10 @@ pub struct Config {
     pub public_url: Option<String>,
     pub boot_token_ttl: Duration,
     pub session_ttl: Duration,
+    pub memdisk: PathBuf,
 }
 
-const KNOWN_KEYS: [&str; 7] = [
+const KNOWN_KEYS: [&str; 8] = [
     "data_dir",
     "database_url",
     "log_format",
@@ -104,6 +109,7 @@ const KNOWN_KEYS: [&str; 7] = [
     "public_url",
     "boot_token_ttl",
     "session_ttl",
+    "memdisk",
 ];
 
 /// The values a config file gives, each optional.
@@ -116,6 +122,7 @@ struct FileConfig {
     public_url: Option<String>,
     boot_token_ttl: Option<u64>,
     session_ttl: Option<u64>,
+    memdisk: Option<PathBuf>,
 }
 
 fn take<T: DeserializeOwned>(
@@ -156,6 +163,7 @@ impl FileConfig {
             public_url: take(&mut table, "public_url", path)?,
             boot_token_ttl: take(&mut table, "boot_token_ttl", path)?,
             session_ttl: take(&mut table, "session_ttl", path)?,
+            memdisk: take(&mut table, "memdisk", path)?,
         };
         if let Some(key) = table.keys().next() {
             return Err(ConfigError::UnknownKey {
@@ -286,7 +294,11 @@ impl Config {
             (None, _) => Duration::from_secs(7 * 24 * 3600),
         };
 
+        let (memdisk, _) = pick(serve.memdisk, file.memdisk);
+        let memdisk = memdisk.unwrap_or_else(|| PathBuf::from("/usr/lib/syslinux/memdisk"));
+
         Ok(Self {
+            memdisk,
             data_dir,
             database_url,
             log_format: log_format.unwrap_or_default(),

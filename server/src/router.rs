@@ -20,7 +20,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
-use crate::assets;
+use crate::{assets, ipxe};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "pxecloud_session";
@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     let shell_options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(health))
+        .merge(ipxe::routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -51,7 +52,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(fallback)
         .layer(middleware::from_fn(api_error_status))
         .layer(sessions)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
 
@@ -106,4 +107,10 @@ async fn api_error_status(request: Request<Body>, next: Next) -> Response {
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The span of a request: method and path only, since query strings can carry credentials
+/// (the iPXE sign-in fallback sends them hex-encoded).
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
 }

@@ -2,7 +2,7 @@
 
 use app::server::{
     password::PasswordHasher,
-    services::{accounts, throttle},
+    services::{accounts, boot_sessions, throttle},
     session_store::DbSessionStore,
     state::{AppState, Settings},
 };
@@ -49,6 +49,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         public_url: config.public_url.clone(),
         boot_token_ttl: config.boot_token_ttl,
         web_session_ttl: config.session_ttl,
+        memdisk_path: Some(config.memdisk.clone()),
         ..Settings::default()
     };
     let leptos_options = LeptosOptions::builder()
@@ -87,7 +88,7 @@ pub async fn first_start(state: &AppState) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Deletes expired sessions and old login failures, every few minutes.
+/// Deletes expired web and boot sessions and old login failures, every few minutes.
 fn spawn_housekeeping(state: &AppState) {
     let db = state.db.clone();
     let window = state.settings.throttle_window;
@@ -101,6 +102,9 @@ fn spawn_housekeeping(state: &AppState) {
             }
             if let Err(error) = throttle::prune(&db, window).await {
                 tracing::warn!(%error, "could not prune login failures");
+            }
+            if let Err(error) = boot_sessions::prune(&db).await {
+                tracing::warn!(%error, "could not delete expired boot sessions");
             }
         }
     });

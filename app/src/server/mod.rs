@@ -1,6 +1,7 @@
 //! Server-only code: database entities, services, sessions and password hashing.
 
 pub mod actor;
+pub mod boot_flow;
 pub mod db;
 pub mod entities;
 pub mod password;

@@ -24,6 +24,8 @@ pub struct Settings {
     pub max_failures_per_address: u64,
     /// The window over which failed logins are counted.
     pub throttle_window: Duration,
+    /// syslinux's memdisk, served to BIOS clients that boot an ISO from memory.
+    pub memdisk_path: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             max_failures_per_user: 5,
             max_failures_per_address: 20,
             throttle_window: Duration::from_secs(5 * 60),
+            memdisk_path: Some("/usr/lib/syslinux/memdisk".into()),
         }
     }
 }

@@ -2,9 +2,11 @@
 //! on SQLite or, with `PXECLOUD_TEST_DATABASE=postgres`, on a real PostgreSQL server.
 
 mod assets;
+mod boot_flow;
 mod catalog;
 mod cli;
 mod helpers;
+mod ipxe_client;
 mod login;
 mod migrations;
 mod organizations;

@@ -1,0 +1,429 @@
+//! The steps a network-booting machine walks, as plans for the renderer: sign-in, then
+//! organization, group, menu and entry, each re-checked against the services.
+
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use crate::{
+    boot::{BootMenu, ImageKind, IsoBoot, MenuAction, MenuItem},
+    error::AppError,
+    ipxe::{
+        BootPlan, BootStep, ChoiceOption, ChoicePlan, LoginPlan, MenuLine, MenuPlan, NoticePlan,
+        Plan, ServerUrl,
+    },
+    server::{
+        entities::{boot_image, group},
+        services::{
+            accounts::{self, Attempt},
+            boot_sessions::{self, BootRecord, BootSession, ClientInfo},
+            groups, images, organizations,
+        },
+        state::AppState,
+    },
+};
+
+/// Where a client reaches this server, and the URLs of each step under it.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    base: String,
+}
+
+impl Urls {
+    /// URLs under `base` (the public URL, or `http://<Host>`).
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    fn url(&self, path: &str) -> ServerUrl {
+        ServerUrl::new(&self.base, path)
+    }
+
+    fn with_client(&self, path: &str, client: &ClientInfo) -> ServerUrl {
+        match client.query() {
+            query if query.is_empty() => self.url(path),
+            query => self.url(&format!("{path}?{query}")),
+        }
+    }
+
+    /// The entry script, which collects the client's details again.
+    pub fn entry(&self) -> ServerUrl {
+        self.url("boot.ipxe")
+    }
+
+    fn login(&self) -> ServerUrl {
+        self.url("ipxe/login")
+    }
+
+    fn session(&self, client: &ClientInfo) -> ServerUrl {
+        self.with_client("ipxe/session", client)
+    }
+
+    fn start(&self, token: &str) -> ServerUrl {
+        self.url(&format!("ipxe/s/{token}/start"))
+    }
+
+    fn organization(&self, token: &str, organization_id: i32) -> ServerUrl {
+        self.url(&format!("ipxe/s/{token}/org/{organization_id}"))
+    }
+
+    fn group(&self, token: &str, group_id: i32) -> ServerUrl {
+        self.url(&format!("ipxe/s/{token}/group/{group_id}"))
+    }
+
+    fn boot(&self, token: &str, group_id: i32, position: usize) -> ServerUrl {
+        self.url(&format!("ipxe/s/{token}/boot/{group_id}/{position}"))
+    }
+
+    fn logout(&self, token: &str) -> ServerUrl {
+        self.url(&format!("ipxe/s/{token}/logout"))
+    }
+
+    fn memdisk(&self) -> ServerUrl {
+        self.url("ipxe/memdisk")
+    }
+}
+
+/// `/boot.ipxe`.
+pub fn entry(urls: &Urls) -> Plan {
+    Plan::Entry {
+        login_url: urls.login(),
+    }
+}
+
+/// The sign-in prompt, with an optional message above it.
+pub fn login(urls: &Urls, client: &ClientInfo, notice: Option<String>) -> Plan {
+    Plan::Login(LoginPlan {
+        notice,
+        session_url: urls.session(client),
+    })
+}
+
+/// The answer to an unknown, expired or foreign token: it reveals nothing and starts over.
+pub fn expired(urls: &Urls) -> Plan {
+    Plan::Notice(NoticePlan {
+        lines: vec!["Your boot session has expired. Please sign in again.".into()],
+        next_url: urls.entry(),
+    })
+}
+
+fn notice(line: impl Into<String>, next_url: ServerUrl) -> Plan {
+    Plan::Notice(NoticePlan {
+        lines: vec![line.into()],
+        next_url,
+    })
+}
+
+/// Checks credentials sent by the login prompt; on success starts a session and shows the
+/// first step, otherwise the prompt again with the reason.
+pub async fn sign_in(
+    state: &AppState,
+    urls: &Urls,
+    client: &ClientInfo,
+    username: &str,
+    password: &str,
+) -> Result<Plan, AppError> {
+    let attempt = Attempt {
+        username,
+        password,
+        client_address: client.ip.clone(),
+    };
+    match accounts::authenticate(&state.db, &state.hasher, &state.settings, attempt).await {
+        Ok(user) => {
+            let token =
+                boot_sessions::start(&state.db, &user, client, state.settings.boot_token_ttl)
+                    .await?;
+            let session = boot_sessions::resume(
+                &state.db,
+                &token,
+                client.ip.as_deref(),
+                state.settings.boot_token_ttl,
+            )
+            .await?
+            .ok_or(AppError::Internal)?;
+            start(state, urls, &session, &token).await
+        }
+        Err(AppError::Internal) => Err(AppError::Internal),
+        Err(AppError::Invalid { field, .. }) if field == "username" || field == "password" => {
+            Ok(login(
+                urls,
+                client,
+                Some("Enter a username and a password.".into()),
+            ))
+        }
+        Err(refused) => Ok(login(urls, client, Some(refused.to_string()))),
+    }
+}
+
+/// After sign-in: the organization choice, or straight on when there is one.
+pub async fn start(
+    state: &AppState,
+    urls: &Urls,
+    session: &BootSession,
+    token: &str,
+) -> Result<Plan, AppError> {
+    let mine: Vec<_> = organizations::list_for(&state.db, &session.actor)
+        .await?
+        .into_iter()
+        .filter(|o| o.role.is_some())
+        .collect();
+    match mine.as_slice() {
+        [] => Ok(notice(
+            "You are not a member of any organization; ask an administrator to add you.",
+            urls.logout(token),
+        )),
+        [only] => organization(state, urls, session, token, only.id).await,
+        several => Ok(Plan::Choice(ChoicePlan {
+            title: "Choose an organization".into(),
+            options: several
+                .iter()
+                .map(|o| ChoiceOption {
+                    text: o.name.clone(),
+                    url: urls.organization(token, o.id),
+                })
+                .collect(),
+            back_url: None,
+            logout_url: urls.logout(token),
+        })),
+    }
+}
+
+/// How many of the actor's organizations there are, to know whether "Back" leads anywhere.
+async fn organization_count(state: &AppState, session: &BootSession) -> Result<usize, AppError> {
+    Ok(organizations::list_for(&state.db, &session.actor)
+        .await?
+        .iter()
+        .filter(|o| o.role.is_some())
+        .count())
+}
+
+/// The group choice in an organization, or straight on when there is one.
+pub async fn organization(
+    state: &AppState,
+    urls: &Urls,
+    session: &BootSession,
+    token: &str,
+    organization_id: i32,
+) -> Result<Plan, AppError> {
+    let mine = match groups::of_member(&state.db, &session.actor, organization_id).await {
+        Ok(mine) => mine,
+        Err(AppError::Forbidden | AppError::NotFound) => return Ok(unavailable(urls, token)),
+        Err(other) => return Err(other),
+    };
+    let back_url = (organization_count(state, session).await? > 1).then(|| urls.start(token));
+    match mine.as_slice() {
+        [] => Ok(notice(
+            "You are not in any group of this organization; ask its administrator to add you.",
+            back_url.unwrap_or_else(|| urls.logout(token)),
+        )),
+        [only] => group_menu(state, urls, session, token, only.id).await,
+        several => Ok(Plan::Choice(ChoicePlan {
+            title: "Choose a group".into(),
+            options: several
+                .iter()
+                .map(|g| ChoiceOption {
+                    text: g.name.clone(),
+                    url: urls.group(token, g.id),
+                })
+                .collect(),
+            back_url,
+            logout_url: urls.logout(token),
+        })),
+    }
+}
+
+/// What anyone gets for a step they may not take: nothing revealed, back to the start.
+fn unavailable(urls: &Urls, token: &str) -> Plan {
+    notice("This choice is not available to you.", urls.start(token))
+}
+
+/// The group a member may boot from, with its organization; `None` for anyone else.
+async fn member_group(
+    db: &DatabaseConnection,
+    session: &BootSession,
+    group_id: i32,
+) -> Result<Option<(group::Model, Option<BootMenu>)>, AppError> {
+    let Some(group) = group::Entity::find_by_id(group_id)
+        .one(db)
+        .await
+        .map_err(crate::server::db::internal)?
+    else {
+        return Ok(None);
+    };
+    match groups::menu_for_member(db, &session.actor, group.organization_id, group_id).await {
+        Ok(menu) => Ok(Some((group, menu))),
+        Err(AppError::Forbidden | AppError::NotFound) => Ok(None),
+        Err(other) => Err(other),
+    }
+}
+
+/// A group's menu.
+pub async fn group_menu(
+    state: &AppState,
+    urls: &Urls,
+    session: &BootSession,
+    token: &str,
+    group_id: i32,
+) -> Result<Plan, AppError> {
+    let Some((group, menu)) = member_group(&state.db, session, group_id).await? else {
+        return Ok(unavailable(urls, token));
+    };
+    let groups_here = groups::of_member(&state.db, &session.actor, group.organization_id)
+        .await?
+        .len();
+    let back_url = if groups_here > 1 {
+        Some(urls.organization(token, group.organization_id))
+    } else if organization_count(state, session).await? > 1 {
+        Some(urls.start(token))
+    } else {
+        None
+    };
+    let Some(menu) = menu else {
+        return Ok(notice(
+            "This group has no boot menu yet; ask its administrator to choose one.",
+            back_url.unwrap_or_else(|| urls.logout(token)),
+        ));
+    };
+    let titles = image_titles(&state.db, group.organization_id).await?;
+    let lines = menu
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| match &entry.item {
+            MenuItem::Separator { text } => MenuLine::Gap { text: text.clone() },
+            item => MenuLine::Entry {
+                text: entry_title(item, &titles),
+                url: urls.boot(token, group_id, i + 1),
+                is_default: entry.is_default,
+            },
+        })
+        .collect();
+    Ok(Plan::Menu(MenuPlan {
+        title: menu.title,
+        background_url: menu.background_url,
+        timeout_secs: menu.timeout_secs,
+        lines,
+        back_url,
+        logout_url: urls.logout(token),
+    }))
+}
+
+async fn image_titles(
+    db: &DatabaseConnection,
+    organization_id: i32,
+) -> Result<std::collections::HashMap<i32, String>, AppError> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let rows: Vec<(i32, String)> = boot_image::Entity::find()
+        .select_only()
+        .column(boot_image::Column::Id)
+        .column(boot_image::Column::Title)
+        .filter(boot_image::Column::OrganizationId.eq(organization_id))
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(crate::server::db::internal)?;
+    Ok(rows.into_iter().collect())
+}
+
+fn entry_title(item: &MenuItem, titles: &std::collections::HashMap<i32, String>) -> String {
+    match item {
+        MenuItem::Image { image_id } => titles
+            .get(image_id)
+            .cloned()
+            .unwrap_or_else(|| "(missing image)".into()),
+        MenuItem::Separator { text } => text.clone(),
+        MenuItem::Action { action, .. } => action.label().to_owned(),
+    }
+}
+
+/// The boot script of the entry at `position` (1-based) of a group's menu; logged.
+pub async fn boot(
+    state: &AppState,
+    urls: &Urls,
+    session: &BootSession,
+    token: &str,
+    group_id: i32,
+    position: usize,
+) -> Result<Plan, AppError> {
+    let Some((group, Some(menu))) = member_group(&state.db, session, group_id).await? else {
+        return Ok(unavailable(urls, token));
+    };
+    let Some(entry) = position.checked_sub(1).and_then(|i| menu.entries.get(i)) else {
+        return Ok(notice(
+            "This menu entry no longer exists.",
+            urls.group(token, group_id),
+        ));
+    };
+    let menu_url = urls.group(token, group_id);
+    let mut record = BootRecord {
+        organization_id: Some(group.organization_id),
+        group_id: Some(group_id),
+        menu_id: Some(menu.id),
+        outcome: "boot_script_served".into(),
+        ..BootRecord::default()
+    };
+    let (title, step) = match &entry.item {
+        MenuItem::Separator { .. } => {
+            return Ok(notice("This line is not bootable.", menu_url));
+        }
+        MenuItem::Image { image_id } => {
+            let Some(model) = boot_image::Entity::find_by_id(*image_id)
+                .one(&state.db)
+                .await
+                .map_err(crate::server::db::internal)?
+                .filter(|m| m.organization_id == group.organization_id)
+            else {
+                return Ok(notice("This image no longer exists.", menu_url));
+            };
+            let image = images::to_view(model)?;
+            record.image_id = Some(image.id);
+            record.entry_kind = Some(image.kind.as_str().to_owned());
+            let step = match (image.kind, image.iso_boot) {
+                (ImageKind::KernelInitrd, _) => BootStep::KernelInitrd {
+                    kernel_url: image.kernel_url.clone().unwrap_or_default(),
+                    initrd_url: image.image_url.clone(),
+                    args: image.args.clone(),
+                },
+                (ImageKind::Iso, IsoBoot::Sanboot) => BootStep::Sanboot {
+                    iso_url: image.image_url.clone(),
+                },
+                (ImageKind::Iso, IsoBoot::Memdisk) => BootStep::Memdisk {
+                    iso_url: image.image_url.clone(),
+                    memdisk_url: urls.memdisk(),
+                },
+            };
+            (image.title, step)
+        }
+        MenuItem::Action { action, url } => {
+            record.entry_kind = Some(action.as_str().to_owned());
+            let step = match action {
+                MenuAction::LocalDisk => BootStep::LocalDisk,
+                MenuAction::Reboot => BootStep::Reboot,
+                MenuAction::PowerOff => BootStep::PowerOff,
+                MenuAction::Shell => BootStep::Shell,
+                MenuAction::Exit => BootStep::Exit,
+                MenuAction::Chain => BootStep::Chain {
+                    url: url.clone().unwrap_or_default(),
+                },
+            };
+            (action.label().to_owned(), step)
+        }
+    };
+    record.entry_title = Some(title.clone());
+    boot_sessions::record(&state.db, session, record).await?;
+    Ok(Plan::Boot(BootPlan {
+        title,
+        step,
+        menu_url,
+    }))
+}
+
+/// Signs out at the client: the session ends and the prompt shows again.
+pub async fn logout(
+    state: &AppState,
+    urls: &Urls,
+    session: &BootSession,
+) -> Result<Plan, AppError> {
+    boot_sessions::end(&state.db, session.token_id).await?;
+    Ok(login(urls, &session.client, Some("Signed out.".into())))
+}

@@ -1,0 +1,270 @@
+//! iPXE boot sessions: the token every URL after the login carries, and the boot log.
+//!
+//! iPXE has no cookies, so a boot session is a random token in the URL path. Only its
+//! SHA-256 is stored; it expires a while after its last use and is bound to the user and to
+//! the client address it was issued to.
+
+use chrono::{Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    error::AppError,
+    server::{
+        actor::Actor,
+        db,
+        entities::{boot_event, boot_token, user},
+    },
+};
+
+/// What the client told about itself (all optional, all checked for shape).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub mac: Option<String>,
+    pub uuid: Option<String>,
+    pub platform: Option<String>,
+    pub arch: Option<String>,
+    pub ip: Option<String>,
+}
+
+fn keep(value: Option<&str>, max: usize, allowed: impl Fn(char) -> bool) -> Option<String> {
+    let value = value?.trim();
+    (!value.is_empty() && value.len() <= max && value.chars().all(allowed))
+        .then(|| value.to_ascii_lowercase())
+}
+
+impl ClientInfo {
+    /// Keeps only values of the expected shape; anything else is dropped, not trusted.
+    pub fn checked(
+        mac: Option<&str>,
+        uuid: Option<&str>,
+        platform: Option<&str>,
+        arch: Option<&str>,
+        ip: Option<String>,
+    ) -> Self {
+        let hex_or_hyphen = |c: char| c.is_ascii_hexdigit() || c == '-';
+        let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        Self {
+            mac: keep(mac, 32, hex_or_hyphen),
+            uuid: keep(uuid, 36, hex_or_hyphen),
+            platform: keep(platform, 16, word),
+            arch: keep(arch, 16, word),
+            ip,
+        }
+    }
+
+    /// The client as a query string, to name it again in a later URL.
+    pub fn query(&self) -> String {
+        [
+            ("mac", &self.mac),
+            ("uuid", &self.uuid),
+            ("platform", &self.platform),
+            ("arch", &self.arch),
+        ]
+        .iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={v}")))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+/// A live boot session.
+#[derive(Debug, Clone)]
+pub struct BootSession {
+    pub token_id: i32,
+    pub actor: Actor,
+    pub client: ClientInfo,
+}
+
+fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Whether a string looks like a token we issue (40 hex digits), before touching the database.
+fn well_formed(token: &str) -> bool {
+    token.len() == 40 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Starts a session for a signed-in user; returns the token, which is never stored.
+pub async fn start(
+    db: &DatabaseConnection,
+    user: &user::Model,
+    client: &ClientInfo,
+    ttl: std::time::Duration,
+) -> Result<String, AppError> {
+    let mut bytes = [0u8; 20];
+    rand::fill(&mut bytes);
+    let token = hex::encode(bytes);
+    let now = Utc::now();
+    boot_token::ActiveModel {
+        id: NotSet,
+        token_hash: Set(hash(&token)),
+        user_id: Set(user.id),
+        organization_id: Set(None),
+        group_id: Set(None),
+        client_mac: Set(client.mac.clone()),
+        client_uuid: Set(client.uuid.clone()),
+        client_ip: Set(client.ip.clone()),
+        client_platform: Set(client.platform.clone()),
+        client_arch: Set(client.arch.clone()),
+        created_at: Set(now),
+        last_used_at: Set(now),
+        expires_at: Set(now + Duration::from_std(ttl).unwrap_or(Duration::minutes(15))),
+    }
+    .insert(db)
+    .await
+    .map_err(db::internal)?;
+    Ok(token)
+}
+
+/// The session a token belongs to, extended by `ttl`; `None` when the token is unknown,
+/// expired, issued to another client address, or its user is gone or disabled.
+pub async fn resume(
+    db: &DatabaseConnection,
+    token: &str,
+    ip: Option<&str>,
+    ttl: std::time::Duration,
+) -> Result<Option<BootSession>, AppError> {
+    if !well_formed(token) {
+        return Ok(None);
+    }
+    let now = Utc::now();
+    let Some(row) = boot_token::Entity::find()
+        .filter(boot_token::Column::TokenHash.eq(hash(&token.to_ascii_lowercase())))
+        .filter(boot_token::Column::ExpiresAt.gt(now))
+        .one(db)
+        .await
+        .map_err(db::internal)?
+    else {
+        return Ok(None);
+    };
+    if let (Some(issued_to), Some(ip)) = (row.client_ip.as_deref(), ip)
+        && issued_to != ip
+    {
+        tracing::warn!(
+            token_id = row.id,
+            "a boot token was presented from another address"
+        );
+        return Ok(None);
+    }
+    let Some(user) = user::Entity::find_by_id(row.user_id)
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .filter(|u| !u.is_disabled)
+    else {
+        return Ok(None);
+    };
+    let session = BootSession {
+        token_id: row.id,
+        actor: Actor {
+            user_id: Some(user.id),
+            username: user.username,
+            is_server_admin: user.is_server_admin,
+        },
+        client: ClientInfo {
+            mac: row.client_mac.clone(),
+            uuid: row.client_uuid.clone(),
+            platform: row.client_platform.clone(),
+            arch: row.client_arch.clone(),
+            ip: row.client_ip.clone(),
+        },
+    };
+    let mut active: boot_token::ActiveModel = row.into();
+    active.last_used_at = Set(now);
+    active.expires_at = Set(now + Duration::from_std(ttl).unwrap_or(Duration::minutes(15)));
+    active.update(db).await.map_err(db::internal)?;
+    Ok(Some(session))
+}
+
+/// Ends a session (sign-out at the client).
+pub async fn end(db: &DatabaseConnection, token_id: i32) -> Result<(), AppError> {
+    boot_token::Entity::delete_by_id(token_id)
+        .exec(db)
+        .await
+        .map_err(db::internal)?;
+    Ok(())
+}
+
+/// Deletes expired sessions.
+pub async fn prune(db: &DatabaseConnection) -> Result<u64, AppError> {
+    let result = boot_token::Entity::delete_many()
+        .filter(boot_token::Column::ExpiresAt.lte(Utc::now()))
+        .exec(db)
+        .await
+        .map_err(db::internal)?;
+    Ok(result.rows_affected)
+}
+
+/// One boot choice, for the log.
+#[derive(Debug, Clone, Default)]
+pub struct BootRecord {
+    pub organization_id: Option<i32>,
+    pub group_id: Option<i32>,
+    pub menu_id: Option<i32>,
+    pub image_id: Option<i32>,
+    pub entry_title: Option<String>,
+    pub entry_kind: Option<String>,
+    pub outcome: String,
+}
+
+/// Writes one line of the boot log.
+pub async fn record(
+    db: &DatabaseConnection,
+    session: &BootSession,
+    record: BootRecord,
+) -> Result<(), AppError> {
+    let clip = |s: Option<String>, max: usize| s.map(|s| s.chars().take(max).collect::<String>());
+    boot_event::ActiveModel {
+        id: NotSet,
+        at: Set(Utc::now()),
+        user_id: Set(session.actor.user_id),
+        organization_id: Set(record.organization_id),
+        group_id: Set(record.group_id),
+        menu_id: Set(record.menu_id),
+        image_id: Set(record.image_id),
+        username: Set(Some(session.actor.username.clone())),
+        entry_title: Set(clip(record.entry_title, 200)),
+        entry_kind: Set(clip(record.entry_kind, 32)),
+        client_mac: Set(session.client.mac.clone()),
+        client_uuid: Set(session.client.uuid.clone()),
+        client_ip: Set(session.client.ip.clone()),
+        client_platform: Set(session.client.platform.clone()),
+        outcome: Set(record.outcome),
+    }
+    .insert(db)
+    .await
+    .map_err(db::internal)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_values_of_the_wrong_shape_are_dropped() {
+        let client = ClientInfo::checked(
+            Some("52-54-00-12-34-56"),
+            Some("not a uuid!"),
+            Some("pcbios"),
+            Some("x86_64&evil=1"),
+            None,
+        );
+        assert_eq!(client.mac.as_deref(), Some("52-54-00-12-34-56"));
+        assert_eq!(client.uuid, None);
+        assert_eq!(client.arch, None);
+        assert_eq!(client.query(), "mac=52-54-00-12-34-56&platform=pcbios");
+    }
+
+    #[test]
+    fn only_tokens_of_our_shape_are_looked_up() {
+        assert!(well_formed(&"a".repeat(40)));
+        assert!(!well_formed(&"a".repeat(39)));
+        assert!(!well_formed(&"g".repeat(40)));
+    }
+}

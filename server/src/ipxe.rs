@@ -1,0 +1,317 @@
+//! The plain-text iPXE endpoints: thin handlers over `app::server::boot_flow`.
+
+use app::{
+    error::AppError,
+    ipxe::{Plan, render},
+    server::{
+        boot_flow::{self, Urls},
+        services::boot_sessions::{self, BootSession, ClientInfo},
+        state::AppState,
+    },
+};
+use axum::{
+    Form, Router,
+    extract::{ConnectInfo, FromRequestParts, Path, Query, State},
+    http::{HeaderMap, StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// The iPXE routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/boot.ipxe", get(entry))
+        .route("/ipxe/login", get(login))
+        .route("/ipxe/session", get(session_by_query).post(session_by_form))
+        .route("/ipxe/s/{token}/start", get(start))
+        .route("/ipxe/s/{token}/org/{organization}", get(organization))
+        .route("/ipxe/s/{token}/group/{group}", get(group))
+        .route("/ipxe/s/{token}/boot/{group}/{position}", get(boot))
+        .route("/ipxe/s/{token}/logout", get(logout))
+        .route("/ipxe/memdisk", get(memdisk))
+}
+
+/// The client's IP address, when the server was started with connection info.
+struct ClientAddress(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(address)| address.ip().to_string()),
+        ))
+    }
+}
+
+/// What iPXE says about itself in the query of the first URLs.
+#[derive(Debug, Default, Deserialize)]
+struct ClientQuery {
+    mac: Option<String>,
+    uuid: Option<String>,
+    platform: Option<String>,
+    arch: Option<String>,
+}
+
+impl ClientQuery {
+    fn client(&self, address: ClientAddress) -> ClientInfo {
+        ClientInfo::checked(
+            self.mac.as_deref(),
+            self.uuid.as_deref(),
+            self.platform.as_deref(),
+            self.arch.as_deref(),
+            address.0,
+        )
+    }
+}
+
+/// The base URL of this server as the client sees it: the configured public URL, or the
+/// request's Host (escaped by the renderer like any other URL).
+fn urls(state: &AppState, headers: &HeaderMap) -> Urls {
+    match &state.settings.public_url {
+        Some(url) => Urls::new(url),
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| {
+                    !h.is_empty()
+                        && h.chars().all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                        })
+                })
+                .unwrap_or("localhost");
+            Urls::new(&format!("http://{host}"))
+        }
+    }
+}
+
+/// A script response; never cached, since every answer depends on the session.
+fn script(plan: &Plan) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        render(plan),
+    )
+        .into_response()
+}
+
+/// A failure on our side: iPXE's `|| goto` handler reports it and retries.
+fn failure(error: AppError) -> Response {
+    tracing::error!(%error, "an iPXE step failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "PXE Cloud could not answer this step; please try again.\n",
+    )
+        .into_response()
+}
+
+fn respond(result: Result<Plan, AppError>) -> Response {
+    match result {
+        Ok(plan) => script(&plan),
+        Err(error) => failure(error),
+    }
+}
+
+async fn entry(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    script(&boot_flow::entry(&urls(&state, &headers)))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Query(query): Query<ClientQuery>,
+) -> Response {
+    let client = query.client(address);
+    script(&boot_flow::login(&urls(&state, &headers), &client, None))
+}
+
+/// Credentials as `params` posts them.
+#[derive(Debug, Deserialize)]
+struct Credentials {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Credentials as the fallback sends them: `${username:hexraw}` and `${password:hexraw}`.
+#[derive(Debug, Deserialize)]
+struct HexCredentials {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(flatten)]
+    client: ClientQuery,
+}
+
+fn from_hex(hex: &str) -> Option<String> {
+    let bytes = hex::decode(hex).ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+async fn session_by_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Query(query): Query<ClientQuery>,
+    Form(credentials): Form<Credentials>,
+) -> Response {
+    let client = query.client(address);
+    let urls = urls(&state, &headers);
+    respond(
+        boot_flow::sign_in(
+            &state,
+            &urls,
+            &client,
+            &credentials.username,
+            &credentials.password,
+        )
+        .await,
+    )
+}
+
+async fn session_by_query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Query(query): Query<HexCredentials>,
+) -> Response {
+    let client = query.client.client(address);
+    let urls = urls(&state, &headers);
+    let (Some(username), Some(password)) = (from_hex(&query.username), from_hex(&query.password))
+    else {
+        return script(&boot_flow::login(
+            &urls,
+            &client,
+            Some("The sign-in could not be read; please try again.".into()),
+        ));
+    };
+    respond(boot_flow::sign_in(&state, &urls, &client, &username, &password).await)
+}
+
+/// Resumes the session of a token; the error is the response to send instead (the
+/// "expired" script for a token that is unknown, expired or foreign).
+async fn session_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    address: ClientAddress,
+    token: &str,
+) -> Result<(BootSession, Urls), Response> {
+    let urls = urls(state, headers);
+    match boot_sessions::resume(
+        &state.db,
+        token,
+        address.0.as_deref(),
+        state.settings.boot_token_ttl,
+    )
+    .await
+    {
+        Ok(Some(session)) => Ok((session, urls)),
+        Ok(None) => Err(script(&boot_flow::expired(&urls))),
+        Err(error) => Err(failure(error)),
+    }
+}
+
+/// Parses an id from the path; anything else is treated as a step nobody may take.
+fn id(text: &str) -> i32 {
+    text.parse().unwrap_or(-1)
+}
+
+async fn start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Path(token): Path<String>,
+) -> Response {
+    let (session, urls) = match session_for(&state, &headers, address, &token).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    respond(boot_flow::start(&state, &urls, &session, &token).await)
+}
+
+async fn organization(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Path((token, organization)): Path<(String, String)>,
+) -> Response {
+    let (session, urls) = match session_for(&state, &headers, address, &token).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    respond(boot_flow::organization(&state, &urls, &session, &token, id(&organization)).await)
+}
+
+async fn group(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Path((token, group)): Path<(String, String)>,
+) -> Response {
+    let (session, urls) = match session_for(&state, &headers, address, &token).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    respond(boot_flow::group_menu(&state, &urls, &session, &token, id(&group)).await)
+}
+
+async fn boot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Path((token, group, position)): Path<(String, String, String)>,
+) -> Response {
+    let (session, urls) = match session_for(&state, &headers, address, &token).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    let position = position.parse().unwrap_or(0);
+    respond(boot_flow::boot(&state, &urls, &session, &token, id(&group), position).await)
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Path(token): Path<String>,
+) -> Response {
+    let (session, urls) = match session_for(&state, &headers, address, &token).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    };
+    respond(boot_flow::logout(&state, &urls, &session).await)
+}
+
+/// Serves syslinux's memdisk, for ISOs that boot from memory on BIOS machines.
+async fn memdisk(State(state): State<AppState>) -> Response {
+    let Some(path) = state.settings.memdisk_path.as_deref() else {
+        return (
+            StatusCode::NOT_FOUND,
+            "memdisk is not configured on this server\n",
+        )
+            .into_response();
+    };
+    match tokio::fs::read(path).await {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response(),
+        Err(error) => {
+            tracing::warn!(%error, path = %path.display(), "memdisk cannot be read");
+            (
+                StatusCode::NOT_FOUND,
+                "memdisk is not installed on this server (install syslinux-common or set --memdisk)\n",
+            )
+                .into_response()
+        }
+    }
+}

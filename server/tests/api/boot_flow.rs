@@ -1,0 +1,656 @@
+//! The iPXE boot flow over HTTP, walked the way iPXE walks it.
+
+use crate::{
+    helpers::{TestApp, spawn_app, spawn_app_with},
+    ipxe_client::Screen,
+};
+use app::{
+    boot::{MenuAction, MenuEntry, MenuItem},
+    model::Role,
+    server::{
+        actor::Actor,
+        entities::boot_event,
+        services::{
+            groups::{self, GroupForm},
+            images::{self, ImageForm},
+            menus::{self, MenuSettings},
+        },
+    },
+    validate::Username,
+};
+use reqwest::{StatusCode, header};
+use sea_orm::EntityTrait;
+
+const PASSWORD: &str = "pass & 100% sure";
+const CLIENT: &str =
+    "mac=52-54-00-12-34-56&uuid=12345678-1234-1234-1234-123456789abc&platform=pcbios&arch=x86_64";
+
+/// Fetches a script and reads it.
+async fn get(app: &TestApp, url: &str) -> Screen {
+    let response = app.client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{url}");
+    assert_eq!(
+        response.headers()[header::CONTENT_TYPE],
+        "text/plain; charset=utf-8"
+    );
+    Screen::read(&response.text().await.unwrap())
+}
+
+/// Signs in as iPXE does with `params`: the login script's POST.
+async fn sign_in(app: &TestApp, username: &str, password: &str) -> Screen {
+    let login = get(app, &app.url(&format!("/ipxe/login?{CLIENT}"))).await;
+    let post = login
+        .command("chain")
+        .last()
+        .unwrap()
+        .trim_end_matches("##params")
+        .to_owned();
+    assert!(post.contains("mac=52-54-00-12-34-56"), "{post}");
+    let response = app
+        .client
+        .post(&post)
+        .form(&[("username", username), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    Screen::read(&response.text().await.unwrap())
+}
+
+struct Lab {
+    app: TestApp,
+    lab: i32,
+    students: i32,
+    debian: i32,
+}
+
+fn operator() -> Actor {
+    Actor::operator()
+}
+
+async fn image(app: &TestApp, org: i32, title: &str) -> i32 {
+    images::create(
+        &app.state.db,
+        &operator(),
+        org,
+        &ImageForm {
+            title: title.into(),
+            kind: "kernel_initrd".into(),
+            kernel_url: "http://10.0.2.2:9000/linux".into(),
+            image_url: "http://10.0.2.2:9000/initrd.gz".into(),
+            iso_boot: String::new(),
+            args: vec!["console=ttyS0".into(), "priority=low".into()],
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+async fn menu(app: &TestApp, org: i32, title: &str, entries: Vec<MenuItem>) -> i32 {
+    let created = menus::create(
+        &app.state.db,
+        &operator(),
+        org,
+        &MenuSettings {
+            title: title.into(),
+            ..MenuSettings::default()
+        },
+    )
+    .await
+    .unwrap();
+    let entries: Vec<MenuEntry> = entries
+        .into_iter()
+        .map(|item| MenuEntry {
+            item,
+            is_default: false,
+        })
+        .collect();
+    menus::save_entries(
+        &app.state.db,
+        &operator(),
+        org,
+        created.id,
+        created.version,
+        &entries,
+    )
+    .await
+    .unwrap();
+    created.id
+}
+
+async fn group(app: &TestApp, org: i32, name: &str, menu: Option<i32>, members: &[&str]) -> i32 {
+    let created = groups::create(
+        &app.state.db,
+        &operator(),
+        org,
+        &GroupForm {
+            name: name.into(),
+            description: String::new(),
+            menu_id: menu,
+        },
+    )
+    .await
+    .unwrap();
+    let members: Vec<Username> = members
+        .iter()
+        .map(|m| Username::parse(m).unwrap())
+        .collect();
+    groups::set_members(&app.state.db, &operator(), org, created.id, &members)
+        .await
+        .unwrap();
+    created.id
+}
+
+/// alice: two organizations, two groups in Lab; bob: one organization, one group.
+async fn lab() -> Lab {
+    lab_with(spawn_app().await).await
+}
+
+async fn lab_with(app: TestApp) -> Lab {
+    app.create_user("alice", PASSWORD, false).await;
+    app.create_user("bob", PASSWORD, false).await;
+    app.create_user("mallory", PASSWORD, false).await;
+    let lab = app
+        .create_organization("Lab", &[("alice", Role::Admin), ("bob", Role::Member)])
+        .await
+        .id;
+    let library = app
+        .create_organization("Library", &[("alice", Role::Member)])
+        .await
+        .id;
+    let secret = app
+        .create_organization("Secret", &[("mallory", Role::Admin)])
+        .await
+        .id;
+    let debian = image(&app, lab, "Debian installer").await;
+    let main = menu(
+        &app,
+        lab,
+        "Main",
+        vec![
+            MenuItem::Image { image_id: debian },
+            MenuItem::Separator {
+                text: "Tools".into(),
+            },
+            MenuItem::Action {
+                action: MenuAction::LocalDisk,
+                url: None,
+            },
+        ],
+    )
+    .await;
+    let students = group(&app, lab, "Students", Some(main), &["alice", "bob"]).await;
+    group(&app, lab, "Staff", Some(main), &["alice"]).await;
+    group(&app, library, "Readers", None, &["alice"]).await;
+    let secret_image = image(&app, secret, "Secret image").await;
+    let secret_menu = menu(
+        &app,
+        secret,
+        "Secret menu",
+        vec![MenuItem::Image {
+            image_id: secret_image,
+        }],
+    )
+    .await;
+    group(&app, secret, "Spies", Some(secret_menu), &["mallory"]).await;
+    Lab {
+        app,
+        lab,
+        students,
+        debian,
+    }
+}
+
+#[tokio::test]
+async fn the_entry_script_names_the_machine_and_goes_to_the_login() {
+    let app = spawn_app().await;
+
+    let entry = get(&app, &app.url("/boot.ipxe")).await;
+
+    let next = entry.command("chain");
+    assert!(
+        next.last()
+            .unwrap()
+            .starts_with(&app.url("/ipxe/login?mac=${mac:hexhyp}&uuid=${uuid}"))
+    );
+}
+
+#[tokio::test]
+async fn the_whole_flow_leads_from_the_login_to_a_kernel_boot() {
+    let lab = lab().await;
+    let app = &lab.app;
+
+    let organizations = sign_in(app, "alice", PASSWORD).await;
+    assert_eq!(
+        organizations.title().as_deref(),
+        Some("Choose an organization")
+    );
+    assert_eq!(
+        organizations.item_texts(),
+        vec!["Lab", "Library", "Sign out"]
+    );
+
+    let groups = get(app, &organizations.pick("Lab")).await;
+    assert_eq!(groups.title().as_deref(), Some("Choose a group"));
+    assert_eq!(
+        groups.item_texts(),
+        vec!["Staff", "Students", "Back", "Sign out"]
+    );
+
+    let menu = get(app, &groups.pick("Students")).await;
+    assert_eq!(menu.title().as_deref(), Some("Main"));
+    assert_eq!(
+        menu.item_texts(),
+        vec![
+            "Debian installer",
+            "Boot from local disk",
+            "Back",
+            "Sign out"
+        ]
+    );
+    assert_eq!(menu.gaps()[0], "Tools");
+
+    let boot = get(app, &menu.pick("Debian installer")).await;
+    assert_eq!(
+        boot.command("kernel"),
+        vec![
+            "kernel",
+            "http://10.0.2.2:9000/linux",
+            "initrd=initrd.img",
+            "console=ttyS0",
+            "priority=low"
+        ]
+    );
+    assert_eq!(
+        boot.command("initrd"),
+        vec![
+            "initrd",
+            "--name",
+            "initrd.img",
+            "http://10.0.2.2:9000/initrd.gz"
+        ]
+    );
+    assert!(boot.runs("boot"));
+}
+
+#[tokio::test]
+async fn a_single_organization_and_group_are_skipped() {
+    let lab = lab().await;
+
+    let first = sign_in(&lab.app, "bob", PASSWORD).await;
+
+    assert_eq!(first.title().as_deref(), Some("Main"));
+    assert!(!first.item_texts().contains(&"Back".to_owned()));
+}
+
+#[tokio::test]
+async fn back_leads_to_the_previous_choice() {
+    let lab = lab().await;
+    let organizations = sign_in(&lab.app, "alice", PASSWORD).await;
+    let groups = get(&lab.app, &organizations.pick("Lab")).await;
+    let menu = get(&lab.app, &groups.pick("Staff")).await;
+
+    let back = get(&lab.app, &menu.pick("Back")).await;
+
+    assert_eq!(back.title().as_deref(), Some("Choose a group"));
+}
+
+#[tokio::test]
+async fn a_group_without_a_menu_says_so_and_goes_back() {
+    let lab = lab().await;
+    let organizations = sign_in(&lab.app, "alice", PASSWORD).await;
+
+    let library = get(&lab.app, &organizations.pick("Library")).await;
+
+    assert_eq!(
+        library.messages()[0],
+        "This group has no boot menu yet; ask its administrator to choose one."
+    );
+    assert!(library.command("chain").last().unwrap().ends_with("/start"));
+}
+
+#[tokio::test]
+async fn a_user_without_organizations_is_told_so() {
+    let app = spawn_app().await;
+    app.create_user("carol", PASSWORD, false).await;
+
+    let screen = sign_in(&app, "carol", PASSWORD).await;
+
+    assert!(screen.messages()[0].starts_with("You are not a member of any organization"));
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_message_and_the_prompt_again() {
+    let lab = lab().await;
+
+    let again = sign_in(&lab.app, "alice", "wrong password").await;
+
+    assert_eq!(again.messages()[0], "Invalid username or password.");
+    assert!(again.runs("login"));
+    assert!(!again.text.contains("wrong password"));
+}
+
+#[tokio::test]
+async fn the_hex_fallback_signs_in_like_the_post() {
+    let lab = lab().await;
+    let username = hex::encode("bob");
+    let password = hex::encode(PASSWORD);
+
+    let screen = get(
+        &lab.app,
+        &lab.app.url(&format!(
+            "/ipxe/session?{CLIENT}&username={username}&password={password}"
+        )),
+    )
+    .await;
+
+    assert_eq!(screen.title().as_deref(), Some("Main"));
+}
+
+#[tokio::test]
+async fn unreadable_hex_credentials_show_the_prompt_again() {
+    let app = spawn_app().await;
+
+    let screen = get(&app, &app.url("/ipxe/session?username=zz&password=4")).await;
+
+    assert!(screen.runs("login"));
+    assert_eq!(
+        screen.messages()[0],
+        "The sign-in could not be read; please try again."
+    );
+}
+
+#[tokio::test]
+async fn empty_credentials_ask_for_both() {
+    let app = spawn_app().await;
+
+    let screen = sign_in(&app, "", "").await;
+
+    assert_eq!(screen.messages()[0], "Enter a username and a password.");
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_at_the_prompt_too() {
+    let lab = lab_with(spawn_app_with(|s| s.max_failures_per_user = 2).await).await;
+    sign_in(&lab.app, "bob", "guess one").await;
+    sign_in(&lab.app, "bob", "guess two").await;
+
+    let screen = sign_in(&lab.app, "bob", PASSWORD).await;
+
+    assert!(screen.messages()[0].starts_with("Too many attempts, try again in "));
+}
+
+fn token_of(url: &str) -> String {
+    url.split("/ipxe/s/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_unknown_or_malformed_token_reveals_nothing_and_starts_over() {
+    let lab = lab().await;
+
+    for token in ["0123456789abcdef0123456789abcdef01234567", "nope", "%00"] {
+        let screen = get(
+            &lab.app,
+            &lab.app
+                .url(&format!("/ipxe/s/{token}/group/{}", lab.students)),
+        )
+        .await;
+        assert_eq!(
+            screen.messages()[0],
+            "Your boot session has expired. Please sign in again."
+        );
+        assert!(
+            screen
+                .command("chain")
+                .last()
+                .unwrap()
+                .ends_with("/boot.ipxe")
+        );
+        assert!(!screen.text.contains("Main"));
+    }
+}
+
+#[tokio::test]
+async fn an_expired_token_starts_over() {
+    let lab =
+        lab_with(spawn_app_with(|s| s.boot_token_ttl = std::time::Duration::from_secs(1)).await)
+            .await;
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let boot_url = menu.pick("Debian installer");
+
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let screen = get(&lab.app, &boot_url).await;
+
+    assert_eq!(
+        screen.messages()[0],
+        "Your boot session has expired. Please sign in again."
+    );
+}
+
+#[tokio::test]
+async fn a_token_presented_from_another_address_is_refused() {
+    let lab = lab().await;
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let boot_url = menu.pick("Debian installer");
+    let elsewhere = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .unwrap();
+
+    let text = elsewhere
+        .get(&boot_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    assert!(
+        Screen::read(&text).messages()[0].contains("expired"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_member_of_one_organization_cannot_reach_another() {
+    let lab = lab().await;
+    let mallory = sign_in(&lab.app, "mallory", PASSWORD).await;
+    let token = token_of(&mallory.pick("Secret image"));
+
+    for path in [
+        format!("/ipxe/s/{token}/org/{}", lab.lab),
+        format!("/ipxe/s/{token}/group/{}", lab.students),
+        format!("/ipxe/s/{token}/boot/{}/1", lab.students),
+        format!("/ipxe/s/{token}/boot/9999/1"),
+        format!("/ipxe/s/{token}/group/not-a-number"),
+    ] {
+        let screen = get(&lab.app, &lab.app.url(&path)).await;
+        assert_eq!(
+            screen.messages()[0],
+            "This choice is not available to you.",
+            "{path}"
+        );
+        assert!(!screen.text.contains(&hex_of("Main")) && !screen.text.contains(&hex_of("Debian")));
+    }
+}
+
+fn hex_of(text: &str) -> String {
+    app::ipxe::escape::hex_value(text)
+}
+
+#[tokio::test]
+async fn a_member_cannot_boot_a_group_they_are_not_in() {
+    let lab = lab().await;
+    let bob = sign_in(&lab.app, "bob", PASSWORD).await;
+    let token = token_of(&bob.pick("Debian installer"));
+    let staff = groups::list(&lab.app.state.db, &operator(), lab.lab)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|g| g.name == "Staff")
+        .unwrap();
+
+    let screen = get(
+        &lab.app,
+        &lab.app.url(&format!("/ipxe/s/{token}/boot/{}/1", staff.id)),
+    )
+    .await;
+
+    assert_eq!(screen.messages()[0], "This choice is not available to you.");
+}
+
+#[tokio::test]
+async fn an_entry_beyond_the_menu_says_so() {
+    let lab = lab().await;
+    let bob = sign_in(&lab.app, "bob", PASSWORD).await;
+    let token = token_of(&bob.pick("Debian installer"));
+
+    for position in ["0", "99", "x"] {
+        let screen = get(
+            &lab.app,
+            &lab.app
+                .url(&format!("/ipxe/s/{token}/boot/{}/{position}", lab.students)),
+        )
+        .await;
+        assert_eq!(screen.messages()[0], "This menu entry no longer exists.");
+    }
+}
+
+#[tokio::test]
+async fn each_boot_choice_is_logged_with_the_client() {
+    let lab = lab().await;
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+
+    get(&lab.app, &menu.pick("Debian installer")).await;
+
+    let events = boot_event::Entity::find()
+        .all(&lab.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
+    assert_eq!(event.username.as_deref(), Some("bob"));
+    assert_eq!(event.image_id, Some(lab.debian));
+    assert_eq!(event.organization_id, Some(lab.lab));
+    assert_eq!(event.group_id, Some(lab.students));
+    assert_eq!(event.entry_title.as_deref(), Some("Debian installer"));
+    assert_eq!(event.client_mac.as_deref(), Some("52-54-00-12-34-56"));
+    assert_eq!(event.client_platform.as_deref(), Some("pcbios"));
+    assert_eq!(event.client_ip.as_deref(), Some("127.0.0.1"));
+    assert_eq!(event.outcome, "boot_script_served");
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_and_shows_the_prompt() {
+    let lab = lab().await;
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let boot_url = menu.pick("Debian installer");
+
+    let out = get(&lab.app, &menu.pick("Sign out")).await;
+    let after = get(&lab.app, &boot_url).await;
+
+    assert_eq!(out.messages()[0], "Signed out.");
+    assert!(out.runs("login"));
+    assert!(
+        out.command("chain")
+            .last()
+            .unwrap()
+            .contains("mac=52-54-00-12-34-56")
+    );
+    assert!(after.messages()[0].contains("expired"));
+}
+
+#[tokio::test]
+async fn hostile_titles_reach_the_client_as_text() {
+    let lab = lab().await;
+    let app = &lab.app;
+    let hostile = "Ubuntu || shell ${password} x\\";
+    let image_id = image(app, lab.lab, hostile).await;
+    let menu_id = menu(
+        app,
+        lab.lab,
+        "${password} menu",
+        vec![
+            MenuItem::Image { image_id },
+            MenuItem::Separator {
+                text: "#comment && reboot".into(),
+            },
+        ],
+    )
+    .await;
+    group(app, lab.lab, "Testers", Some(menu_id), &["bob"]).await;
+    let groups_screen = sign_in(app, "bob", PASSWORD).await;
+
+    let menu = get(app, &groups_screen.pick("Testers")).await;
+
+    assert_eq!(menu.title().as_deref(), Some("$(password} menu"));
+    assert_eq!(menu.item_texts()[0], "Ubuntu || shell $(password} x\\");
+    assert_eq!(menu.gaps()[0], "#comment && reboot");
+    assert!(!menu.runs("shell") && !menu.runs("reboot"));
+}
+
+#[tokio::test]
+async fn script_urls_follow_the_public_url_or_the_host_header() {
+    let with_public =
+        spawn_app_with(|s| s.public_url = Some("https://boot.example.org/pxe".into())).await;
+    let entry = get(&with_public, &with_public.url("/boot.ipxe")).await;
+    assert!(
+        entry
+            .command("chain")
+            .last()
+            .unwrap()
+            .starts_with("https://boot.example.org/pxe/ipxe/login?")
+    );
+
+    let app = spawn_app().await;
+    let text = app
+        .client
+        .get(app.url("/boot.ipxe"))
+        .header(header::HOST, "evil ${password}")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        Screen::read(&text)
+            .command("chain")
+            .last()
+            .unwrap()
+            .starts_with("http://localhost/ipxe/login?")
+    );
+}
+
+#[tokio::test]
+async fn memdisk_is_served_when_installed_and_explained_when_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("memdisk");
+    std::fs::write(&path, b"MEMDISK").unwrap();
+    let app = spawn_app_with(|s| s.memdisk_path = Some(path.clone())).await;
+    let missing = spawn_app_with(|s| s.memdisk_path = Some("/nonexistent/memdisk".into())).await;
+
+    let served = app
+        .client
+        .get(app.url("/ipxe/memdisk"))
+        .send()
+        .await
+        .unwrap();
+    let absent = missing
+        .client
+        .get(missing.url("/ipxe/memdisk"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(served.bytes().await.unwrap().as_ref(), b"MEMDISK");
+    assert_eq!(absent.status(), StatusCode::NOT_FOUND);
+}
