@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use crate::{
     config::{CommonArgs, Config, ServeArgs},
-    database, logging, serve, users,
+    database, import, logging, serve, users,
 };
 
 /// PXE Cloud: network-boot live images and OS installers, managed from a browser.
@@ -33,6 +33,20 @@ pub enum Command {
     /// Manage user accounts
     #[command(subcommand)]
     User(UserCommand),
+    /// Apply a TOML file of users, organizations, images, menus and groups (matched by name)
+    Import {
+        /// The file to apply (see the README for its format)
+        file: std::path::PathBuf,
+    },
+    /// Write the whole configuration as a TOML file that `import` accepts
+    Export {
+        /// Include password hashes, so that an import restores passwords too
+        #[arg(long)]
+        with_password_hashes: bool,
+        /// Write to this file instead of stdout
+        #[arg(long, short)]
+        output: Option<std::path::PathBuf>,
+    },
 }
 
 /// Account commands; passwords are read from a prompt, or from stdin when it is not a terminal.
@@ -93,6 +107,56 @@ pub async fn run() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(error) => fail(error),
+            }
+        }
+        Command::Import { file } => {
+            let text = match std::fs::read_to_string(&file) {
+                Ok(text) => text,
+                Err(error) => return fail(format!("cannot read {}: {error}", file.display())),
+            };
+            let db = match serve::open_database(&config).await {
+                Ok(db) => db,
+                Err(error) => return fail(error),
+            };
+            let hasher = match app::server::password::PasswordHasher::new(2) {
+                Ok(hasher) => hasher,
+                Err(error) => return fail(error),
+            };
+            match import::apply(&db, &hasher, &text).await {
+                Ok(report) => {
+                    eprintln!(
+                        "imported {}: {} users, {} organizations, {} images, {} menus, {} groups",
+                        file.display(),
+                        report.users,
+                        report.organizations,
+                        report.images,
+                        report.menus,
+                        report.groups
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(format!("{}: {error}", file.display())),
+            }
+        }
+        Command::Export {
+            with_password_hashes,
+            output,
+        } => {
+            let db = match serve::open_database(&config).await {
+                Ok(db) => db,
+                Err(error) => return fail(error),
+            };
+            let text = match import::export(&db, with_password_hashes).await {
+                Ok(text) => text,
+                Err(error) => return fail(error),
+            };
+            let written = match &output {
+                Some(path) => std::fs::write(path, &text),
+                None => std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()),
+            };
+            match written {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => fail(format!("cannot write the export: {error}")),
             }
         }
         Command::User(command) => {

@@ -6,6 +6,7 @@ mod boot_flow;
 mod catalog;
 mod cli;
 mod helpers;
+mod import;
 mod ipxe_client;
 mod login;
 mod migrations;

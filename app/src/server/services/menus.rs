@@ -35,14 +35,17 @@ pub struct MenuSettings {
     pub timeout_secs: String,
 }
 
-struct ValidSettings {
-    title: Title,
-    background_url: Option<HttpUrl>,
-    timeout_secs: Option<i32>,
+/// Menu settings whose every field has been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidSettings {
+    pub title: Title,
+    pub background_url: Option<HttpUrl>,
+    pub timeout_secs: Option<i32>,
 }
 
 impl MenuSettings {
-    fn parse(&self) -> Result<ValidSettings, AppError> {
+    /// Checks every field; errors name the field.
+    pub fn check(&self) -> Result<ValidSettings, AppError> {
         let title = Title::parse(&self.title, "menu").map_err(|m| AppError::invalid("title", m))?;
         let background_url = match self.background_url.trim() {
             "" => None,
@@ -184,7 +187,7 @@ pub async fn create(
     settings: &MenuSettings,
 ) -> Result<BootMenu, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
-    let valid = settings.parse()?;
+    let valid = settings.check()?;
     let now = Utc::now();
     let menu = boot_menu::ActiveModel {
         id: NotSet,
@@ -212,7 +215,7 @@ pub async fn update_settings(
     settings: &MenuSettings,
 ) -> Result<BootMenu, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
-    let valid = settings.parse()?;
+    let valid = settings.check()?;
     let menu = boot_menu::Entity::find_by_id(menu_id)
         .filter(boot_menu::Column::OrganizationId.eq(organization_id))
         .one(db)
@@ -232,7 +235,7 @@ pub async fn update_settings(
 }
 
 /// Checks entries against the organization's images; errors name `entries.N` (1-based).
-async fn check_entries(
+pub async fn check_entries(
     conn: &impl ConnectionTrait,
     organization_id: i32,
     entries: &[MenuEntry],
@@ -318,7 +321,8 @@ async fn check_entries(
         .collect()
 }
 
-fn entry_row(menu_id: i32, position: i32, entry: MenuEntry) -> menu_entry::ActiveModel {
+/// The row that stores an entry at its position.
+pub fn entry_row(menu_id: i32, position: i32, entry: MenuEntry) -> menu_entry::ActiveModel {
     let (kind, image_id, text, action, url) = match entry.item {
         MenuItem::Image { image_id } => ("image", Some(image_id), None, None, None),
         MenuItem::Separator { text } => ("separator", None, Some(text), None, None),

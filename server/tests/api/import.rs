@@ -1,0 +1,194 @@
+//! `pxecloud import` / `export`: idempotent, all-or-nothing, with errors that say where.
+
+use crate::helpers::spawn_app;
+use app::server::{
+    actor::Actor,
+    services::{accounts, groups, images, menus, organizations},
+};
+use server::import;
+
+const LAB: &str = include_str!("../fixtures/lab.toml");
+
+#[tokio::test]
+async fn an_import_creates_everything_it_describes() {
+    let app = spawn_app().await;
+
+    let report = import::apply(&app.state.db, &app.state.hasher, LAB)
+        .await
+        .unwrap();
+
+    assert_eq!(report.organizations, 2);
+    let operator = Actor::operator();
+    let orgs = organizations::list_for(&app.state.db, &operator)
+        .await
+        .unwrap();
+    let lab = orgs.iter().find(|o| o.name == "Lab").unwrap();
+    assert_eq!(lab.member_count, 2);
+    assert_eq!(lab.group_count, 2);
+    let images = images::list(&app.state.db, &operator, lab.id)
+        .await
+        .unwrap();
+    assert_eq!(images.len(), 2);
+    let menu_id = menus::list(&app.state.db, &operator, lab.id).await.unwrap()[0].id;
+    let menu = menus::get(&app.state.db, &operator, lab.id, menu_id)
+        .await
+        .unwrap();
+    assert_eq!(menu.entries.len(), 5);
+    assert!(menu.entries[0].is_default);
+    assert_eq!(menu.timeout_secs, Some(30));
+    let students = groups::list(&app.state.db, &operator, lab.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        students.iter().map(|g| g.member_count).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    let attempt = accounts::Attempt {
+        username: "alice",
+        password: "pass & 100% sure",
+        client_address: None,
+    };
+    assert!(
+        accounts::authenticate(
+            &app.state.db,
+            &app.state.hasher,
+            &app.state.settings,
+            attempt
+        )
+        .await
+        .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn importing_twice_changes_nothing() {
+    let app = spawn_app().await;
+    import::apply(&app.state.db, &app.state.hasher, LAB)
+        .await
+        .unwrap();
+    let first = import::export(&app.state.db, true).await.unwrap();
+
+    import::apply(&app.state.db, &app.state.hasher, LAB)
+        .await
+        .unwrap();
+
+    assert_eq!(import::export(&app.state.db, true).await.unwrap(), first);
+}
+
+#[tokio::test]
+async fn an_export_imports_into_an_empty_server_as_the_same_configuration() {
+    let source = spawn_app().await;
+    import::apply(&source.state.db, &source.state.hasher, LAB)
+        .await
+        .unwrap();
+    let exported = import::export(&source.state.db, true).await.unwrap();
+
+    let target = spawn_app().await;
+    import::apply(&target.state.db, &target.state.hasher, &exported)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        import::export(&target.state.db, true).await.unwrap(),
+        exported
+    );
+}
+
+#[tokio::test]
+async fn an_export_leaves_out_password_hashes_unless_asked() {
+    let app = spawn_app().await;
+    import::apply(&app.state.db, &app.state.hasher, LAB)
+        .await
+        .unwrap();
+
+    assert!(
+        !import::export(&app.state.db, false)
+            .await
+            .unwrap()
+            .contains("$argon2")
+    );
+    assert!(
+        import::export(&app.state.db, true)
+            .await
+            .unwrap()
+            .contains("password_hash = \"$argon2id$")
+    );
+}
+
+async fn error_of(text: &str) -> String {
+    let app = spawn_app().await;
+    let error = import::apply(&app.state.db, &app.state.hasher, text)
+        .await
+        .unwrap_err()
+        .to_string();
+    // Nothing of a failed import remains.
+    assert!(
+        organizations::list_for(&app.state.db, &Actor::operator())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    error
+}
+
+#[tokio::test]
+async fn a_bad_value_is_reported_with_its_line_and_field_and_nothing_is_imported() {
+    let text = LAB.replace(
+        "kernel = \"http://10.0.2.2:9000/linux\"",
+        "kernel = \"ftp://x/linux\"",
+    );
+
+    let error = error_of(&text).await;
+
+    assert_eq!(
+        error,
+        "line 20: organizations[0].images[0].kernel: A URL starts with http:// or https://."
+    );
+}
+
+#[tokio::test]
+async fn a_bad_boot_argument_names_its_row() {
+    let text = LAB.replace("\"priority=low\"", "\"two words\"");
+
+    let error = error_of(&text).await;
+
+    assert!(
+        error.starts_with("line 22: organizations[0].images[0].args[1]: "),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn unknown_references_and_keys_are_named() {
+    let unknown_image =
+        error_of(&LAB.replace("{ image = \"Rescue ISO\" }", "{ image = \"Nope\" }")).await;
+    let unknown_member =
+        error_of(&LAB.replace("members = [\"alice\"]", "members = [\"zed\"]")).await;
+    let unknown_key =
+        error_of(&LAB.replace("description = \"The physics lab\"", "descripton = \"x\"")).await;
+    let broken = error_of("[[users]\nusername = 1").await;
+
+    assert!(
+        unknown_image.contains("organizations[0].menus[0].entries[2].image: no image `Nope`"),
+        "{unknown_image}"
+    );
+    assert!(
+        unknown_member.contains("organizations[0].groups[1].members[0]: no user `zed`"),
+        "{unknown_member}"
+    );
+    assert!(
+        unknown_key.starts_with("line ") && unknown_key.contains("descripton"),
+        "{unknown_key}"
+    );
+    assert!(broken.starts_with("line 1: "), "{broken}");
+}
+
+#[tokio::test]
+async fn a_new_user_without_a_password_is_refused() {
+    let error = error_of("[[users]]\nusername = \"zed\"\n").await;
+
+    assert_eq!(
+        error,
+        "line 1: users[0]: a new user needs `password` or `password_hash`"
+    );
+}
