@@ -9,6 +9,8 @@ use super::{
 
 /// How long messages stay on screen before the script moves on, in milliseconds.
 const PAUSE_MS: u32 = 10_000;
+/// How long a message above the login prompt stays before the prompt, in milliseconds.
+const NOTICE_MS: u32 = 5_000;
 
 /// A script being written: `set` lines for texts first, then the commands.
 struct Script {
@@ -94,8 +96,12 @@ fn login(plan: &LoginPlan) -> String {
     s.line("clear password");
     s.line("clear pxc-p");
     if let Some(notice) = &plan.notice {
+        // `login` clears the screen, so the message stays up until a key or the timeout.
         let text = s.text(notice);
         s.line(format!("echo -- {text}"));
+        s.line(format!(
+            "prompt --timeout {NOTICE_MS} Press any key to continue. ||"
+        ));
     }
     s.label("pxc_login");
     s.line("login || goto pxc_cancelled");

@@ -46,6 +46,7 @@ set pxc-t0:hex 49:6e:76:61:6c:69:64:20:75:73:65:72:6e:61:6d:65:20:6f:72:20:70:61
 clear password
 clear pxc-p
 echo -- ${pxc-t0:string}
+prompt --timeout 5000 Press any key to continue. ||
 :pxc_login
 login || goto pxc_cancelled
 params || goto pxc_get
