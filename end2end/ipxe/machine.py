@@ -91,11 +91,12 @@ class Machine:
     def _connect(self):
         deadline = time.monotonic() + 30
         while True:
+            self.sock = socket.socket(socket.AF_UNIX)
             try:
-                self.sock = socket.socket(socket.AF_UNIX)
                 self.sock.connect(self.qmp_path)
                 break
             except OSError:
+                self.sock.close()
                 if time.monotonic() > deadline or self.process.poll() is not None:
                     raise RuntimeError("QEMU did not start: " + self.process.stderr.read().decode())
                 time.sleep(0.1)

@@ -35,6 +35,7 @@ impl ServerUrl {
 
 /// The login prompt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct LoginPlan {
     /// Shown above the prompt, e.g. after a wrong password.
     pub notice: Option<String>,
@@ -45,6 +46,7 @@ pub struct LoginPlan {
 
 /// A choice of organization or group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ChoicePlan {
     pub title: String,
     pub options: Vec<ChoiceOption>,
@@ -55,6 +57,7 @@ pub struct ChoicePlan {
 
 /// One option of a choice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct ChoiceOption {
     pub text: String,
     pub url: ServerUrl,
@@ -62,6 +65,7 @@ pub struct ChoiceOption {
 
 /// A group's boot menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct MenuPlan {
     pub title: String,
     /// Shown behind the menu where iPXE has the `console` command.
@@ -76,6 +80,7 @@ pub struct MenuPlan {
 
 /// One line of a menu.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum MenuLine {
     /// An entry that fetches the boot script at `url`.
     Entry {
@@ -89,6 +94,7 @@ pub enum MenuLine {
 
 /// What booting an entry does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum BootStep {
     /// `kernel` + `initrd` + `boot`.
     KernelInitrd {
@@ -118,6 +124,7 @@ pub enum BootStep {
 
 /// The script that boots one entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct BootPlan {
     /// The entry's title, shown while booting and in error messages.
     pub title: String,
@@ -128,6 +135,7 @@ pub struct BootPlan {
 
 /// A message, a pause, and on to the next step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub struct NoticePlan {
     pub lines: Vec<String>,
     pub next_url: ServerUrl,
@@ -135,6 +143,7 @@ pub struct NoticePlan {
 
 /// One boot step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum Plan {
     /// `/boot.ipxe`: hands over to the login, naming the machine.
     Entry {
@@ -145,4 +154,14 @@ pub enum Plan {
     Menu(MenuPlan),
     Boot(BootPlan),
     Notice(NoticePlan),
+}
+
+/// Fuzzed URLs are built like real ones, so they keep the type's promise.
+#[cfg(feature = "arbitrary")]
+impl<'a> arbitrary::Arbitrary<'a> for ServerUrl {
+    fn arbitrary(u: &mut arbitrary::Unstructured<'a>) -> arbitrary::Result<Self> {
+        let base: String = u.arbitrary()?;
+        let path: String = u.arbitrary()?;
+        Ok(Self::new(&base, &path))
+    }
 }

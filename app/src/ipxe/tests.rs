@@ -1,10 +1,10 @@
 //! The renderer against exact scripts, and against iPXE's own reading of them for any input.
 
 use super::{
+    check::{assert_only_intended_references, shape, tame},
     escape,
     plan::*,
     render,
-    tokenize::{Terminator, references, tokenize},
 };
 use proptest::prelude::*;
 
@@ -352,122 +352,6 @@ fn hostile_titles_are_shown_as_text_and_run_nothing() {
         escape::hex_value("#evil chain http://evil/")
     )));
     assert_eq!(shape(&script), shape(&render(&Plan::Menu(sample_menu()))));
-}
-
-/// A command's name, word count and terminator.
-type CommandShape = (Option<String>, usize, Option<Terminator>);
-
-/// A script's shape as iPXE reads it: labels, and each command's name, word count and
-/// terminator. User text must never change it.
-fn shape(script: &str) -> Vec<(Option<String>, Vec<CommandShape>)> {
-    tokenize(script)
-        .into_iter()
-        .map(|line| {
-            let commands = line
-                .commands
-                .iter()
-                .map(|c| (c.words.first().cloned(), c.words.len(), c.then))
-                .collect();
-            (line.label, commands)
-        })
-        .collect()
-}
-
-/// The settings a script may refer to: the client's own, the login's, and its texts.
-fn allowed_reference(name: &str) -> bool {
-    matches!(
-        name,
-        "mac:hexhyp"
-            | "uuid"
-            | "platform"
-            | "buildarch"
-            | "username"
-            | "password"
-            | "username:hexraw"
-            | "password:hexraw"
-            | "pxc-p"
-            | "pxc_choice"
-    ) || name
-        .strip_prefix("pxc-t")
-        .and_then(|rest| rest.strip_suffix(":string"))
-        .is_some_and(|n| n.parse::<u32>().is_ok())
-}
-
-/// Checks that every `${…}` in the script is one the renderer meant.
-fn assert_only_intended_references(script: &str) {
-    for line in tokenize(script) {
-        for command in line.commands {
-            for word in command.words {
-                for name in references(&word) {
-                    assert!(
-                        allowed_reference(&name),
-                        "unexpected ${{{name}}} in {word:?}"
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// The same plan with every user-entered string replaced by something harmless.
-fn tame(plan: &Plan) -> Plan {
-    let text = |_: &String| "x".to_owned();
-    let link = |_: &String| "http://x/".to_owned();
-    match plan.clone() {
-        Plan::Menu(mut menu) => {
-            menu.title = text(&menu.title);
-            menu.background_url = menu.background_url.as_ref().map(link);
-            for line in &mut menu.lines {
-                match line {
-                    MenuLine::Entry { text: t, .. } | MenuLine::Gap { text: t } => *t = text(t),
-                }
-            }
-            Plan::Menu(menu)
-        }
-        Plan::Choice(mut choice) => {
-            choice.title = text(&choice.title);
-            for option in &mut choice.options {
-                option.text = text(&option.text);
-            }
-            Plan::Choice(choice)
-        }
-        Plan::Boot(mut boot) => {
-            boot.title = text(&boot.title);
-            boot.step = match boot.step {
-                BootStep::KernelInitrd {
-                    kernel_url,
-                    initrd_url,
-                    args,
-                } => BootStep::KernelInitrd {
-                    kernel_url: link(&kernel_url),
-                    initrd_url: link(&initrd_url),
-                    args: args.iter().map(|_| "a".to_owned()).collect(),
-                },
-                BootStep::Sanboot { iso_url } => BootStep::Sanboot {
-                    iso_url: link(&iso_url),
-                },
-                BootStep::Memdisk {
-                    iso_url,
-                    memdisk_url,
-                } => BootStep::Memdisk {
-                    iso_url: link(&iso_url),
-                    memdisk_url,
-                },
-                BootStep::Chain { url } => BootStep::Chain { url: link(&url) },
-                other => other,
-            };
-            Plan::Boot(boot)
-        }
-        Plan::Login(mut login) => {
-            login.notice = login.notice.as_ref().map(text);
-            Plan::Login(login)
-        }
-        Plan::Notice(mut notice) => {
-            notice.lines = notice.lines.iter().map(text).collect();
-            Plan::Notice(notice)
-        }
-        entry @ Plan::Entry { .. } => entry,
-    }
 }
 
 /// Any string at all, weighted towards what iPXE treats specially.
