@@ -130,17 +130,9 @@ pub async fn sign_in(
     };
     match accounts::authenticate(&state.db, &state.hasher, &state.settings, attempt).await {
         Ok(user) => {
-            let token =
+            let (session, token) =
                 boot_sessions::start(&state.db, &user, client, state.settings.boot_token_ttl)
                     .await?;
-            let session = boot_sessions::resume(
-                &state.db,
-                &token,
-                client.ip.as_deref(),
-                state.settings.boot_token_ttl,
-            )
-            .await?
-            .ok_or(AppError::Internal)?;
             start(state, urls, &session, &token).await
         }
         Err(AppError::Internal) => Err(AppError::Internal),

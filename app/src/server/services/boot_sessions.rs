@@ -89,18 +89,18 @@ fn well_formed(token: &str) -> bool {
     token.len() == 40 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Starts a session for a signed-in user; returns the token, which is never stored.
+/// Starts a session for a signed-in user; returns it with its token, which is never stored.
 pub async fn start(
     db: &DatabaseConnection,
     user: &user::Model,
     client: &ClientInfo,
     ttl: std::time::Duration,
-) -> Result<String, AppError> {
+) -> Result<(BootSession, String), AppError> {
     let mut bytes = [0u8; 20];
     rand::fill(&mut bytes);
     let token = hex::encode(bytes);
     let now = Utc::now();
-    boot_token::ActiveModel {
+    let row = boot_token::ActiveModel {
         id: NotSet,
         token_hash: Set(hash(&token)),
         user_id: Set(user.id),
@@ -118,7 +118,16 @@ pub async fn start(
     .insert(db)
     .await
     .map_err(db::internal)?;
-    Ok(token)
+    let session = BootSession {
+        token_id: row.id,
+        actor: Actor {
+            user_id: Some(user.id),
+            username: user.username.clone(),
+            is_server_admin: user.is_server_admin,
+        },
+        client: client.clone(),
+    };
+    Ok((session, token))
 }
 
 /// The session a token belongs to, extended by `ttl`; `None` when the token is unknown,

@@ -4,8 +4,8 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
 use std::collections::HashSet;
@@ -151,20 +151,28 @@ pub async fn list(
         .all(db)
         .await
         .map_err(db::internal)?;
-    let mut summaries = Vec::with_capacity(menus.len());
-    for menu in menus {
-        let entry_count = menu_entry::Entity::find()
-            .filter(menu_entry::Column::MenuId.eq(menu.id))
-            .count(db)
-            .await
-            .map_err(db::internal)?;
-        summaries.push(MenuSummary {
+    // One counting query for all menus, not one per menu.
+    let ids: Vec<i32> = menus.iter().map(|m| m.id).collect();
+    let counts: std::collections::HashMap<i32, i64> = menu_entry::Entity::find()
+        .select_only()
+        .column(menu_entry::Column::MenuId)
+        .column_as(menu_entry::Column::Id.count(), "n")
+        .filter(menu_entry::Column::MenuId.is_in(ids))
+        .group_by(menu_entry::Column::MenuId)
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await
+        .map_err(db::internal)?
+        .into_iter()
+        .collect();
+    Ok(menus
+        .into_iter()
+        .map(|menu| MenuSummary {
+            entry_count: u64::try_from(counts.get(&menu.id).copied().unwrap_or(0)).unwrap_or(0),
             id: menu.id,
             title: menu.title,
-            entry_count,
-        });
-    }
-    Ok(summaries)
+        })
+        .collect())
 }
 
 /// One menu with its entries.
