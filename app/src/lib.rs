@@ -7,6 +7,7 @@ pub mod api;
 pub mod boot;
 pub mod components;
 pub mod error;
+pub mod forms;
 pub mod ipxe;
 pub mod model;
 pub mod pages;

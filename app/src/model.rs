@@ -56,3 +56,129 @@ pub struct OrganizationSummary {
     pub member_count: u64,
     pub group_count: u64,
 }
+
+/// How many rows a page of a list holds.
+pub const PAGE_SIZE: u64 = 50;
+
+/// One page of a long list, and where it sits in the whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// How many rows match the filter, over all pages.
+    pub total: u64,
+    /// The page shown, from 0.
+    pub page: u64,
+    pub page_size: u64,
+}
+
+impl<T> Page<T> {
+    /// How many pages the matching rows fill (at least one).
+    pub fn page_count(&self) -> u64 {
+        self.total.div_ceil(self.page_size.max(1)).max(1)
+    }
+}
+
+/// A user account as a server admin sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: i32,
+    pub username: String,
+    pub email: Option<String>,
+    pub is_server_admin: bool,
+    pub is_disabled: bool,
+}
+
+/// A member of an organization, as its admins see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberRow {
+    pub user_id: i32,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+}
+
+/// An organization with what it holds, for its admins' page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationDetail {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    /// The viewer's role; `None` for a server admin who is not a member.
+    pub role: Option<Role>,
+    pub contents: OrganizationContents,
+}
+
+/// What an organization holds: what deleting it would take along.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationContents {
+    pub members: u64,
+    pub groups: u64,
+    pub menus: u64,
+    pub images: u64,
+}
+
+impl OrganizationContents {
+    /// Whether nothing but memberships would go with the organization.
+    pub fn is_empty(&self) -> bool {
+        self.groups == 0 && self.menus == 0 && self.images == 0
+    }
+}
+
+/// A group in a list, with the title of the menu it boots.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRow {
+    pub id: i32,
+    pub name: String,
+    pub description: String,
+    pub menu_id: Option<i32>,
+    pub menu_title: Option<String>,
+    pub member_count: u64,
+}
+
+/// A group with its members, for its edit page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupDetail {
+    pub group: GroupRow,
+    /// The usernames of its members, by name.
+    pub members: Vec<String>,
+}
+
+/// A menu in a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuRow {
+    pub id: i32,
+    pub title: String,
+    pub entry_count: u64,
+}
+
+/// A choice in a select box: an id and what it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub id: i32,
+    pub text: String,
+}
+
+/// One line of the boot log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootLogRow {
+    pub id: i32,
+    /// When, as RFC 3339 in UTC.
+    pub at: String,
+    pub username: Option<String>,
+    pub client_mac: Option<String>,
+    pub client_ip: Option<String>,
+    pub client_platform: Option<String>,
+    pub entry_title: Option<String>,
+    pub entry_kind: Option<String>,
+    pub outcome: String,
+}
+
+/// What the menu editor starts from: the menu, the images it can place, and who boots it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuEditorData {
+    pub menu: crate::boot::BootMenu,
+    /// The organization's images, by title: the editor's palette.
+    pub images: Vec<crate::boot::BootImage>,
+    /// The names of the groups that boot this menu.
+    pub groups: Vec<String>,
+}

@@ -1,7 +1,13 @@
 //! Server functions: public HTTP endpoints that authorize first, then call a service.
 
 pub mod account;
+pub mod boot_log;
+pub mod groups;
+pub mod images;
+pub mod members;
+pub mod menus;
 pub mod organizations;
+pub mod users;
 
 #[cfg(feature = "ssr")]
 pub(crate) mod context;

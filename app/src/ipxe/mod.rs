@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod escape;
+pub mod menu;
 pub mod plan;
 pub mod render;
 pub mod tokenize;

@@ -7,8 +7,7 @@ use crate::{
     boot::{BootMenu, ImageKind, IsoBoot, MenuAction, MenuItem},
     error::AppError,
     ipxe::{
-        BootPlan, BootStep, ChoiceOption, ChoicePlan, LoginPlan, MenuLine, MenuPlan, NoticePlan,
-        Plan, ServerUrl,
+        BootPlan, BootStep, ChoiceOption, ChoicePlan, LoginPlan, NoticePlan, Plan, ServerUrl, menu,
     },
     server::{
         entities::{boot_image, group},
@@ -277,27 +276,13 @@ pub async fn group_menu(
         ));
     };
     let titles = image_titles(&state.db, group.organization_id).await?;
-    let lines = menu
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, entry)| match &entry.item {
-            MenuItem::Separator { text } => MenuLine::Gap { text: text.clone() },
-            item => MenuLine::Entry {
-                text: entry_title(item, &titles),
-                url: urls.boot(token, group_id, i + 1),
-                is_default: entry.is_default,
-            },
-        })
-        .collect();
-    Ok(Plan::Menu(MenuPlan {
-        title: menu.title,
-        background_url: menu.background_url,
-        timeout_secs: menu.timeout_secs,
-        lines,
+    Ok(Plan::Menu(menu::menu_plan(
+        &menu,
+        &titles,
+        |position| urls.boot(token, group_id, position),
         back_url,
-        logout_url: urls.logout(token),
-    }))
+        urls.logout(token),
+    )))
 }
 
 async fn image_titles(
@@ -315,17 +300,6 @@ async fn image_titles(
         .await
         .map_err(crate::server::db::internal)?;
     Ok(rows.into_iter().collect())
-}
-
-fn entry_title(item: &MenuItem, titles: &std::collections::HashMap<i32, String>) -> String {
-    match item {
-        MenuItem::Image { image_id } => titles
-            .get(image_id)
-            .cloned()
-            .unwrap_or_else(|| "(missing image)".into()),
-        MenuItem::Separator { text } => text.clone(),
-        MenuItem::Action { action, .. } => action.label().to_owned(),
-    }
 }
 
 /// The boot script of the entry at `position` (1-based) of a group's menu; logged.

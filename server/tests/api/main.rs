@@ -2,6 +2,7 @@
 //! on SQLite or, with `PXECLOUD_TEST_DATABASE=postgres`, on a real PostgreSQL server.
 
 mod assets;
+mod authorization;
 mod boot_flow;
 mod catalog;
 mod cli;

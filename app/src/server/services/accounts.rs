@@ -4,11 +4,13 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::{
     error::AppError,
+    model::{PAGE_SIZE, Page, UserRow},
     server::{
         actor::Actor,
         db,
@@ -144,6 +146,112 @@ pub async fn list_users(
         .all(db)
         .await
         .map_err(db::internal)
+}
+
+/// A user as the UI lists them.
+pub fn to_row(user: user::Model) -> UserRow {
+    UserRow {
+        id: user.id,
+        username: user.username,
+        email: user.email,
+        is_server_admin: user.is_server_admin,
+        is_disabled: user.is_disabled,
+    }
+}
+
+/// A page of accounts whose name or email contains `filter`, by name, for a server admin.
+pub async fn users_page(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    filter: &str,
+    page: u64,
+) -> Result<Page<UserRow>, AppError> {
+    actor.require_server_admin()?;
+    let query = user::Entity::find()
+        .filter(
+            Condition::any()
+                .add(db::contains(user::Column::Username, filter))
+                .add(db::contains(user::Column::Email, filter)),
+        )
+        .order_by_asc(user::Column::Username);
+    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let users = query
+        .offset(db::offset_of(page))
+        .limit(PAGE_SIZE)
+        .all(db)
+        .await
+        .map_err(db::internal)?;
+    Ok(db::to_page(
+        users.into_iter().map(to_row).collect(),
+        total,
+        page,
+    ))
+}
+
+async fn find_by_id(db: &DatabaseConnection, user_id: i32) -> Result<user::Model, AppError> {
+    user::Entity::find_by_id(user_id)
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)
+}
+
+/// Disables or enables an account; a server admin may, but not for their own account.
+/// A disabled user's sessions stop working at their next request.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, user_id, disabled))]
+pub async fn set_disabled(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    user_id: i32,
+    disabled: bool,
+) -> Result<UserRow, AppError> {
+    actor.require_server_admin()?;
+    if disabled && actor.user_id == Some(user_id) {
+        return Err(AppError::conflict(
+            "disabled",
+            "You cannot disable your own account.",
+        ));
+    }
+    let mut active: user::ActiveModel = find_by_id(db, user_id).await?.into();
+    active.is_disabled = Set(disabled);
+    active.updated_at = Set(Utc::now());
+    Ok(to_row(active.update(db).await.map_err(db::internal)?))
+}
+
+/// Grants or takes back the server-admin right; a server admin may, but not from themselves,
+/// so that there is always one left.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, user_id, admin))]
+pub async fn set_server_admin(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    user_id: i32,
+    admin: bool,
+) -> Result<UserRow, AppError> {
+    actor.require_server_admin()?;
+    if !admin && actor.user_id == Some(user_id) {
+        return Err(AppError::conflict(
+            "server_admin",
+            "You cannot take the server-admin right from yourself; ask another server admin.",
+        ));
+    }
+    let mut active: user::ActiveModel = find_by_id(db, user_id).await?.into();
+    active.is_server_admin = Set(admin);
+    active.updated_at = Set(Utc::now());
+    Ok(to_row(active.update(db).await.map_err(db::internal)?))
+}
+
+/// Sets a new password for an account by id; only a server admin may.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, user_id))]
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    actor: &Actor,
+    user_id: i32,
+    password: &NewPassword,
+) -> Result<(), AppError> {
+    actor.require_server_admin()?;
+    let user = find_by_id(db, user_id).await?;
+    store_password(db, hasher, user, password).await
 }
 
 async fn store_password(

@@ -4,28 +4,25 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::collections::HashMap;
 
 use crate::{
     boot::BootMenu,
     error::AppError,
-    model::Role,
+    model::{GroupDetail, GroupRow, PAGE_SIZE, Page, Role},
     server::{
         actor::Actor,
         db,
         entities::{boot_menu, group, group_member, organization_member, user},
         services::menus,
     },
-    validate::{DisplayName, NAME_MAX, Username},
+    validate::Username,
 };
 
 const NAME_TAKEN: &str = "This organization has a group with this name.";
-/// The longest group description accepted.
-pub const DESCRIPTION_MAX: usize = 2000;
-
 /// A group as a form submits it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GroupForm {
@@ -49,15 +46,7 @@ async fn check_form(
     organization_id: i32,
     form: &GroupForm,
 ) -> Result<(String, String), AppError> {
-    let name = DisplayName::parse(&form.name, "group", NAME_MAX)
-        .map_err(|m| AppError::invalid("name", m))?;
-    let description = form.description.trim();
-    if description.chars().count() > DESCRIPTION_MAX {
-        return Err(AppError::invalid(
-            "description",
-            format!("A description has at most {DESCRIPTION_MAX} characters."),
-        ));
-    }
+    let (name, description) = crate::forms::parse_named(&form.name, &form.description, "group")?;
     if let Some(menu_id) = form.menu_id {
         let own = boot_menu::Entity::find_by_id(menu_id)
             .filter(boot_menu::Column::OrganizationId.eq(organization_id))
@@ -71,7 +60,7 @@ async fn check_form(
             ));
         }
     }
-    Ok((name.as_str().to_owned(), description.to_owned()))
+    Ok((name.as_str().to_owned(), description))
 }
 
 async fn find(
@@ -123,6 +112,89 @@ pub async fn list(
             menu_id: g.menu_id,
         })
         .collect())
+}
+
+/// A page of the organization's groups whose name contains `filter`, by name, with the title
+/// of the menu each boots.
+pub async fn list_page(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    filter: &str,
+    page: u64,
+) -> Result<Page<GroupRow>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let query = group::Entity::find()
+        .filter(group::Column::OrganizationId.eq(organization_id))
+        .filter(db::contains(group::Column::Name, filter))
+        .order_by_asc(group::Column::Name);
+    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let groups = query
+        .offset(db::offset_of(page))
+        .limit(PAGE_SIZE)
+        .all(db)
+        .await
+        .map_err(db::internal)?;
+    Ok(db::to_page(rows(db, groups).await?, total, page))
+}
+
+/// Groups as listed: with their member counts and menu titles, in two queries for all.
+async fn rows(
+    db: &DatabaseConnection,
+    groups: Vec<group::Model>,
+) -> Result<Vec<GroupRow>, AppError> {
+    let ids: Vec<i32> = groups.iter().map(|g| g.id).collect();
+    let counts: HashMap<i32, i64> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .column_as(group_member::Column::UserId.count(), "n")
+        .filter(group_member::Column::GroupId.is_in(ids))
+        .group_by(group_member::Column::GroupId)
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await
+        .map_err(db::internal)?
+        .into_iter()
+        .collect();
+    let menu_ids: Vec<i32> = groups.iter().filter_map(|g| g.menu_id).collect();
+    let titles: HashMap<i32, String> = boot_menu::Entity::find()
+        .select_only()
+        .column(boot_menu::Column::Id)
+        .column(boot_menu::Column::Title)
+        .filter(boot_menu::Column::Id.is_in(menu_ids))
+        .into_tuple::<(i32, String)>()
+        .all(db)
+        .await
+        .map_err(db::internal)?
+        .into_iter()
+        .collect();
+    Ok(groups
+        .into_iter()
+        .map(|g| GroupRow {
+            member_count: u64::try_from(counts.get(&g.id).copied().unwrap_or(0)).unwrap_or(0),
+            menu_title: g.menu_id.and_then(|id| titles.get(&id).cloned()),
+            id: g.id,
+            name: g.name,
+            description: g.description,
+            menu_id: g.menu_id,
+        })
+        .collect())
+}
+
+/// One group with its members, for its edit page.
+pub async fn detail(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    group_id: i32,
+) -> Result<GroupDetail, AppError> {
+    let members = members(db, actor, organization_id, group_id).await?;
+    let group = find(db, organization_id, group_id).await?;
+    let group = rows(db, vec![group])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)?;
+    Ok(GroupDetail { group, members })
 }
 
 /// Creates a group.

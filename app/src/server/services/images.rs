@@ -4,87 +4,21 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
+pub use crate::forms::{ImageForm, ValidImage};
 use crate::{
-    boot::{BootImage, HttpUrl, ImageKind, IsoBoot, Title, parse_boot_args},
+    boot::{BootImage, ImageKind, IsoBoot},
     error::AppError,
-    model::Role,
+    model::{PAGE_SIZE, Page, Role},
     server::{
         actor::Actor,
         db,
         entities::{boot_image, boot_menu, menu_entry},
     },
 };
-
-/// An image as a form submits it, before checking.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImageForm {
-    pub title: String,
-    pub kind: String,
-    pub kernel_url: String,
-    pub image_url: String,
-    pub iso_boot: String,
-    pub args: Vec<String>,
-}
-
-/// An image whose every field has been checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidImage {
-    pub title: Title,
-    pub kind: ImageKind,
-    pub kernel_url: Option<HttpUrl>,
-    pub image_url: HttpUrl,
-    pub iso_boot: Option<IsoBoot>,
-    pub args: Vec<String>,
-}
-
-impl ImageForm {
-    /// Checks every field; errors name the field (`args.N` for the Nth argument row).
-    pub fn parse(&self) -> Result<ValidImage, AppError> {
-        let title =
-            Title::parse(&self.title, "image").map_err(|m| AppError::invalid("title", m))?;
-        let kind = ImageKind::parse(&self.kind).map_err(|m| AppError::invalid("kind", m))?;
-        let image_url =
-            HttpUrl::parse(&self.image_url).map_err(|m| AppError::invalid("image_url", m))?;
-        let (kernel_url, iso_boot) = match kind {
-            ImageKind::KernelInitrd => {
-                let kernel = HttpUrl::parse(&self.kernel_url)
-                    .map_err(|m| AppError::invalid("kernel_url", m))?;
-                (Some(kernel), None)
-            }
-            ImageKind::Iso => {
-                if !self.kernel_url.trim().is_empty() {
-                    return Err(AppError::invalid(
-                        "kernel_url",
-                        "An ISO image has no separate kernel; leave this empty.",
-                    ));
-                }
-                let method = if self.iso_boot.trim().is_empty() {
-                    IsoBoot::default()
-                } else {
-                    IsoBoot::parse(self.iso_boot.trim())
-                        .map_err(|m| AppError::invalid("iso_boot", m))?
-                };
-                (None, Some(method))
-            }
-        };
-        let args = parse_boot_args(&self.args)
-            .map_err(|(row, m)| AppError::invalid(format!("args.{row}"), m))?
-            .into_iter()
-            .map(|a| a.as_str().to_owned())
-            .collect();
-        Ok(ValidImage {
-            title,
-            kind,
-            kernel_url,
-            image_url,
-            iso_boot,
-            args,
-        })
-    }
-}
 
 /// Converts a stored image; a row that no longer parses is an internal error, logged.
 pub fn to_view(model: boot_image::Model) -> Result<BootImage, AppError> {
@@ -127,6 +61,32 @@ pub async fn list(
         .into_iter()
         .map(to_view)
         .collect()
+}
+
+/// A page of the organization's images whose title contains `filter`, by title.
+pub async fn list_page(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    filter: &str,
+    page: u64,
+) -> Result<Page<BootImage>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let query = boot_image::Entity::find()
+        .filter(boot_image::Column::OrganizationId.eq(organization_id))
+        .filter(db::contains(boot_image::Column::Title, filter))
+        .order_by_asc(boot_image::Column::Title);
+    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let images = query
+        .offset(db::offset_of(page))
+        .limit(PAGE_SIZE)
+        .all(db)
+        .await
+        .map_err(db::internal)?
+        .into_iter()
+        .map(to_view)
+        .collect::<Result<_, _>>()?;
+    Ok(db::to_page(images, total, page))
 }
 
 async fn find(
@@ -261,59 +221,4 @@ pub async fn delete(
         return Err(AppError::NotFound);
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn kernel_form() -> ImageForm {
-        ImageForm {
-            title: "Debian".into(),
-            kind: "kernel_initrd".into(),
-            kernel_url: "http://boot.lan/linux".into(),
-            image_url: "http://boot.lan/initrd.gz".into(),
-            iso_boot: String::new(),
-            args: vec!["console=ttyS0".into(), "quiet".into()],
-        }
-    }
-
-    #[test]
-    fn a_kernel_image_needs_a_kernel_url() {
-        let form = ImageForm {
-            kernel_url: String::new(),
-            ..kernel_form()
-        };
-        assert!(
-            form.parse()
-                .unwrap_err()
-                .field_message("kernel_url")
-                .is_some()
-        );
-        assert!(kernel_form().parse().is_ok());
-    }
-
-    #[test]
-    fn an_iso_has_no_kernel_and_sanboots_by_default() {
-        let form = ImageForm {
-            kind: "iso".into(),
-            kernel_url: String::new(),
-            ..kernel_form()
-        };
-        assert_eq!(form.parse().unwrap().iso_boot, Some(IsoBoot::Sanboot));
-        let with_kernel = ImageForm {
-            kind: "iso".into(),
-            ..kernel_form()
-        };
-        assert!(with_kernel.parse().is_err());
-    }
-
-    #[test]
-    fn a_bad_argument_is_named_by_its_row() {
-        let form = ImageForm {
-            args: vec!["quiet".into(), "two words".into()],
-            ..kernel_form()
-        };
-        assert!(form.parse().unwrap_err().field_message("args.2").is_some());
-    }
 }

@@ -4,19 +4,17 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait},
 };
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
+pub use crate::forms::{MenuSettings, ValidSettings};
 use crate::{
-    boot::{
-        BootMenu, HttpUrl, MENU_ENTRIES_MAX, MenuAction, MenuEntry, MenuItem, TIMEOUT_MAX_SECS,
-        Title,
-    },
+    boot::{BootMenu, HttpUrl, MENU_ENTRIES_MAX, MenuAction, MenuEntry, MenuItem, Title},
     error::AppError,
-    model::Role,
+    model::{Choice, MenuRow, PAGE_SIZE, Page, Role},
     server::{
         actor::Actor,
         db,
@@ -25,54 +23,6 @@ use crate::{
 };
 
 const TITLE_TAKEN: &str = "This organization has a menu with this title.";
-
-/// A menu's own settings as a form submits them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MenuSettings {
-    pub title: String,
-    pub background_url: String,
-    /// Seconds before the default entry boots; empty for no timeout.
-    pub timeout_secs: String,
-}
-
-/// Menu settings whose every field has been checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidSettings {
-    pub title: Title,
-    pub background_url: Option<HttpUrl>,
-    pub timeout_secs: Option<i32>,
-}
-
-impl MenuSettings {
-    /// Checks every field; errors name the field.
-    pub fn check(&self) -> Result<ValidSettings, AppError> {
-        let title = Title::parse(&self.title, "menu").map_err(|m| AppError::invalid("title", m))?;
-        let background_url = match self.background_url.trim() {
-            "" => None,
-            url => Some(HttpUrl::parse(url).map_err(|m| AppError::invalid("background_url", m))?),
-        };
-        let timeout_secs = match self.timeout_secs.trim() {
-            "" => None,
-            text => {
-                let seconds: i32 = text.parse().map_err(|_| {
-                    AppError::invalid("timeout_secs", "Enter a whole number of seconds.")
-                })?;
-                if !(1..=TIMEOUT_MAX_SECS).contains(&seconds) {
-                    return Err(AppError::invalid(
-                        "timeout_secs",
-                        format!("A timeout is between 1 and {TIMEOUT_MAX_SECS} seconds."),
-                    ));
-                }
-                Some(seconds)
-            }
-        };
-        Ok(ValidSettings {
-            title,
-            background_url,
-            timeout_secs,
-        })
-    }
-}
 
 fn entry_from_row(row: menu_entry::Model) -> Result<MenuEntry, AppError> {
     let corrupt = || {
@@ -138,6 +88,26 @@ pub struct MenuSummary {
     pub entry_count: u64,
 }
 
+/// How many entries each menu has, in one query for all of them.
+async fn entry_counts(
+    db: &DatabaseConnection,
+    menu_ids: Vec<i32>,
+) -> Result<HashMap<i32, u64>, AppError> {
+    Ok(menu_entry::Entity::find()
+        .select_only()
+        .column(menu_entry::Column::MenuId)
+        .column_as(menu_entry::Column::Id.count(), "n")
+        .filter(menu_entry::Column::MenuId.is_in(menu_ids))
+        .group_by(menu_entry::Column::MenuId)
+        .into_tuple::<(i32, i64)>()
+        .all(db)
+        .await
+        .map_err(db::internal)?
+        .into_iter()
+        .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
+        .collect())
+}
+
 /// The organization's menus, by title.
 pub async fn list(
     db: &DatabaseConnection,
@@ -151,27 +121,69 @@ pub async fn list(
         .all(db)
         .await
         .map_err(db::internal)?;
-    // One counting query for all menus, not one per menu.
-    let ids: Vec<i32> = menus.iter().map(|m| m.id).collect();
-    let counts: std::collections::HashMap<i32, i64> = menu_entry::Entity::find()
-        .select_only()
-        .column(menu_entry::Column::MenuId)
-        .column_as(menu_entry::Column::Id.count(), "n")
-        .filter(menu_entry::Column::MenuId.is_in(ids))
-        .group_by(menu_entry::Column::MenuId)
-        .into_tuple::<(i32, i64)>()
-        .all(db)
-        .await
-        .map_err(db::internal)?
-        .into_iter()
-        .collect();
+    let counts = entry_counts(db, menus.iter().map(|m| m.id).collect()).await?;
     Ok(menus
         .into_iter()
         .map(|menu| MenuSummary {
-            entry_count: u64::try_from(counts.get(&menu.id).copied().unwrap_or(0)).unwrap_or(0),
+            entry_count: counts.get(&menu.id).copied().unwrap_or(0),
             id: menu.id,
             title: menu.title,
         })
+        .collect())
+}
+
+/// A page of the organization's menus whose title contains `filter`, by title.
+pub async fn list_page(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    filter: &str,
+    page: u64,
+) -> Result<Page<MenuRow>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let query = boot_menu::Entity::find()
+        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+        .filter(db::contains(boot_menu::Column::Title, filter))
+        .order_by_asc(boot_menu::Column::Title);
+    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let menus = query
+        .offset(db::offset_of(page))
+        .limit(PAGE_SIZE)
+        .all(db)
+        .await
+        .map_err(db::internal)?;
+    let counts = entry_counts(db, menus.iter().map(|m| m.id).collect()).await?;
+    let items = menus
+        .into_iter()
+        .map(|menu| MenuRow {
+            entry_count: counts.get(&menu.id).copied().unwrap_or(0),
+            id: menu.id,
+            title: menu.title,
+        })
+        .collect();
+    Ok(db::to_page(items, total, page))
+}
+
+/// The organization's menus as choices (id and title), by title.
+pub async fn choices(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+) -> Result<Vec<Choice>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let rows: Vec<(i32, String)> = boot_menu::Entity::find()
+        .select_only()
+        .column(boot_menu::Column::Id)
+        .column(boot_menu::Column::Title)
+        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+        .order_by_asc(boot_menu::Column::Title)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(db::internal)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, text)| Choice { id, text })
         .collect())
 }
 
@@ -353,7 +365,6 @@ pub fn entry_row(menu_id: i32, position: i32, entry: MenuEntry) -> menu_entry::A
 
 /// Replaces a menu's entries, if nobody saved since `expected_version`; returns the menu as
 /// saved. A stale version is a `Conflict` on `version`, and nothing changes.
-#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, menu_id, expected_version))]
 pub async fn save_entries(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -362,22 +373,61 @@ pub async fn save_entries(
     expected_version: i32,
     entries: &[MenuEntry],
 ) -> Result<BootMenu, AppError> {
+    save(
+        db,
+        actor,
+        organization_id,
+        menu_id,
+        expected_version,
+        None,
+        entries,
+    )
+    .await
+}
+
+/// Saves a menu as the editor has it (its settings, when given, and its entries in order), if
+/// nobody saved since `expected_version`; returns the menu as saved. A stale version is a
+/// `Conflict` on `version`, and nothing changes.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, menu_id, expected_version))]
+pub async fn save(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    menu_id: i32,
+    expected_version: i32,
+    settings: Option<&MenuSettings>,
+    entries: &[MenuEntry],
+) -> Result<BootMenu, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
+    let settings = settings.map(MenuSettings::check).transpose()?;
     let txn = db.begin().await.map_err(db::internal)?;
     let entries = check_entries(&txn, organization_id, entries).await?;
     // The version check and the bump are one statement, so two saves cannot both pass it.
-    let bumped = boot_menu::Entity::update_many()
+    let mut bump = boot_menu::Entity::update_many()
         .col_expr(
             boot_menu::Column::Version,
             Expr::col(boot_menu::Column::Version).add(1),
         )
-        .col_expr(boot_menu::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(boot_menu::Column::UpdatedAt, Expr::value(Utc::now()));
+    if let Some(valid) = settings {
+        bump = bump
+            .col_expr(boot_menu::Column::Title, Expr::value(valid.title.as_str()))
+            .col_expr(
+                boot_menu::Column::BackgroundUrl,
+                Expr::value(valid.background_url.map(|u| u.as_str().to_owned())),
+            )
+            .col_expr(
+                boot_menu::Column::TimeoutSecs,
+                Expr::value(valid.timeout_secs),
+            );
+    }
+    let bumped = bump
         .filter(boot_menu::Column::Id.eq(menu_id))
         .filter(boot_menu::Column::OrganizationId.eq(organization_id))
         .filter(boot_menu::Column::Version.eq(expected_version))
         .exec(&txn)
         .await
-        .map_err(db::internal)?;
+        .map_err(db::conflict_on("title", TITLE_TAKEN))?;
     if bumped.rows_affected == 0 {
         // Either the menu is gone (or foreign), or someone saved first.
         load(&txn, organization_id, menu_id).await?;

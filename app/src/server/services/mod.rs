@@ -1,6 +1,7 @@
 //! Domain operations: each takes the acting user and checks what it may do.
 
 pub mod accounts;
+pub mod boot_log;
 pub mod boot_sessions;
 pub mod groups;
 pub mod images;

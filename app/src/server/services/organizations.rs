@@ -4,24 +4,25 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use std::collections::HashMap;
 
 use crate::{
     error::AppError,
-    model::{OrganizationSummary, Role},
+    model::{
+        MemberRow, OrganizationContents, OrganizationDetail, OrganizationSummary, PAGE_SIZE, Page,
+        Role,
+    },
     server::{
         actor::Actor,
         db,
         entities::{boot_image, boot_menu, group, organization, organization_member, user},
     },
+    server::{password::PasswordHasher, services::accounts},
     validate::{DisplayName, Username},
 };
-
-/// The longest organization description accepted.
-pub const DESCRIPTION_MAX: usize = 2000;
 
 async fn counts_by_org<E, C>(
     conn: &impl ConnectionTrait,
@@ -92,16 +93,7 @@ pub async fn list_for(
 
 /// Parses an organization's name and description.
 pub fn parse_details(name: &str, description: &str) -> Result<(DisplayName, String), AppError> {
-    let name = DisplayName::parse(name, "organization", crate::validate::NAME_MAX)
-        .map_err(|m| AppError::invalid("name", m))?;
-    let description = description.trim();
-    if description.chars().count() > DESCRIPTION_MAX {
-        return Err(AppError::invalid(
-            "description",
-            format!("A description has at most {DESCRIPTION_MAX} characters."),
-        ));
-    }
-    Ok((name, description.to_owned()))
+    crate::forms::parse_named(name, description, "organization")
 }
 
 /// Creates an organization; only a server admin may.
@@ -172,42 +164,54 @@ pub async fn update(
     ))
 }
 
-/// What deleting an organization would take with it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Contents {
-    pub groups: u64,
-    pub menus: u64,
-    pub images: u64,
-}
-
-impl Contents {
-    /// Whether nothing but memberships would go.
-    pub fn is_empty(&self) -> bool {
-        self.groups == 0 && self.menus == 0 && self.images == 0
-    }
-}
-
 /// Counts what an organization holds.
 pub async fn contents(
     conn: &impl ConnectionTrait,
     organization_id: i32,
-) -> Result<Contents, AppError> {
-    Ok(Contents {
-        groups: group::Entity::find()
-            .filter(group::Column::OrganizationId.eq(organization_id))
-            .count(conn)
-            .await
-            .map_err(db::internal)?,
-        menus: boot_menu::Entity::find()
-            .filter(boot_menu::Column::OrganizationId.eq(organization_id))
-            .count(conn)
-            .await
-            .map_err(db::internal)?,
-        images: boot_image::Entity::find()
-            .filter(boot_image::Column::OrganizationId.eq(organization_id))
-            .count(conn)
-            .await
-            .map_err(db::internal)?,
+) -> Result<OrganizationContents, AppError> {
+    let ids = [organization_id];
+    let count = |counts: HashMap<i32, u64>| counts.get(&organization_id).copied().unwrap_or(0);
+    Ok(OrganizationContents {
+        members: count(
+            counts_by_org::<organization_member::Entity, _>(
+                conn,
+                organization_member::Column::OrganizationId,
+                &ids,
+            )
+            .await?,
+        ),
+        groups: count(
+            counts_by_org::<group::Entity, _>(conn, group::Column::OrganizationId, &ids).await?,
+        ),
+        menus: count(
+            counts_by_org::<boot_menu::Entity, _>(conn, boot_menu::Column::OrganizationId, &ids)
+                .await?,
+        ),
+        images: count(
+            counts_by_org::<boot_image::Entity, _>(conn, boot_image::Column::OrganizationId, &ids)
+                .await?,
+        ),
+    })
+}
+
+/// An organization with its counts, for its admins and server admins.
+pub async fn detail(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+) -> Result<OrganizationDetail, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let organization = organization::Entity::find_by_id(organization_id)
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)?;
+    Ok(OrganizationDetail {
+        role: actor.role_in(db, organization_id).await?,
+        contents: contents(db, organization_id).await?,
+        id: organization.id,
+        name: organization.name,
+        description: organization.description,
     })
 }
 
@@ -277,6 +281,152 @@ pub async fn members(
             })
         })
         .collect())
+}
+
+/// A page of an organization's members whose name or email contains `filter`, by name; its
+/// admins and server admins may see them.
+pub async fn members_page(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    filter: &str,
+    page: u64,
+) -> Result<Page<MemberRow>, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let query = organization_member::Entity::find()
+        .filter(organization_member::Column::OrganizationId.eq(organization_id))
+        .find_also_related(user::Entity)
+        .filter(
+            Condition::any()
+                .add(db::contains(user::Column::Username, filter))
+                .add(db::contains(user::Column::Email, filter)),
+        )
+        .order_by_asc(user::Column::Username);
+    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let rows = query
+        .offset(db::offset_of(page))
+        .limit(PAGE_SIZE)
+        .all(db)
+        .await
+        .map_err(db::internal)?;
+    let items = rows
+        .into_iter()
+        .filter_map(|(membership, user)| {
+            let user = user?;
+            Some(MemberRow {
+                user_id: user.id,
+                username: user.username,
+                email: user.email,
+                role: Role::parse(&membership.role)?,
+            })
+        })
+        .collect();
+    Ok(db::to_page(items, total, page))
+}
+
+/// Adds an existing user to an organization with a role; refused for a member already there.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, username = %username))]
+pub async fn add_member(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    username: &Username,
+    role: Role,
+) -> Result<(), AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let user = user::Entity::find()
+        .filter(user::Column::Username.eq(username.as_str()))
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .ok_or_else(|| AppError::invalid("username", "There is no user with this name."))?;
+    organization_member::ActiveModel {
+        organization_id: Set(organization_id),
+        user_id: Set(user.id),
+        role: Set(role.as_str().to_owned()),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await
+    .map_err(db::conflict_on(
+        "username",
+        "This user is a member of the organization already.",
+    ))?;
+    Ok(())
+}
+
+/// Creates an account and makes it a member of the organization, in one go; its admins and
+/// server admins may.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, username = %new.username))]
+pub async fn create_member(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    actor: &Actor,
+    organization_id: i32,
+    new: accounts::NewUser,
+    role: Role,
+) -> Result<MemberRow, AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    if new.is_server_admin {
+        actor.require_server_admin()?;
+    }
+    let hash = hasher.hash(new.password.expose()).await?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    let now = Utc::now();
+    let user = user::ActiveModel {
+        id: NotSet,
+        username: Set(new.username.as_str().to_owned()),
+        email: Set(new.email.map(|e| e.as_str().to_owned())),
+        password_hash: Set(hash),
+        is_server_admin: Set(new.is_server_admin),
+        is_disabled: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(db::conflict_on("username", "This username is taken."))?;
+    organization_member::ActiveModel {
+        organization_id: Set(organization_id),
+        user_id: Set(user.id),
+        role: Set(role.as_str().to_owned()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(db::internal)?;
+    txn.commit().await.map_err(db::internal)?;
+    Ok(MemberRow {
+        user_id: user.id,
+        username: user.username,
+        email: user.email,
+        role,
+    })
+}
+
+/// Changes a member's role; the last admin stays an admin.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, user_id))]
+pub async fn set_role(
+    db: &DatabaseConnection,
+    actor: &Actor,
+    organization_id: i32,
+    user_id: i32,
+    role: Role,
+) -> Result<(), AppError> {
+    actor.require_role(db, organization_id, Role::Admin).await?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    let membership = organization_member::Entity::find_by_id((organization_id, user_id))
+        .one(&txn)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)?;
+    if membership.role == Role::Admin.as_str() && role != Role::Admin {
+        ensure_another_admin(&txn, organization_id, user_id).await?;
+    }
+    let mut active: organization_member::ActiveModel = membership.into();
+    active.role = Set(role.as_str().to_owned());
+    active.update(&txn).await.map_err(db::internal)?;
+    txn.commit().await.map_err(db::internal)
 }
 
 /// Adds an existing user to an organization with a role, or changes their role.

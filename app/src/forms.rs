@@ -1,0 +1,232 @@
+//! Forms as the browser submits them, checked by one `parse` that runs in the browser (to
+//! show errors as the user types) and on the server (which trusts nothing).
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    boot::{HttpUrl, ImageKind, IsoBoot, TIMEOUT_MAX_SECS, Title, parse_boot_args},
+    error::AppError,
+    validate::{DisplayName, NAME_MAX},
+};
+
+/// The longest description (organization, group) accepted.
+pub const DESCRIPTION_MAX: usize = 2000;
+
+/// Checks a description: trimmed, at most [`DESCRIPTION_MAX`] characters.
+pub fn parse_description(input: &str) -> Result<String, AppError> {
+    let description = input.trim();
+    if description.chars().count() > DESCRIPTION_MAX {
+        return Err(AppError::invalid(
+            "description",
+            format!("A description has at most {DESCRIPTION_MAX} characters."),
+        ));
+    }
+    Ok(description.to_owned())
+}
+
+/// Checks a name and description of `what` (an organization, a group).
+pub fn parse_named(
+    name: &str,
+    description: &str,
+    what: &str,
+) -> Result<(DisplayName, String), AppError> {
+    let name =
+        DisplayName::parse(name, what, NAME_MAX).map_err(|m| AppError::invalid("name", m))?;
+    Ok((name, parse_description(description)?))
+}
+
+/// An image as a form submits it, before checking.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageForm {
+    pub title: String,
+    pub kind: String,
+    pub kernel_url: String,
+    pub image_url: String,
+    pub iso_boot: String,
+    pub args: Vec<String>,
+}
+
+/// An image whose every field has been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidImage {
+    pub title: Title,
+    pub kind: ImageKind,
+    pub kernel_url: Option<HttpUrl>,
+    pub image_url: HttpUrl,
+    pub iso_boot: Option<IsoBoot>,
+    pub args: Vec<String>,
+}
+
+impl ImageForm {
+    /// Checks every field; errors name the field (`args.N` for the Nth argument row).
+    pub fn parse(&self) -> Result<ValidImage, AppError> {
+        let title =
+            Title::parse(&self.title, "image").map_err(|m| AppError::invalid("title", m))?;
+        let kind = ImageKind::parse(&self.kind).map_err(|m| AppError::invalid("kind", m))?;
+        let (kernel_url, iso_boot) = match kind {
+            ImageKind::KernelInitrd => {
+                let kernel = HttpUrl::parse(&self.kernel_url)
+                    .map_err(|m| AppError::invalid("kernel_url", m))?;
+                (Some(kernel), None)
+            }
+            ImageKind::Iso => {
+                if !self.kernel_url.trim().is_empty() {
+                    return Err(AppError::invalid(
+                        "kernel_url",
+                        "An ISO image has no separate kernel; leave this empty.",
+                    ));
+                }
+                let method = if self.iso_boot.trim().is_empty() {
+                    IsoBoot::default()
+                } else {
+                    IsoBoot::parse(self.iso_boot.trim())
+                        .map_err(|m| AppError::invalid("iso_boot", m))?
+                };
+                (None, Some(method))
+            }
+        };
+        let image_url =
+            HttpUrl::parse(&self.image_url).map_err(|m| AppError::invalid("image_url", m))?;
+        let args = parse_boot_args(&self.args)
+            .map_err(|(row, m)| AppError::invalid(format!("args.{row}"), m))?
+            .into_iter()
+            .map(|a| a.as_str().to_owned())
+            .collect();
+        Ok(ValidImage {
+            title,
+            kind,
+            kernel_url,
+            image_url,
+            iso_boot,
+            args,
+        })
+    }
+}
+
+/// A menu's own settings as a form submits them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MenuSettings {
+    pub title: String,
+    pub background_url: String,
+    /// Seconds before the default entry boots; empty for no timeout.
+    pub timeout_secs: String,
+}
+
+/// Menu settings whose every field has been checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidSettings {
+    pub title: Title,
+    pub background_url: Option<HttpUrl>,
+    pub timeout_secs: Option<i32>,
+}
+
+impl MenuSettings {
+    /// Checks every field; errors name the field.
+    pub fn check(&self) -> Result<ValidSettings, AppError> {
+        let title = Title::parse(&self.title, "menu").map_err(|m| AppError::invalid("title", m))?;
+        let background_url = match self.background_url.trim() {
+            "" => None,
+            url => Some(HttpUrl::parse(url).map_err(|m| AppError::invalid("background_url", m))?),
+        };
+        let timeout_secs = match self.timeout_secs.trim() {
+            "" => None,
+            text => {
+                let seconds: i32 = text.parse().map_err(|_| {
+                    AppError::invalid("timeout_secs", "Enter a whole number of seconds.")
+                })?;
+                if !(1..=TIMEOUT_MAX_SECS).contains(&seconds) {
+                    return Err(AppError::invalid(
+                        "timeout_secs",
+                        format!("A timeout is between 1 and {TIMEOUT_MAX_SECS} seconds."),
+                    ));
+                }
+                Some(seconds)
+            }
+        };
+        Ok(ValidSettings {
+            title,
+            background_url,
+            timeout_secs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kernel_form() -> ImageForm {
+        ImageForm {
+            title: "Debian".into(),
+            kind: "kernel_initrd".into(),
+            kernel_url: "http://boot.lan/linux".into(),
+            image_url: "http://boot.lan/initrd.gz".into(),
+            iso_boot: String::new(),
+            args: vec!["console=ttyS0".into(), "quiet".into()],
+        }
+    }
+
+    #[test]
+    fn a_kernel_image_needs_a_kernel_url() {
+        let form = ImageForm {
+            kernel_url: String::new(),
+            ..kernel_form()
+        };
+        assert!(
+            form.parse()
+                .unwrap_err()
+                .field_message("kernel_url")
+                .is_some()
+        );
+        assert!(kernel_form().parse().is_ok());
+    }
+
+    #[test]
+    fn an_iso_has_no_kernel_and_sanboots_by_default() {
+        let form = ImageForm {
+            kind: "iso".into(),
+            kernel_url: String::new(),
+            ..kernel_form()
+        };
+        assert_eq!(form.parse().unwrap().iso_boot, Some(IsoBoot::Sanboot));
+        let with_kernel = ImageForm {
+            kind: "iso".into(),
+            ..kernel_form()
+        };
+        assert!(with_kernel.parse().is_err());
+    }
+
+    #[test]
+    fn a_bad_argument_is_named_by_its_row() {
+        let form = ImageForm {
+            args: vec!["quiet".into(), "two words".into()],
+            ..kernel_form()
+        };
+        assert!(form.parse().unwrap_err().field_message("args.2").is_some());
+    }
+
+    #[test]
+    fn menu_timeouts_are_whole_seconds_within_bounds() {
+        let settings = |timeout: &str| MenuSettings {
+            title: "Main".into(),
+            timeout_secs: timeout.into(),
+            ..MenuSettings::default()
+        };
+        assert_eq!(settings("").check().unwrap().timeout_secs, None);
+        assert_eq!(settings(" 10 ").check().unwrap().timeout_secs, Some(10));
+        for bad in ["0", "-1", "1.5", "ten", "3601"] {
+            let error = settings(bad).check().unwrap_err();
+            assert!(
+                error.field_message("timeout_secs").is_some(),
+                "{bad} passed"
+            );
+        }
+    }
+
+    #[test]
+    fn descriptions_are_bounded() {
+        assert!(parse_named("Lab", &"x".repeat(DESCRIPTION_MAX), "group").is_ok());
+        let error = parse_named("Lab", &"x".repeat(DESCRIPTION_MAX + 1), "group").unwrap_err();
+        assert!(error.field_message("description").is_some());
+    }
+}
