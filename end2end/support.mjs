@@ -36,7 +36,8 @@ function databaseUrl() {
 export async function startServer() {
   const dir = mkdtempSync(join(tmpdir(), 'pxecloud-e2e-'));
   const binary = join(dir, 'pxecloud');
-  copyFileSync(join(root, 'target', 'release', 'pxecloud'), binary);
+  // PXECLOUD_E2E_BINARY runs another build (a debug one, while developing).
+  copyFileSync(process.env.PXECLOUD_E2E_BINARY || join(root, 'target', 'release', 'pxecloud'), binary);
   const port = await freePort();
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data')];
   const url = databaseUrl();
@@ -86,12 +87,12 @@ export async function launchBrowser() {
 }
 
 /** Opens a page that fails the test on any console error or page crash. */
-export async function openPage(browser) {
-  const context = await browser.newContext();
+export async function openPage(browser, options = {}) {
+  const context = await browser.newContext(options);
   const page = await context.newPage();
   const problems = [];
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    if (message.type() === 'error') problems.push(`console (${page.url()}): ${message.text()}`);
   });
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   return { context, page, problems };

@@ -104,6 +104,10 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::ServerError(_) | ServerFnErrorErr::MiddlewareError(_) => {
                 Self::Internal
             }
+            // On the server, an undecodable request body; in the browser, an unreadable answer.
+            ServerFnErrorErr::Deserialization(message) if cfg!(feature = "ssr") => {
+                Self::invalid("", format!("The request could not be read: {message}"))
+            }
             other => Self::Transport(other.to_string()),
         }
     }

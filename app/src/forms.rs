@@ -4,7 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    boot::{HttpUrl, ImageKind, IsoBoot, TIMEOUT_MAX_SECS, Title, parse_boot_args},
+    boot::{
+        HttpUrl, ImageKind, IsoBoot, MenuAction, MenuEntry, MenuItem, TIMEOUT_MAX_SECS, Title,
+        parse_boot_args,
+    },
     error::AppError,
     validate::{DisplayName, NAME_MAX},
 };
@@ -103,6 +106,66 @@ impl ImageForm {
     }
 }
 
+/// Parses a menu's background picture URL; empty means none.
+pub fn parse_background(input: &str) -> Result<Option<HttpUrl>, String> {
+    match input.trim() {
+        "" => Ok(None),
+        url => HttpUrl::parse(url).map(Some),
+    }
+}
+
+/// Parses a menu timeout in whole seconds; empty means none.
+pub fn parse_timeout(input: &str) -> Result<Option<i32>, String> {
+    match input.trim() {
+        "" => Ok(None),
+        text => {
+            let seconds: i32 = text
+                .parse()
+                .map_err(|_| "Enter a whole number of seconds.".to_owned())?;
+            if !(1..=TIMEOUT_MAX_SECS).contains(&seconds) {
+                return Err(format!(
+                    "A timeout is between 1 and {TIMEOUT_MAX_SECS} seconds."
+                ));
+            }
+            Ok(Some(seconds))
+        }
+    }
+}
+
+/// Checks one menu entry on its own (whether its image exists is the server's to say) and
+/// returns it tidied: separator text and chain URLs trimmed, URLs only on chain actions.
+pub fn check_entry(entry: &MenuEntry) -> Result<MenuEntry, String> {
+    let item = match &entry.item {
+        MenuItem::Image { .. } => entry.item.clone(),
+        MenuItem::Separator { text } => MenuItem::Separator {
+            text: match text.trim() {
+                "" => String::new(),
+                text => Title::parse(text, "separator")?.as_str().to_owned(),
+            },
+        },
+        MenuItem::Action { action, url } => {
+            let url = match (action, url.as_deref().map(str::trim)) {
+                (MenuAction::Chain, Some(url)) if !url.is_empty() => {
+                    Some(HttpUrl::parse(url)?.as_str().to_owned())
+                }
+                (MenuAction::Chain, _) => return Err("Enter the URL to chain to.".into()),
+                _ => None,
+            };
+            MenuItem::Action {
+                action: *action,
+                url,
+            }
+        }
+    };
+    if entry.is_default && matches!(item, MenuItem::Separator { .. }) {
+        return Err("A separator cannot be the default.".into());
+    }
+    Ok(MenuEntry {
+        item,
+        is_default: entry.is_default,
+    })
+}
+
 /// A menu's own settings as a form submits them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MenuSettings {
@@ -124,25 +187,10 @@ impl MenuSettings {
     /// Checks every field; errors name the field.
     pub fn check(&self) -> Result<ValidSettings, AppError> {
         let title = Title::parse(&self.title, "menu").map_err(|m| AppError::invalid("title", m))?;
-        let background_url = match self.background_url.trim() {
-            "" => None,
-            url => Some(HttpUrl::parse(url).map_err(|m| AppError::invalid("background_url", m))?),
-        };
-        let timeout_secs = match self.timeout_secs.trim() {
-            "" => None,
-            text => {
-                let seconds: i32 = text.parse().map_err(|_| {
-                    AppError::invalid("timeout_secs", "Enter a whole number of seconds.")
-                })?;
-                if !(1..=TIMEOUT_MAX_SECS).contains(&seconds) {
-                    return Err(AppError::invalid(
-                        "timeout_secs",
-                        format!("A timeout is between 1 and {TIMEOUT_MAX_SECS} seconds."),
-                    ));
-                }
-                Some(seconds)
-            }
-        };
+        let background_url = parse_background(&self.background_url)
+            .map_err(|m| AppError::invalid("background_url", m))?;
+        let timeout_secs =
+            parse_timeout(&self.timeout_secs).map_err(|m| AppError::invalid("timeout_secs", m))?;
         Ok(ValidSettings {
             title,
             background_url,

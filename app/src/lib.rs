@@ -25,9 +25,16 @@ use leptos_router::{
 };
 
 use crate::{
-    components::layout::Layout,
+    components::{
+        feedback::{ToastHost, provide_toasts},
+        layout::Layout,
+    },
     pages::{
-        account::PasswordPage, dashboard::DashboardPage, login::LoginPage, not_found::NotFoundPage,
+        account::PasswordPage, boot_log::BootLogPage, dashboard::DashboardPage, group::GroupPage,
+        groups::GroupsPage, image::ImagePage, images::ImagesPage, login::LoginPage,
+        members::MembersPage, menu_editor::MenuEditorPage, menus::MenusPage,
+        not_found::NotFoundPage, organization::OrganizationPage, organizations::OrganizationsPage,
+        users::UsersPage,
     },
 };
 
@@ -56,6 +63,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Above the router, so that a toast outlives the page that showed it.
+    let toasts = provide_toasts();
     // Effects run only in the browser: this marks the page as hydrated for the browser tests.
     Effect::new(|| {
         if let Some(body) = document().body() {
@@ -69,6 +78,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| {
             if page.is_empty() { "PXE Cloud".to_owned() } else { format!("{page} · PXE Cloud") }
         } />
+        <ToastHost toasts />
         <Router>
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/login") view=LoginPage ssr=ssr.clone() />
@@ -80,6 +90,66 @@ pub fn App() -> impl IntoView {
                 <Route
                     path=path!("/account/password")
                     view=|| view! { <Layout><PasswordPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/organizations")
+                    view=|| view! { <Layout><OrganizationsPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/users")
+                    view=|| view! { <Layout><UsersPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org")
+                    view=|| view! { <Layout><OrganizationPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org/members")
+                    view=|| view! { <Layout><MembersPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org/groups")
+                    view=|| view! { <Layout><GroupsPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org/groups/:group")
+                    view=|| view! { <Layout><GroupPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org/images")
+                    view=|| view! { <Layout><ImagesPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org/images/new")
+                    view=|| view! { <Layout><ImagePage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org/images/:image")
+                    view=|| view! { <Layout><ImagePage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org/menus")
+                    view=|| view! { <Layout><MenusPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org/menus/:menu")
+                    view=|| view! { <Layout><MenuEditorPage /></Layout> }
+                    ssr=ssr.clone()
+                />
+                <Route
+                    path=path!("/org/:org/boot-log")
+                    view=|| view! { <Layout><BootLogPage /></Layout> }
                     ssr=ssr.clone()
                 />
             </Routes>

@@ -181,4 +181,6 @@ pub struct MenuEditorData {
     pub images: Vec<crate::boot::BootImage>,
     /// The names of the groups that boot this menu.
     pub groups: Vec<String>,
+    /// The base URL iPXE clients reach this server at, for the preview.
+    pub boot_url_base: String,
 }

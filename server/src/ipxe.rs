@@ -73,22 +73,8 @@ impl ClientQuery {
 /// The base URL of this server as the client sees it: the configured public URL, or the
 /// request's Host (escaped by the renderer like any other URL).
 fn urls(state: &AppState, headers: &HeaderMap) -> Urls {
-    match &state.settings.public_url {
-        Some(url) => Urls::new(url),
-        None => {
-            let host = headers
-                .get(header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .filter(|h| {
-                    !h.is_empty()
-                        && h.chars().all(|c| {
-                            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
-                        })
-                })
-                .unwrap_or("localhost");
-            Urls::new(&format!("http://{host}"))
-        }
-    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    Urls::new(&boot_flow::base_url(&state.settings, host))
 }
 
 /// A script response; never cached, since every answer depends on the session.

@@ -54,11 +54,19 @@ pub async fn menu_editor(organization_id: i32, menu_id: i32) -> Result<MenuEdito
     use crate::server::services::{images, menus};
 
     let actor = actor().await?;
-    let db = &state()?.db;
+    let state = state()?;
+    let db = &state.db;
+    let headers = leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .unwrap_or_default();
+    let host = headers
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
     Ok(MenuEditorData {
         menu: menus::get(db, &actor, organization_id, menu_id).await?,
         images: images::list(db, &actor, organization_id).await?,
         groups: menus::groups_using(db, &actor, organization_id, menu_id).await?,
+        boot_url_base: crate::server::boot_flow::base_url(&state.settings, host),
     })
 }
 

@@ -5,39 +5,50 @@ use leptos_router::components::{A, Redirect};
 
 use crate::{
     api::account::{Logout, current_user},
-    components::ui::{Alert, Loading, Tone},
+    components::ui::{Alert, Tone},
+    error::AppError,
     model::SignedInUser,
 };
 
+/// The signed-in user as loaded by the layout; await it inside a `Suspense`.
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Option<SignedInUser>, AppError>>);
+
+/// The signed-in user, once the layout has loaded it (`None` outside the layout).
+pub fn signed_in() -> impl std::future::Future<Output = Option<SignedInUser>> {
+    let current = use_context::<CurrentUser>();
+    async move {
+        match current {
+            Some(CurrentUser(user)) => user.await.ok().flatten(),
+            None => None,
+        }
+    }
+}
+
 /// Wraps a page for signed-in users; sends everyone else to the login.
+///
+/// The page is made once, outside the suspense that waits for the user: a page made inside
+/// it would be made again when the user arrives, with resources the browser never sees.
 #[component]
-pub fn Layout(children: ChildrenFn) -> impl IntoView {
+pub fn Layout(children: Children) -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
-    let children = StoredValue::new(children);
+    provide_context(CurrentUser(user));
     view! {
-        <Suspense fallback=|| view! { <div class="p-8"><Loading /></div> }>
+        <Suspense fallback=|| view! { <div class="h-14 bg-slate-800"></div> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(user)) => {
-                        provide_context(user.clone());
-                        view! {
-                            <Navigation user />
-                            <main class="mx-auto max-w-5xl px-4 py-8 sm:px-6">
-                                {children.read_value()()}
-                            </main>
-                        }
-                            .into_any()
-                    }
+                    Ok(Some(user)) => view! { <Navigation user /> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
                     Err(error) => view! {
-                        <main class="mx-auto max-w-5xl px-4 py-8">
+                        <div class="mx-auto max-w-5xl px-4 pt-8">
                             <Alert tone=Tone::Error>{error.to_string()}</Alert>
-                        </main>
+                        </div>
                     }
                         .into_any(),
                 }
             })}
         </Suspense>
+        <main class="mx-auto max-w-5xl px-4 py-8 sm:px-6">{children()}</main>
     }
 }
 
@@ -57,6 +68,14 @@ fn Navigation(user: SignedInUser) -> impl IntoView {
                 <A href="/" attr:class=link>
                     "Dashboard"
                 </A>
+                {user.is_server_admin.then(|| view! {
+                    <A href="/organizations" attr:class=link>
+                        "Organizations"
+                    </A>
+                    <A href="/users" attr:class=link>
+                        "Users"
+                    </A>
+                })}
                 <A href="/account/password" attr:class=link>
                     "Password"
                 </A>

@@ -2,27 +2,34 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::A;
 
 use crate::{
     api::organizations::my_organizations,
-    components::ui::{Alert, Badge, Card, EmptyState, Loading, Tone},
-    model::{OrganizationSummary, Role, SignedInUser},
+    components::{
+        layout::signed_in,
+        org_frame::{OrgTab, org_href},
+        ui::{Alert, Badge, Card, EmptyState, Loading, Tone},
+    },
+    model::{OrganizationSummary, Role},
 };
 
 /// Lists the user's organizations, with a filter that works as you type.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let user = use_context::<SignedInUser>();
     let organizations = Resource::new(|| (), |_| my_organizations());
     let (filter, set_filter) = signal(String::new());
-    let greeting = user
-        .map(|u| format!("Welcome, {}", u.username))
-        .unwrap_or_default();
 
     view! {
         <Title text="Dashboard" />
         <div class="space-y-6">
-            <h1 class="text-2xl font-bold tracking-tight">{greeting}</h1>
+            <h1 class="text-2xl font-bold tracking-tight">
+                <Suspense fallback=|| "Welcome">
+                    {move || Suspend::new(async move {
+                        signed_in().await.map(|u| format!("Welcome, {}", u.username)).unwrap_or_default()
+                    })}
+                </Suspense>
+            </h1>
             <Card title="Your organizations">
                 <Suspense fallback=Loading>
                     {move || Suspend::new(async move {
@@ -103,7 +110,16 @@ fn OrganizationTable(
                         <For each=visible key=|o| o.id let:organization>
                             <tr data-testid="organization-row">
                                 <td class="py-2 pr-4">
-                                    <div class="font-medium">{organization.name.clone()}</div>
+                                    {if organization.role != Some(Role::Member) {
+                                        view! {
+                                            <A href=org_href(organization.id, OrgTab::Overview) attr:class="font-medium text-indigo-700 hover:underline">
+                                                {organization.name.clone()}
+                                            </A>
+                                        }
+                                            .into_any()
+                                    } else {
+                                        view! { <div class="font-medium">{organization.name.clone()}</div> }.into_any()
+                                    }}
                                     <div class="text-slate-500">{organization.description.clone()}</div>
                                 </td>
                                 <td class="py-2 pr-4">

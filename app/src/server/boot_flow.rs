@@ -16,9 +16,29 @@ use crate::{
             boot_sessions::{self, BootRecord, BootSession, ClientInfo},
             groups, images, organizations,
         },
-        state::AppState,
+        state::{AppState, Settings},
     },
 };
+
+/// The base URL of this server as a client sees it: the configured public URL, or `http://`
+/// and the request's Host when it looks like a host name (escaped by the renderer like any
+/// other URL).
+pub fn base_url(settings: &Settings, host: Option<&str>) -> String {
+    match &settings.public_url {
+        Some(url) => url.clone(),
+        None => {
+            let host = host
+                .filter(|h| {
+                    !h.is_empty()
+                        && h.chars().all(|c| {
+                            c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']')
+                        })
+                })
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
+    }
+}
 
 /// Where a client reaches this server, and the URLs of each step under it.
 #[derive(Debug, Clone)]

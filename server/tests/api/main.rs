@@ -1,6 +1,7 @@
 //! Integration tests: the real server on a random loopback port, a fresh database per test,
 //! on SQLite or, with `PXECLOUD_TEST_DATABASE=postgres`, on a real PostgreSQL server.
 
+mod admin_api;
 mod assets;
 mod authorization;
 mod boot_flow;

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 
 pub use crate::forms::{MenuSettings, ValidSettings};
 use crate::{
-    boot::{BootMenu, HttpUrl, MENU_ENTRIES_MAX, MenuAction, MenuEntry, MenuItem, Title},
+    boot::{BootMenu, MENU_ENTRIES_MAX, MenuAction, MenuEntry, MenuItem},
     error::AppError,
     model::{Choice, MenuRow, PAGE_SIZE, Page, Role},
     server::{
@@ -287,56 +287,15 @@ pub async fn check_entries(
         .enumerate()
         .map(|(i, entry)| {
             let field = format!("entries.{}", i + 1);
-            let item = match &entry.item {
-                MenuItem::Image { image_id } => {
-                    if !own_images.contains(image_id) {
-                        return Err(AppError::invalid(
-                            field,
-                            "This image does not exist (any more).",
-                        ));
-                    }
-                    entry.item.clone()
-                }
-                MenuItem::Separator { text } => {
-                    let text = if text.trim().is_empty() {
-                        String::new()
-                    } else {
-                        Title::parse(text, "separator")
-                            .map_err(|m| AppError::invalid(&field, m))?
-                            .as_str()
-                            .to_owned()
-                    };
-                    MenuItem::Separator { text }
-                }
-                MenuItem::Action { action, url } => {
-                    let url = match (action, url.as_deref().map(str::trim)) {
-                        (MenuAction::Chain, Some(url)) if !url.is_empty() => Some(
-                            HttpUrl::parse(url)
-                                .map_err(|m| AppError::invalid(&field, m))?
-                                .as_str()
-                                .to_owned(),
-                        ),
-                        (MenuAction::Chain, _) => {
-                            return Err(AppError::invalid(field, "Enter the URL to chain to."));
-                        }
-                        _ => None,
-                    };
-                    MenuItem::Action {
-                        action: *action,
-                        url,
-                    }
-                }
-            };
-            if entry.is_default && matches!(item, MenuItem::Separator { .. }) {
+            if let MenuItem::Image { image_id } = &entry.item
+                && !own_images.contains(image_id)
+            {
                 return Err(AppError::invalid(
                     field,
-                    "A separator cannot be the default.",
+                    "This image does not exist (any more).",
                 ));
             }
-            Ok(MenuEntry {
-                item,
-                is_default: entry.is_default,
-            })
+            crate::forms::check_entry(entry).map_err(|m| AppError::invalid(field, m))
         })
         .collect()
 }

@@ -1,0 +1,366 @@
+//! An organization's members: their roles, adding an existing user or a new one, removing one
+//! (never the last admin).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::{
+    api::members::{AddMember, CreateMember, SetMemberRole, members, remove_member},
+    components::{
+        feedback::{ConfirmDialog, bind_dialog, use_toasts},
+        org_frame::{OrgFrame, OrgTab},
+        ui::{
+            Alert, Badge, BoundField, ButtonKind, Card, INPUT_CLASSES, Loading, Pagination,
+            SearchBox, Tone, table,
+        },
+    },
+    error::AppError,
+    model::{MemberRow, PAGE_SIZE, Role},
+    validate::{Email, NewPassword, PASSWORD_MAX, USERNAME_MAX, Username},
+};
+
+/// `/org/:org/members`.
+#[component]
+pub fn MembersPage() -> impl IntoView {
+    let org = crate::pages::id_param("org");
+    view! {
+        <Title text="Members" />
+        <OrgFrame organization_id=org tab=OrgTab::Members>
+            <Members organization_id=org.get_untracked().unwrap_or_default() />
+        </OrgFrame>
+    }
+}
+
+#[component]
+fn Members(organization_id: i32) -> impl IntoView {
+    let toasts = use_toasts();
+    let filter = RwSignal::new(String::new());
+    let page = RwSignal::new(0u64);
+    let reload = RwSignal::new(0u32);
+    let list = Resource::new(
+        move || (filter.get(), page.get(), reload.get()),
+        move |(filter, page, _)| members(organization_id, filter, page),
+    );
+    let set_role = ServerAction::<SetMemberRole>::new();
+    Effect::new(move || match set_role.value().get() {
+        Some(Ok(())) => {
+            toasts.success("The role was changed.");
+            reload.update(|n| *n += 1);
+        }
+        Some(Err(error)) => {
+            toasts.error(error.to_string());
+            reload.update(|n| *n += 1);
+        }
+        None => {}
+    });
+    let leaving = RwSignal::new(None::<MemberRow>);
+    let reloaded = Callback::new(move |_| reload.update(|n| *n += 1));
+
+    view! {
+        <div class="grid gap-6 lg:grid-cols-3">
+            <div class="space-y-4 lg:col-span-2">
+                <SearchBox label="Filter members" value=filter on_change=Callback::new(move |_| page.set(0)) />
+                <Transition fallback=Loading>
+                    {move || Suspend::new(async move {
+                        match list.await {
+                            Ok(found) => {
+                                let total = found.total;
+                                view! { <MemberTable organization_id rows=found.items set_role leaving /> <Pagination page total page_size=PAGE_SIZE /> }.into_any()
+                            }
+                            Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
+            <div class="space-y-6">
+                <AddExisting organization_id on_added=reloaded />
+                <CreateNew organization_id on_added=reloaded />
+            </div>
+        </div>
+        <RemoveMemberDialog organization_id leaving on_removed=reloaded />
+    }
+}
+
+#[component]
+fn MemberTable(
+    organization_id: i32,
+    rows: Vec<MemberRow>,
+    set_role: ServerAction<SetMemberRole>,
+    leaving: RwSignal<Option<MemberRow>>,
+) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="py-4 text-center text-sm text-slate-500">"No member matches the filter."</p> }
+            .into_any();
+    }
+    view! {
+        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white px-4 shadow-sm">
+            <table class=table::TABLE>
+                <thead>
+                    <tr>
+                        <th scope="col" class=table::TH>"User"</th>
+                        <th scope="col" class=table::TH>"Role"</th>
+                        <th scope="col" class=table::TH><span class="sr-only">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody class="divide-y divide-slate-100">
+                    {rows
+                        .into_iter()
+                        .map(|member| {
+                            let user_id = member.user_id;
+                            let name = member.username.clone();
+                            let row = member.clone();
+                            view! {
+                                <tr data-testid="member-row">
+                                    <td class=table::TD>
+                                        <div class="font-medium">{member.username.clone()}</div>
+                                        <div class="text-xs text-slate-500">{member.email.clone().unwrap_or_default()}</div>
+                                    </td>
+                                    <td class=table::TD>
+                                        <label class="sr-only" for=format!("role-{user_id}")>{format!("Role of {name}")}</label>
+                                        <select
+                                            id=format!("role-{user_id}")
+                                            class=format!("{INPUT_CLASSES} w-32")
+                                            on:change=move |ev| {
+                                                set_role.dispatch(SetMemberRole {
+                                                    organization_id,
+                                                    user_id,
+                                                    role: event_target_value(&ev),
+                                                });
+                                            }
+                                        >
+                                            <option value="admin" selected=member.role == Role::Admin>"admin"</option>
+                                            <option value="member" selected=member.role == Role::Member>"member"</option>
+                                        </select>
+                                    </td>
+                                    <td class=format!("{} text-right", table::TD)>
+                                        <button
+                                            type="button"
+                                            class=ButtonKind::Quiet.classes()
+                                            aria-label=format!("Remove {}", member.username)
+                                            on:click=move |_| leaving.set(Some(row.clone()))
+                                        >
+                                            "Remove"
+                                        </button>
+                                    </td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// A role chooser for the forms below.
+#[component]
+fn RoleSelect(id: &'static str, value: RwSignal<String>) -> impl IntoView {
+    view! {
+        <div class="space-y-1">
+            <label for=id class="block text-sm font-medium text-slate-700">"Role"</label>
+            <select id=id class=INPUT_CLASSES on:change=move |ev| value.set(event_target_value(&ev))>
+                <option value="member" selected=move || value.get() == "member">"member"</option>
+                <option value="admin" selected=move || value.get() == "admin">"admin"</option>
+            </select>
+        </div>
+    }
+}
+
+/// The error of a field: what the browser finds as the user types, or what the server said.
+fn field_error(
+    typed: String,
+    check: impl Fn(&str) -> Option<String>,
+    server: Option<AppError>,
+    field: &str,
+) -> Option<String> {
+    if typed.is_empty() {
+        server.and_then(|e| e.field_message(field))
+    } else {
+        check(&typed).or_else(|| server.and_then(|e| e.field_message(field)))
+    }
+}
+
+/// The server's error when it is not about one of `fields`.
+fn general(error: Option<AppError>, fields: &[&str]) -> Option<AppError> {
+    error.filter(|e| fields.iter().all(|f| e.field_message(f).is_none()))
+}
+
+#[component]
+fn AddExisting(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
+    let toasts = use_toasts();
+    let add = ServerAction::<AddMember>::new();
+    let username = RwSignal::new(String::new());
+    let role = RwSignal::new("member".to_owned());
+    let server = move || add.value().get().and_then(Result::err);
+    let username_error = Signal::derive(move || {
+        field_error(
+            username.get(),
+            |v| Username::parse(v).err(),
+            server(),
+            "username",
+        )
+    });
+    Effect::new(move || {
+        if let Some(Ok(())) = add.value().get() {
+            toasts.success(format!("Added {}.", username.get_untracked().trim()));
+            username.set(String::new());
+            add.value().set(None);
+            on_added.run(());
+        }
+    });
+    view! {
+        <Card title="Add an existing user">
+            <form
+                class="space-y-3"
+                novalidate=true
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    if username_error.get_untracked().is_none() {
+                        add.dispatch(AddMember {
+                            organization_id,
+                            username: username.get_untracked(),
+                            role: role.get_untracked(),
+                        });
+                    }
+                }
+            >
+                {move || general(server(), &["username", "role"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
+                <BoundField label="Username" id="add-username" value=username error=username_error maxlength=USERNAME_MAX />
+                <RoleSelect id="add-role" value=role />
+                <button type="submit" class=ButtonKind::Primary.classes() disabled=move || add.pending().get()>
+                    {move || if add.pending().get() { "Adding…" } else { "Add member" }}
+                </button>
+            </form>
+        </Card>
+    }
+}
+
+#[component]
+fn CreateNew(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
+    let toasts = use_toasts();
+    let create = ServerAction::<CreateMember>::new();
+    let username = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let role = RwSignal::new("member".to_owned());
+    let server = move || create.value().get().and_then(Result::err);
+    let username_error = Signal::derive(move || {
+        field_error(
+            username.get(),
+            |v| Username::parse(v).err(),
+            server(),
+            "username",
+        )
+    });
+    let email_error = Signal::derive(move || {
+        field_error(
+            email.get(),
+            |v| Email::parse_optional(v).err(),
+            server(),
+            "email",
+        )
+    });
+    let password_error = Signal::derive(move || {
+        field_error(
+            password.get(),
+            |v| NewPassword::parse(v).err(),
+            server(),
+            "password",
+        )
+    });
+    Effect::new(move || {
+        if let Some(Ok(member)) = create.value().get() {
+            toasts.success(format!("Created {} and added them.", member.username));
+            username.set(String::new());
+            email.set(String::new());
+            password.set(String::new());
+            create.value().set(None);
+            on_added.run(());
+        }
+    });
+    view! {
+        <Card title="Create a new user">
+            <form
+                class="space-y-3"
+                novalidate=true
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    let clean = username_error.get_untracked().is_none()
+                        && email_error.get_untracked().is_none()
+                        && password_error.get_untracked().is_none();
+                    if clean {
+                        create.dispatch(CreateMember {
+                            organization_id,
+                            username: username.get_untracked(),
+                            email: email.get_untracked(),
+                            password: password.get_untracked(),
+                            role: role.get_untracked(),
+                        });
+                    }
+                }
+            >
+                {move || general(server(), &["username", "email", "password", "role"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
+                <BoundField label="Username" id="new-username" value=username error=username_error maxlength=USERNAME_MAX />
+                <BoundField label="Email (optional)" id="new-email" kind="email" value=email error=email_error />
+                <BoundField
+                    label="Password"
+                    id="new-password"
+                    kind="password"
+                    autocomplete="new-password"
+                    value=password
+                    error=password_error
+                    maxlength=PASSWORD_MAX
+                    hint="At least 8 characters; tell it to the user, who can change it."
+                />
+                <RoleSelect id="new-role" value=role />
+                <button type="submit" class=ButtonKind::Primary.classes() disabled=move || create.pending().get()>
+                    {move || if create.pending().get() { "Creating…" } else { "Create and add" }}
+                </button>
+            </form>
+        </Card>
+    }
+}
+
+#[component]
+fn RemoveMemberDialog(
+    organization_id: i32,
+    leaving: RwSignal<Option<MemberRow>>,
+    on_removed: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let open = RwSignal::new(false);
+    let remove = Action::new(move |user_id: &i32| remove_member(organization_id, *user_id));
+    bind_dialog(open, leaving, move || remove.value().set(None));
+    Effect::new(move || {
+        if let Some(Ok(())) = remove.value().get() {
+            let name = leaving
+                .get_untracked()
+                .map(|m| m.username)
+                .unwrap_or_default();
+            toasts.success(format!("Removed {name} from the organization."));
+            open.set(false);
+            on_removed.run(());
+        }
+    });
+    let name = move || leaving.get().map(|m| m.username).unwrap_or_default();
+    view! {
+        <ConfirmDialog
+            open
+            title=Signal::derive(move || format!("Remove {} from the organization?", name()))
+            confirm_label="Remove member"
+            pending=remove.pending()
+            error=Signal::derive(move || remove.value().get().and_then(Result::err).map(|e| e.to_string()))
+            on_confirm=Callback::new(move |_| {
+                if let Some(member) = leaving.get_untracked() {
+                    remove.dispatch(member.user_id);
+                }
+            })
+        >
+            <p>"They leave every group of this organization too, and can no longer boot its menus. Their account stays."</p>
+            <Show when=move || leaving.get().is_some_and(|m| m.role == Role::Admin)>
+                <p><Badge text="admin" strong=true />" An organization keeps at least one admin."</p>
+            </Show>
+        </ConfirmDialog>
+    }
+}

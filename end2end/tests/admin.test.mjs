@@ -1,0 +1,309 @@
+// The admin web app in a real browser: an organization, a user, two images with boot
+// arguments, a menu built by dragging with the mouse and reordered by drag and by keyboard,
+// the live iPXE preview, saving, what iPXE clients are then served, a concurrent save in two
+// browsers, field errors, and a member who cannot reach admin pages.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { join } from 'node:path';
+import { artifacts, hydrated, launchBrowser, openPage, startServer } from '../support.mjs';
+import { ipxeSignIn, menuLines } from '../ipxe-http.mjs';
+
+const backend = process.env.PXECLOUD_E2E_ADMIN_URL ? 'postgres' : 'sqlite';
+const MEMBER_PASSWORD = 'alice & her % password';
+// Tall enough for the editor's palette and entries to be on screen together while dragging.
+const VIEWPORT = { viewport: { width: 1280, height: 1600 } };
+
+async function signIn(page, baseUrl, username, password) {
+  await page.goto(baseUrl + '/login');
+  await hydrated(page);
+  await page.fill('#field-username', username);
+  await page.fill('#field-password', password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL(baseUrl + '/');
+  await hydrated(page);
+}
+
+/** Drags `from` onto `to` with real mouse events; `where` picks the top or bottom edge of `to`. */
+async function drag(page, from, to, where = 'middle') {
+  await from.scrollIntoViewIfNeeded();
+  const a = await from.boundingBox();
+  const b = await to.boundingBox();
+  const start = { x: a.x + Math.min(24, a.width / 2), y: a.y + a.height / 2 };
+  await page.mouse.move(start.x, start.y);
+  await page.mouse.down();
+  await page.mouse.move(start.x + 8, start.y + 8, { steps: 4 });
+  const y = where === 'top' ? b.y + 3 : where === 'bottom' ? b.y + b.height - 3 : b.y + b.height / 2;
+  await page.mouse.move(b.x + b.width / 2, y, { steps: 12 });
+  await page.mouse.up();
+}
+
+async function entryLabels(page) {
+  return page.locator('[data-testid="menu-entry"] [data-testid="entry-label"]').allTextContents();
+}
+
+async function previewItems(page) {
+  return menuLines(await page.locator('[data-testid="ipxe-preview"]').textContent());
+}
+
+describe(`the admin web app (${backend})`, () => {
+  let server;
+  let browser;
+  let page;
+  let problems;
+  let orgUrl;
+  let menuUrl;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    ({ page, problems } = await openPage(browser, VIEWPORT));
+    await signIn(page, server.baseUrl, 'admin', server.adminPassword);
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('the server admin creates an organization, after a field error', async () => {
+    await page.getByRole('link', { name: 'Organizations' }).click();
+    await page.waitForURL(server.baseUrl + '/organizations');
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    await page.getByText('Enter a name for the organization.').waitFor();
+    await page.fill('#new-organization-name', 'Physics Lab');
+    await page.fill('#new-organization-description', 'Machines of the physics lab');
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    await page.waitForURL(/\/org\/\d+$/);
+    orgUrl = page.url();
+    await page.getByTestId('organization-name').filter({ hasText: 'Physics Lab' }).waitFor();
+    await page.screenshot({ path: join(artifacts, `organization-${backend}.png`), fullPage: true });
+  });
+
+  test('a new user is created into the organization; a bad username is refused as typed', async () => {
+    await page.getByRole('navigation', { name: 'Organization' }).getByRole('link', { name: 'Members' }).click();
+    await page.waitForURL(orgUrl + '/members');
+    await hydrated(page);
+    await page.fill('#new-username', 'al ice');
+    await page.getByText("A username may contain only letters, digits, '.', '_' and '-'.").waitFor();
+    await page.fill('#new-username', 'alice');
+    await page.fill('#new-email', 'alice@example.org');
+    await page.fill('#new-password', 'short');
+    await page.getByText('A password has at least 8 characters.').waitFor();
+    await page.fill('#new-password', MEMBER_PASSWORD);
+    await page.getByRole('button', { name: 'Create and add' }).click();
+    await page.getByTestId('member-row').filter({ hasText: 'alice' }).waitFor();
+    await page.screenshot({ path: join(artifacts, `members-${backend}.png`), fullPage: true });
+  });
+
+  test('two images are added, with boot arguments edited as rows', async () => {
+    await page.goto(orgUrl + '/images');
+    await hydrated(page);
+    await page.getByRole('link', { name: 'New image' }).click();
+    await page.waitForURL(orgUrl + '/images/new');
+    await hydrated(page);
+    await page.fill('#image-title', 'Debian installer');
+    await page.fill('#image-kernel', 'ftp://boot.lan/linux');
+    await page.getByText('A URL starts with http:// or https://.').waitFor();
+    await page.fill('#image-kernel', 'http://boot.lan/debian/linux');
+    await page.fill('#image-source', 'http://boot.lan/debian/initrd.gz');
+    for (const arg of ['quiet', 'console=ttyS0', 'two words']) {
+      await page.getByRole('button', { name: 'Add argument' }).click();
+      const rows = page.getByRole('textbox', { name: /^Boot argument \d+$/ });
+      await rows.last().fill(arg);
+    }
+    await page.getByText('An argument is one word: add each argument as its own row.').waitFor();
+    await page.getByRole('button', { name: 'Remove argument 3' }).click();
+    await page.getByRole('button', { name: 'Move argument 2 up' }).click();
+    const args = await page.getByRole('textbox', { name: /^Boot argument \d+$/ }).evaluateAll((inputs) => inputs.map((i) => i.value));
+    assert.deepEqual(args, ['console=ttyS0', 'quiet']);
+    await page.screenshot({ path: join(artifacts, `image-form-${backend}.png`), fullPage: true });
+    await page.getByRole('button', { name: 'Save image' }).click();
+    await page.waitForURL(orgUrl + '/images');
+    await page.getByTestId('image-row').filter({ hasText: 'Debian installer' }).waitFor();
+
+    await page.getByRole('link', { name: 'New image' }).click();
+    await page.waitForURL(orgUrl + '/images/new');
+    await hydrated(page);
+    await page.fill('#image-title', 'Rescue ISO');
+    await page.getByRole('radio', { name: 'ISO' }).check();
+    await page.fill('#image-source', 'http://boot.lan/rescue.iso');
+    await page.getByRole('button', { name: 'Add argument' }).click();
+    await page.getByRole('textbox', { name: 'Boot argument 1' }).fill('nomodeset');
+    await page.getByRole('button', { name: 'Save image' }).click();
+    await page.waitForURL(orgUrl + '/images');
+    await page.getByTestId('image-row').filter({ hasText: 'Rescue ISO' }).waitFor();
+    assert.equal(await page.getByTestId('image-row').count(), 2);
+    await page.screenshot({ path: join(artifacts, `images-${backend}.png`), fullPage: true });
+  });
+
+  test('a menu is built by dragging three entries from the palette', async () => {
+    await page.goto(orgUrl + '/menus');
+    await hydrated(page);
+    await page.fill('#new-menu-title', 'Main');
+    await page.getByRole('button', { name: 'Create menu' }).click();
+    await page.waitForURL(/\/menus\/\d+$/);
+    menuUrl = page.url();
+    await hydrated(page);
+    const list = page.getByTestId('menu-entries');
+    const before = await page.getByTestId('ipxe-preview').textContent();
+
+    await drag(page, page.locator('[data-palette-item="Debian installer"]'), list);
+    await page.getByTestId('menu-entry').first().waitFor();
+    await drag(page, page.locator('[data-palette-item="Rescue ISO"]'), page.getByTestId('menu-entry').last(), 'bottom');
+    await drag(page, page.locator('[data-palette-item="Reboot"]'), page.getByTestId('menu-entry').last(), 'bottom');
+
+    assert.deepEqual(await entryLabels(page), ['Debian installer', 'Rescue ISO', 'Reboot']);
+    assert.notEqual(await page.getByTestId('ipxe-preview').textContent(), before);
+    assert.deepEqual(await previewItems(page), ['Debian installer', 'Rescue ISO', 'Reboot', '--', 'Sign out']);
+    await page.getByTestId('save-state').filter({ hasText: 'Unsaved changes' }).waitFor();
+  });
+
+  test('entries are reordered by drag and by keyboard, and the preview follows', async () => {
+    const entries = page.getByTestId('menu-entry');
+    await drag(page, entries.nth(2).getByTestId('drag-handle'), entries.nth(0), 'top');
+    assert.deepEqual(await entryLabels(page), ['Reboot', 'Debian installer', 'Rescue ISO']);
+    assert.deepEqual(await previewItems(page), ['Reboot', 'Debian installer', 'Rescue ISO', '--', 'Sign out']);
+
+    await page.getByRole('listitem', { name: /^Entry 1 of 3: Reboot$/ }).focus();
+    await page.keyboard.press('Alt+ArrowDown');
+    await page.keyboard.press('Alt+ArrowDown');
+    assert.deepEqual(await entryLabels(page), ['Debian installer', 'Rescue ISO', 'Reboot']);
+    // Focus stays on the moved entry, so a keyboard user can keep moving it.
+    assert.match(await page.evaluate(() => document.activeElement.getAttribute('aria-label')), /^Entry 3 of 3: Reboot$/);
+    await page.getByRole('button', { name: 'Move Rescue ISO up' }).click();
+    assert.deepEqual(await entryLabels(page), ['Rescue ISO', 'Debian installer', 'Reboot']);
+    assert.deepEqual(await previewItems(page), ['Rescue ISO', 'Debian installer', 'Reboot', '--', 'Sign out']);
+
+    // Dragging an entry out of the menu removes it; the palette's Add button puts one back.
+    await drag(page, entries.nth(2).getByTestId('drag-handle'), page.locator('[data-palette-item="Separator"]'));
+    assert.deepEqual(await entryLabels(page), ['Rescue ISO', 'Debian installer']);
+    await page.getByRole('button', { name: 'Add Reboot to the menu' }).click();
+    assert.deepEqual(await entryLabels(page), ['Rescue ISO', 'Debian installer', 'Reboot']);
+    await page.getByRole('button', { name: 'Make Debian installer the default' }).click();
+    await page.fill('#menu-timeout', '0');
+    await page.getByText('A timeout is between 1 and 3600 seconds.').waitFor();
+    await page.fill('#menu-timeout', '10');
+    assert.match(await page.getByTestId('ipxe-preview').textContent(), /choose --default pxc_e2 --timeout 10000/);
+    await page.screenshot({ path: join(artifacts, `menu-editor-${backend}.png`), fullPage: true });
+  });
+
+  test('leaving with unsaved changes asks first', async () => {
+    let asked = null;
+    page.once('dialog', async (dialog) => {
+      asked = dialog.message();
+      await dialog.dismiss();
+    });
+    await page.getByRole('link', { name: '← All menus' }).click();
+    assert.match(asked ?? '', /unsaved changes/);
+    assert.equal(page.url(), menuUrl);
+  });
+
+  test('the menu is saved, survives a reload, and is what iPXE clients are served', async () => {
+    await page.getByRole('button', { name: 'Save menu' }).click();
+    await page.getByTestId('save-state').filter({ hasText: 'All changes saved' }).waitFor();
+    await page.reload();
+    await hydrated(page);
+    assert.deepEqual(await entryLabels(page), ['Rescue ISO', 'Debian installer', 'Reboot']);
+    const preview = await previewItems(page);
+
+    await page.goto(orgUrl + '/groups');
+    await hydrated(page);
+    await page.fill('#new-group-name', 'Students');
+    await page.locator('#new-group-menu').selectOption({ label: 'Main' });
+    await page.getByRole('button', { name: 'Create group' }).click();
+    await page.waitForURL(/\/groups\/\d+$/);
+    await hydrated(page);
+    await page.fill('#group-add-member', 'alice');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('button', { name: 'Save members' }).click();
+    await page.getByText('The members were saved.').waitFor();
+    await page.screenshot({ path: join(artifacts, `group-${backend}.png`), fullPage: true });
+
+    const served = await ipxeSignIn(server.baseUrl, 'alice', MEMBER_PASSWORD);
+    assert.deepEqual(menuLines(served), preview);
+    assert.deepEqual(menuLines(served), ['Rescue ISO', 'Debian installer', 'Reboot', '--', 'Sign out']);
+    assert.match(served, /choose --default pxc_e2 --timeout 10000/);
+  });
+
+  test('the boot log shows the boot a client chose', async () => {
+    const served = await ipxeSignIn(server.baseUrl, 'alice', MEMBER_PASSWORD);
+    const entry = served.match(/^chain --replace --autofree (\S+\/boot\/\d+\/2) /m);
+    assert.ok(entry, served);
+    assert.equal((await fetch(entry[1])).status, 200);
+    await page.goto(orgUrl + '/boot-log');
+    await hydrated(page);
+    await page.getByTestId('boot-log-row').filter({ hasText: 'Debian installer' }).filter({ hasText: 'alice' }).waitFor();
+    await page.screenshot({ path: join(artifacts, `boot-log-${backend}.png`), fullPage: true });
+  });
+
+  test('a save over someone else\'s save is refused, and the editor offers to reload', async () => {
+    const other = await openPage(browser, VIEWPORT);
+    try {
+      await signIn(other.page, server.baseUrl, 'admin', server.adminPassword);
+      await other.page.goto(menuUrl);
+      await hydrated(other.page);
+      await page.goto(menuUrl);
+      await hydrated(page);
+
+      await other.page.getByRole('button', { name: 'Remove Reboot' }).click();
+      await other.page.getByRole('button', { name: 'Save menu' }).click();
+      await other.page.getByTestId('save-state').filter({ hasText: 'All changes saved' }).waitFor();
+
+      await page.getByRole('button', { name: 'Move Reboot up' }).click();
+      await page.getByRole('button', { name: 'Save menu' }).click();
+      await page.getByTestId('conflict').waitFor();
+      await page.screenshot({ path: join(artifacts, `menu-conflict-${backend}.png`), fullPage: true });
+      await page.getByRole('button', { name: 'Reload the menu' }).click();
+      await page.getByTestId('save-state').filter({ hasText: 'All changes saved' }).waitFor();
+      assert.deepEqual(await entryLabels(page), ['Rescue ISO', 'Debian installer']);
+    } finally {
+      await other.context.close();
+    }
+  });
+
+  test('deleting an image says which menus lose it', async () => {
+    await page.goto(orgUrl + '/images');
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Delete Rescue ISO' }).click();
+    await page.getByRole('alertdialog').getByTestId('affected').getByText('Main').waitFor();
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('alertdialog').waitFor({ state: 'detached' });
+    assert.equal(await page.getByTestId('image-row').count(), 2);
+  });
+
+  test('a member sees no admin pages, and the server refuses them anyway', async () => {
+    const member = await openPage(browser);
+    try {
+      await signIn(member.page, server.baseUrl, 'alice', MEMBER_PASSWORD);
+      const nav = member.page.getByRole('navigation', { name: 'Main' });
+      assert.equal(await nav.getByRole('link', { name: 'Organizations' }).count(), 0);
+      assert.equal(await nav.getByRole('link', { name: 'Users' }).count(), 0);
+      await member.page.getByTestId('organization-row').filter({ hasText: 'Physics Lab' }).waitFor();
+      assert.equal(await member.page.getByRole('link', { name: 'Physics Lab' }).count(), 0);
+      for (const path of [new URL(orgUrl).pathname + '/images', new URL(menuUrl).pathname, '/users']) {
+        await member.page.goto(server.baseUrl + path);
+        await member.page.getByText('You are not allowed to do that.').first().waitFor();
+      }
+      await member.page.screenshot({ path: join(artifacts, `member-refused-${backend}.png`), fullPage: true });
+    } finally {
+      await member.context.close();
+    }
+  });
+
+  test('the users page lists accounts and finds one by filter', async () => {
+    await page.goto(server.baseUrl + '/users');
+    await hydrated(page);
+    await page.getByTestId('user-row').filter({ hasText: 'alice' }).waitFor();
+    await page.getByRole('searchbox', { name: 'Filter users' }).fill('adm');
+    await page.getByTestId('user-row').filter({ hasText: 'alice' }).waitFor({ state: 'detached' });
+    assert.equal(await page.getByTestId('user-row').count(), 1);
+    await page.screenshot({ path: join(artifacts, `users-${backend}.png`), fullPage: true });
+  });
+
+  test('the browser saw no errors', () => {
+    // Refused saves and validation answers (409, 422) are logged by Chromium as failed loads.
+    const real = problems.filter((p) => !/\b(409|422)\b/.test(p));
+    assert.deepEqual(real, []);
+  });
+});
