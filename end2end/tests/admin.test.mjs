@@ -301,6 +301,27 @@ describe(`the admin web app (${backend})`, () => {
     await page.screenshot({ path: join(artifacts, `users-${backend}.png`), fullPage: true });
   });
 
+  test('the pages fit a phone screen without sideways scrolling', async () => {
+    const phone = await openPage(browser, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    try {
+      await signIn(phone.page, server.baseUrl, 'admin', server.adminPassword);
+      for (const [name, url] of [['menu-editor', menuUrl], ['images', orgUrl + '/images'], ['members', orgUrl + '/members']]) {
+        await phone.page.goto(url);
+        await hydrated(phone.page);
+        await phone.page.screenshot({ path: join(artifacts, `phone-${name}-${backend}.png`), fullPage: true });
+        const width = await phone.page.evaluate(() => document.documentElement.scrollWidth);
+        const wide = await phone.page.evaluate(() =>
+          [...document.querySelectorAll('body *')]
+            .filter((e) => e.getBoundingClientRect().right > 391 && !e.closest('[aria-label="Organization"], pre'))
+            .map((e) => `${e.tagName} ${e.className}`.slice(0, 80)),
+        );
+        assert.ok(width <= 390, `${name} is ${width}px wide: ${wide.join('; ')}`);
+      }
+    } finally {
+      await phone.context.close();
+    }
+  });
+
   test('the browser saw no errors', () => {
     // Refused saves and validation answers (409, 422) are logged by Chromium as failed loads.
     const real = problems.filter((p) => !/\b(409|422)\b/.test(p));

@@ -335,7 +335,7 @@ pub fn MenuBoard(
     view! {
         <div class="grid gap-4 md:grid-cols-5">
             <Palette board images begin />
-            <section class="space-y-2 md:col-span-3" aria-labelledby="entries-heading">
+            <section class="min-w-0 space-y-2 md:col-span-3" aria-labelledby="entries-heading">
                 <h2 id="entries-heading" class="text-sm font-semibold text-slate-700">"Menu entries"</h2>
                 <p class="text-xs text-slate-500">
                     "Drag to reorder, or focus an entry and press Alt+↑ / Alt+↓; Delete removes it. Drag an entry out of the menu to remove it."
@@ -451,7 +451,7 @@ where
         }
     };
     view! {
-        <section class="space-y-3 md:col-span-2" aria-labelledby="palette-heading" data-palette="">
+        <section class="min-w-0 space-y-3 md:col-span-2" aria-labelledby="palette-heading" data-palette="">
             <h2 id="palette-heading" class="text-sm font-semibold text-slate-700">"Palette"</h2>
             <div class="space-y-2">
                 <h3 class="text-xs font-semibold uppercase tracking-wide text-slate-500">"Images"</h3>

@@ -2,6 +2,27 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
+/// The error to show under a field: what the browser's parser finds in `typed` once
+/// something is typed, else what the server said about `field`.
+pub fn field_error(
+    typed: &str,
+    parse: impl Fn(&str) -> Option<String>,
+    server: Option<AppError>,
+    field: &str,
+) -> Option<String> {
+    (!typed.is_empty())
+        .then(|| parse(typed))
+        .flatten()
+        .or_else(|| server.and_then(|e| e.field_message(field)))
+}
+
+/// The server's error when it is about none of `fields`: for an alert above the form.
+pub fn form_error(error: Option<AppError>, fields: &[&str]) -> Option<AppError> {
+    error.filter(|e| fields.iter().all(|f| e.field_message(f).is_none()))
+}
+
 /// A labelled text input with its error message in place.
 #[component]
 pub fn TextField(

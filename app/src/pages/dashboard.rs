@@ -9,9 +9,9 @@ use crate::{
     components::{
         layout::signed_in,
         org_frame::{OrgTab, org_href},
-        ui::{Alert, Badge, Card, EmptyState, Loading, Tone},
+        ui::{Alert, Badge, Card, EmptyState, Loading, Pagination, Tone},
     },
-    model::{OrganizationSummary, Role},
+    model::{OrganizationSummary, PAGE_SIZE, Role},
 };
 
 /// Lists the user's organizations, with a filter that works as you type.
@@ -72,14 +72,27 @@ fn OrganizationTable(
 ) -> impl IntoView {
     let total = list.len();
     let list = StoredValue::new(list);
-    let visible = move || {
+    let page = RwSignal::new(0u64);
+    let visible = Memo::new(move |_| {
         list.with_value(|all| {
             all.iter()
                 .filter(|o| matches_filter(o, &filter.get()))
                 .cloned()
                 .collect::<Vec<_>>()
         })
+    });
+    // A server admin may see thousands: one page of them is drawn at a time.
+    let shown = move || {
+        let start = usize::try_from(page.get() * PAGE_SIZE).unwrap_or(usize::MAX);
+        visible.with(|v| {
+            v.iter()
+                .skip(start)
+                .take(PAGE_SIZE as usize)
+                .cloned()
+                .collect::<Vec<_>>()
+        })
     };
+    let matching = Signal::derive(move || visible.with(Vec::len) as u64);
     view! {
         <div class="space-y-4">
             <div class="flex flex-wrap items-center gap-3">
@@ -90,10 +103,13 @@ fn OrganizationTable(
                     placeholder="Filter organizations"
                     class="w-full max-w-xs rounded-md border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500"
                     prop:value=move || filter.get()
-                    on:input=move |ev| set_filter.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        set_filter.set(event_target_value(&ev));
+                        page.set(0);
+                    }
                 />
                 <span class="text-sm text-slate-500" data-testid="organization-count">
-                    {move || format!("{} of {total} shown", visible().len())}
+                    {move || format!("{} of {total} shown", matching.get())}
                 </span>
             </div>
             <div class="overflow-x-auto">
@@ -107,7 +123,7 @@ fn OrganizationTable(
                         </tr>
                     </thead>
                     <tbody class="divide-y divide-slate-100">
-                        <For each=visible key=|o| o.id let:organization>
+                        <For each=shown key=|o| o.id let:organization>
                             <tr data-testid="organization-row">
                                 <td class="py-2 pr-4">
                                     {if organization.role != Some(Role::Member) {
@@ -135,10 +151,11 @@ fn OrganizationTable(
                         </For>
                     </tbody>
                 </table>
-                <Show when=move || visible().is_empty()>
+                <Show when=move || matching.get() == 0>
                     <p class="py-4 text-center text-sm text-slate-500">"No organization matches the filter."</p>
                 </Show>
             </div>
+            <Pagination page total=matching page_size=PAGE_SIZE />
         </div>
     }
 }

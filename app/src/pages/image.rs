@@ -270,14 +270,22 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
                         placeholder="http://boot.example.org/debian/linux"
                     />
                 </Show>
-                <BoundField
-                    label=if existing_is_iso(kind) { "ISO URL" } else { "Initrd URL" }
-                    id="image-source"
-                    value=image_url
-                    error=image_error
-                    maxlength=URL_MAX
-                    hint="http:// or https://; write a space as %20."
-                />
+                {move || {
+                    let label = match kind.get() {
+                        ImageKind::Iso => "ISO URL",
+                        ImageKind::KernelInitrd => "Initrd URL",
+                    };
+                    view! {
+                        <BoundField
+                            label
+                            id="image-source"
+                            value=image_url
+                            error=image_error
+                            maxlength=URL_MAX
+                            hint="http:// or https://; write a space as %20."
+                        />
+                    }
+                }}
                 <Show when=move || kind.get() == ImageKind::Iso>
                     <div class="space-y-1">
                         <label for="image-iso-boot" class="block text-sm font-medium text-slate-700">"ISO boot method"</label>
@@ -352,8 +360,4 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
             </form>
         </Card>
     }
-}
-
-fn existing_is_iso(kind: RwSignal<ImageKind>) -> bool {
-    kind.get_untracked() == ImageKind::Iso
 }

@@ -11,10 +11,9 @@ use crate::{
         org_frame::{OrgFrame, OrgTab},
         ui::{
             Alert, Badge, BoundField, ButtonKind, Card, INPUT_CLASSES, Loading, Pagination,
-            SearchBox, Tone, table,
+            SearchBox, Tone, field_error, form_error, table,
         },
     },
-    error::AppError,
     model::{MemberRow, PAGE_SIZE, Role},
     validate::{Email, NewPassword, PASSWORD_MAX, USERNAME_MAX, Username},
 };
@@ -167,25 +166,6 @@ fn RoleSelect(id: &'static str, value: RwSignal<String>) -> impl IntoView {
     }
 }
 
-/// The error of a field: what the browser finds as the user types, or what the server said.
-fn field_error(
-    typed: String,
-    check: impl Fn(&str) -> Option<String>,
-    server: Option<AppError>,
-    field: &str,
-) -> Option<String> {
-    if typed.is_empty() {
-        server.and_then(|e| e.field_message(field))
-    } else {
-        check(&typed).or_else(|| server.and_then(|e| e.field_message(field)))
-    }
-}
-
-/// The server's error when it is not about one of `fields`.
-fn general(error: Option<AppError>, fields: &[&str]) -> Option<AppError> {
-    error.filter(|e| fields.iter().all(|f| e.field_message(f).is_none()))
-}
-
 #[component]
 fn AddExisting(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
@@ -195,7 +175,7 @@ fn AddExisting(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
     let server = move || add.value().get().and_then(Result::err);
     let username_error = Signal::derive(move || {
         field_error(
-            username.get(),
+            &username.get(),
             |v| Username::parse(v).err(),
             server(),
             "username",
@@ -225,7 +205,7 @@ fn AddExisting(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
                     }
                 }
             >
-                {move || general(server(), &["username", "role"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
+                {move || form_error(server(), &["username", "role"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
                 <BoundField label="Username" id="add-username" value=username error=username_error maxlength=USERNAME_MAX />
                 <RoleSelect id="add-role" value=role />
                 <button type="submit" class=ButtonKind::Primary.classes() disabled=move || add.pending().get()>
@@ -247,7 +227,7 @@ fn CreateNew(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
     let server = move || create.value().get().and_then(Result::err);
     let username_error = Signal::derive(move || {
         field_error(
-            username.get(),
+            &username.get(),
             |v| Username::parse(v).err(),
             server(),
             "username",
@@ -255,7 +235,7 @@ fn CreateNew(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
     });
     let email_error = Signal::derive(move || {
         field_error(
-            email.get(),
+            &email.get(),
             |v| Email::parse_optional(v).err(),
             server(),
             "email",
@@ -263,7 +243,7 @@ fn CreateNew(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
     });
     let password_error = Signal::derive(move || {
         field_error(
-            password.get(),
+            &password.get(),
             |v| NewPassword::parse(v).err(),
             server(),
             "password",
@@ -300,7 +280,7 @@ fn CreateNew(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
                     }
                 }
             >
-                {move || general(server(), &["username", "email", "password", "role"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
+                {move || form_error(server(), &["username", "email", "password", "role"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
                 <BoundField label="Username" id="new-username" value=username error=username_error maxlength=USERNAME_MAX />
                 <BoundField label="Email (optional)" id="new-email" kind="email" value=email error=email_error />
                 <BoundField

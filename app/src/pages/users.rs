@@ -11,7 +11,7 @@ use crate::{
         layout::CurrentUser,
         ui::{
             Alert, Badge, BoundField, ButtonKind, Card, Loading, PageHeader, Pagination, SearchBox,
-            Tone, table,
+            Tone, field_error, form_error, table,
         },
     },
     error::AppError,
@@ -156,24 +156,6 @@ fn UserLine(
     }
 }
 
-/// The server's error when it is not about one of `fields`.
-fn general(error: Option<AppError>, fields: &[&str]) -> Option<AppError> {
-    error.filter(|e| fields.iter().all(|f| e.field_message(f).is_none()))
-}
-
-/// The error of a field as typed, or what the server said about it.
-fn checked(
-    typed: String,
-    parse: impl Fn(&str) -> Option<String>,
-    server: Option<AppError>,
-    field: &str,
-) -> Option<String> {
-    (!typed.is_empty())
-        .then(|| parse(&typed))
-        .flatten()
-        .or_else(|| server.and_then(|e| e.field_message(field)))
-}
-
 #[component]
 fn NewUser(on_created: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
@@ -184,24 +166,24 @@ fn NewUser(on_created: Callback<()>) -> impl IntoView {
     let server_admin = RwSignal::new(false);
     let server = move || create.value().get().and_then(Result::err);
     let username_error = Signal::derive(move || {
-        checked(
-            username.get(),
+        field_error(
+            &username.get(),
             |v| Username::parse(v).err(),
             server(),
             "username",
         )
     });
     let email_error = Signal::derive(move || {
-        checked(
-            email.get(),
+        field_error(
+            &email.get(),
             |v| Email::parse_optional(v).err(),
             server(),
             "email",
         )
     });
     let password_error = Signal::derive(move || {
-        checked(
-            password.get(),
+        field_error(
+            &password.get(),
             |v| NewPassword::parse(v).err(),
             server(),
             "password",
@@ -238,7 +220,7 @@ fn NewUser(on_created: Callback<()>) -> impl IntoView {
                     }
                 }
             >
-                {move || general(server(), &["username", "email", "password"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
+                {move || form_error(server(), &["username", "email", "password"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
                 <BoundField label="Username" id="user-username" value=username error=username_error maxlength=USERNAME_MAX />
                 <BoundField label="Email (optional)" id="user-email" kind="email" value=email error=email_error />
                 <BoundField label="Password" id="user-password" kind="password" autocomplete="new-password" value=password error=password_error maxlength=PASSWORD_MAX />
@@ -275,8 +257,8 @@ fn ResetPasswordDialog(resetting: RwSignal<Option<UserRow>>) -> impl IntoView {
         }
     });
     let local_error = Signal::derive(move || {
-        checked(
-            password.get(),
+        field_error(
+            &password.get(),
             |v| NewPassword::parse(v).err(),
             reset.value().get().and_then(Result::err),
             "password",
@@ -289,7 +271,7 @@ fn ResetPasswordDialog(resetting: RwSignal<Option<UserRow>>) -> impl IntoView {
             title=Signal::derive(move || format!("Set a new password for {}", name()))
             confirm_label="Set password"
             pending=reset.pending()
-            error=Signal::derive(move || general(reset.value().get().and_then(Result::err), &["password"]).map(|e| e.to_string()))
+            error=Signal::derive(move || form_error(reset.value().get().and_then(Result::err), &["password"]).map(|e| e.to_string()))
             on_confirm=Callback::new(move |_| {
                 let typed = password.get_untracked();
                 if let (Some(user), Ok(_)) = (resetting.get_untracked(), NewPassword::parse(&typed)) {
