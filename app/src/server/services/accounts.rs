@@ -4,8 +4,8 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::{
@@ -104,18 +104,28 @@ pub async fn create_user(
 ) -> Result<user::Model, AppError> {
     actor.require_server_admin()?;
     let hash = hasher.hash(new.password.expose()).await?;
+    insert_user(db, new, hash).await
+}
+
+/// Stores a new account with its password hash, without checking who asks; a taken name is
+/// a `Conflict` on `username`.
+pub(crate) async fn insert_user(
+    conn: &impl ConnectionTrait,
+    new: NewUser,
+    password_hash: String,
+) -> Result<user::Model, AppError> {
     let now = Utc::now();
     user::ActiveModel {
         id: NotSet,
         username: Set(new.username.as_str().to_owned()),
         email: Set(new.email.map(|e| e.as_str().to_owned())),
-        password_hash: Set(hash),
+        password_hash: Set(password_hash),
         is_server_admin: Set(new.is_server_admin),
         is_disabled: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(db)
+    .insert(conn)
     .await
     .map_err(db::conflict_on("username", "This username is taken."))
 }

@@ -373,19 +373,7 @@ pub async fn create_member(
     let hash = hasher.hash(new.password.expose()).await?;
     let txn = db.begin().await.map_err(db::internal)?;
     let now = Utc::now();
-    let user = user::ActiveModel {
-        id: NotSet,
-        username: Set(new.username.as_str().to_owned()),
-        email: Set(new.email.map(|e| e.as_str().to_owned())),
-        password_hash: Set(hash),
-        is_server_admin: Set(new.is_server_admin),
-        is_disabled: Set(false),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await
-    .map_err(db::conflict_on("username", "This username is taken."))?;
+    let user = accounts::insert_user(&txn, new, hash).await?;
     organization_member::ActiveModel {
         organization_id: Set(organization_id),
         user_id: Set(user.id),
