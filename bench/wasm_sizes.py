@@ -95,12 +95,31 @@ def function_names(data, body, end):
 
 
 HASH = re.compile(r"::h[0-9a-f]{16}$")
+ESCAPES = {"$LT$": "<", "$GT$": ">", "$LP$": "(", "$RP$": ")", "$C$": ",", "$RF$": "&",
+           "$BP$": "*", "$SP$": "@", "$u20$": " ", "$u27$": "'", "$u5b$": "[", "$u5d$": "]",
+           "$u7b$": "{", "$u7d$": "}", "$u7e$": "~", "$u3b$": ";", "$u2b$": "+", "$u22$": '"'}
+
+
+def demangle(name):
+    """Legacy Rust mangling (`_ZN 3app 4ipxe … E`) to `app::ipxe::…`; other names unchanged."""
+    body = name[3:] if name.startswith("_ZN") else name
+    parts, pos = [], 0
+    while pos < len(body) and body[pos].isdigit():
+        digits = re.match(r"\d+", body[pos:]).group()
+        pos += len(digits)
+        parts.append(body[pos:pos + int(digits)])
+        pos += int(digits)
+    if not parts or body[pos:] not in ("", "E"):
+        return name
+    text = "::".join(parts)
+    for code, char in ESCAPES.items():
+        text = text.replace(code, char)
+    return text.replace("..", "::").lstrip("_")
 
 
 def simplify(name, depth):
     """`<a::B as c::D>::e::hXXXX` → its crate path up to `depth` segments."""
-    name = HASH.sub("", name)
-    name = re.sub(r"^_ZN|^_R", "", name)
+    name = HASH.sub("", demangle(name))
     plain = name.lstrip("<")
     parts = re.split(r"::", re.split(r"[<( ]", plain)[0])
     return "::".join(parts[:depth]) or name
@@ -112,6 +131,8 @@ def main():
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--depth", type=int, default=2)
     parser.add_argument("--functions", action="store_true", help="list single functions")
+    parser.add_argument("--grep", action="append", default=[],
+                        help="also total the functions whose name holds this text")
     args = parser.parse_args()
 
     data = open(args.wasm, "rb").read()
@@ -140,10 +161,13 @@ def main():
         pos = start + size
         name = names.get(imports + index, f"<function {imports + index}>")
         groups[simplify(name, args.depth)] += size
-        single[HASH.sub("", name)] += size
+        single[HASH.sub("", demangle(name))] += size
     print(f"\nheaviest groups (code bytes, depth {args.depth}):")
     for name, size in groups.most_common(args.top):
         print(f"{size:>10,}  {name}")
+    for text in args.grep:
+        matching = [size for name, size in single.items() if text in name]
+        print(f"{sum(matching):>10,}  in {len(matching)} functions naming {text!r}")
     if args.functions:
         print("\nheaviest functions:")
         for name, size in single.most_common(args.top):
