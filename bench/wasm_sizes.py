@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Where the bytes of a wasm module go: code size per function, grouped by crate and by the
+r"""Where the bytes of a wasm module go: code size per function, grouped by crate and by the
 innermost item of the demangled path, from the module's name section.
 
-Build with names kept first (`cargo leptos build --release --wasm-debug`), then:
+The module must keep its names: cargo-leptos's output (stripped, then wasm-opt) does not, even
+with `--wasm-debug`. Build the release wasm the way cargo-leptos does, names kept, then:
 
-    python3 bench/wasm_sizes.py target/site/pkg/pxecloud.wasm [--top 40] [--depth 2]
+    CARGO_PROFILE_WASM_RELEASE_STRIP=false RUSTFLAGS="--cfg erase_components" \
+        CARGO_TARGET_DIR=target/erase cargo build -p frontend --lib \
+        --target wasm32-unknown-unknown --profile wasm-release
+    python3 bench/wasm_sizes.py \
+        target/erase/wasm32-unknown-unknown/wasm-release/frontend.wasm [--top 40] [--depth 2]
 
 Prints the sections by size, then the heaviest groups of functions. Needs no packages.
 """
@@ -118,15 +123,15 @@ def demangle(name):
 
 
 def simplify(name, depth):
-    """`<a::B as c::D>::e::hXXXX` → its crate path up to `depth` segments."""
-    name = HASH.sub("", demangle(name))
+    """A demangled `<a::B as c::D>::e` → its path up to `depth` segments (`a::B`)."""
     plain = name.lstrip("<")
     parts = re.split(r"::", re.split(r"[<( ]", plain)[0])
     return "::".join(parts[:depth]) or name
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("wasm")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--depth", type=int, default=2)
@@ -152,16 +157,16 @@ def main():
                 names = found
     code = next(((body, size) for kind, body, size in sections if kind == 10), None)
     if code is None or not names:
-        sys.exit("no code or no name section: build with --wasm-debug")
+        sys.exit("no code or no name section: build the wasm with names (see --help)")
 
     count, pos = leb(data, code[0])
     groups, single = Counter(), Counter()
     for index in range(count):
         size, start = leb(data, pos)
         pos = start + size
-        name = names.get(imports + index, f"<function {imports + index}>")
+        name = HASH.sub("", demangle(names.get(imports + index, f"<function {imports + index}>")))
         groups[simplify(name, args.depth)] += size
-        single[HASH.sub("", demangle(name))] += size
+        single[name] += size
     print(f"\nheaviest groups (code bytes, depth {args.depth}):")
     for name, size in groups.most_common(args.top):
         print(f"{size:>10,}  {name}")
