@@ -1,11 +1,13 @@
 // Starts the release binary from a folder of its own (no target/site beside it) and a
 // headless Chromium, for the browser tests.
+import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
 import { chromium } from 'playwright-core';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -86,9 +88,15 @@ export async function launchBrowser() {
   });
 }
 
-/** Opens a page that fails the test on any console error or page crash. */
+/** Opens a page that fails the test on any console error, CSP violation or page crash. */
 export async function openPage(browser, options = {}) {
   const context = await browser.newContext(options);
+  // A script or style the Content Security Policy blocks is an error too.
+  await context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`CSP violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+    });
+  });
   const page = await context.newPage();
   const problems = [];
   page.on('console', (message) => {
@@ -101,4 +109,41 @@ export async function openPage(browser, options = {}) {
 /** Waits until the page has hydrated (the app marks <body> once its effects run). */
 export async function hydrated(page) {
   await page.waitForSelector('body[data-hydrated="true"]', { timeout: 20_000 });
+}
+
+/**
+ * Waits until `read()` gives a value deep-equal to `expected` (what the user would see once
+ * the page has caught up), then returns it; fails with the last value seen.
+ */
+export async function eventually(read, expected, { timeout = 10_000, interval = 25 } = {}) {
+  const deadline = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await read();
+    if (isDeepStrictEqual(last, expected)) return last;
+    if (Date.now() > deadline) {
+      throw new assert.AssertionError({ actual: last, expected, operator: 'deepStrictEqual', message: 'the page did not show what was expected in time' });
+    }
+    await new Promise((done) => setTimeout(done, interval));
+  }
+}
+
+/**
+ * Sends key presses to the page the way fast typing arrives: every event is handed to the
+ * browser at once, without waiting for the page to handle the one before.
+ * `keys` are `{ key, code, keyCode, modifiers }` (modifiers: 1 Alt, 2 Ctrl, 4 Meta, 8 Shift).
+ */
+export async function burstKeys(page, keys) {
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const sent = [];
+    for (const { key, code, keyCode, modifiers = 0 } of keys) {
+      const common = { key, code, windowsVirtualKeyCode: keyCode, nativeVirtualKeyCode: keyCode, modifiers };
+      sent.push(cdp.send('Input.dispatchKeyEvent', { type: 'rawKeyDown', ...common }));
+      sent.push(cdp.send('Input.dispatchKeyEvent', { type: 'keyUp', ...common }));
+    }
+    await Promise.all(sent);
+  } finally {
+    await cdp.detach();
+  }
 }

@@ -156,25 +156,54 @@ class Machine:
                 return line.strip()
         return None
 
+    def _look(self):
+        """Everything on screen, colours included, to tell whether it still changes."""
+        if self.uefi:
+            return self.serial()
+        lines, attributes = self.vga()
+        return "\n".join(lines), b"".join(attributes)
+
+    def wait_highlighted(self, text, timeout=10):
+        """Waits until a BIOS menu highlights the line `text` (the keys pressed have been read)."""
+        deadline = time.monotonic() + timeout
+        while (shown := self.highlighted()) != text:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{shown!r} is highlighted, not {text!r}:\n{self.screen()}")
+            time.sleep(0.1)
+        return shown
+
     def wait_for(self, text, timeout=60, since=0):
-        """Waits until `text` is on screen (or, on UEFI, in the console after `since`)."""
+        """Waits until `text` is on screen (or, on UEFI, in the console after `since`), and then
+        until the screen stops changing: iPXE drops keys that come while it still draws."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if not self.running():
                 raise AssertionError(f"the machine stopped while waiting for {text!r}\n{self.screen()}")
             screen = self.screen()
             if text in (screen[since:] if self.uefi else screen):
-                # iPXE drops keys typed while it draws; let it settle.
-                time.sleep(1.0)
-                return screen
+                return self.wait_still(deadline)
             time.sleep(0.2)
         raise AssertionError(f"{text!r} did not appear on screen:\n{self.screen()[-3000:]}")
+
+    def wait_still(self, deadline, looks=4):
+        """Waits until the screen has looked the same `looks` times in a row, 0.25 s apart."""
+        last, same = self._look(), 1
+        while same < looks:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the screen kept changing:\n{self.screen()[-3000:]}")
+            time.sleep(0.25)
+            now = self._look()
+            same = same + 1 if now == last else 1
+            last = now
+        return self.screen()
 
     def mark(self):
         """A position in the console, to wait for what appears after it."""
         return len(self.serial()) if self.uefi else 0
 
     def key(self, *names):
+        """Presses (and releases) keys together, at a fast typist's pace: QEMU holds each key
+        down for 100 ms, and BIOS keeps at most 15 keys that iPXE has not read yet."""
         self.qmp("send-key", keys=[{"type": "qcode", "data": n} for n in names])
         time.sleep(0.12)
 

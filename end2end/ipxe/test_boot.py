@@ -15,7 +15,8 @@ import fixtures
 from machine import GUEST_FILES, GUEST_SERVER, Machine
 
 ARTIFACTS = os.path.join(fixtures.ROOT, "end2end", "artifacts", "ipxe")
-BINARY = os.path.join(fixtures.ROOT, "target", "release", "pxecloud")
+# PXECLOUD_E2E_BINARY runs another build, as for the browser tests.
+BINARY = os.environ.get("PXECLOUD_E2E_BINARY") or os.path.join(fixtures.ROOT, "target", "release", "pxecloud")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 ALICE_PASSWORD = "pass & 100% sure"
@@ -131,7 +132,7 @@ class BootFlow:
         machine.wait_for(HOSTILE, since=since)
         machine.screenshot("menu")
         if not self.uefi:
-            self.assertEqual(machine.highlighted(), "Debian live")
+            machine.wait_highlighted("Debian live")
         machine.key("ret")
         self.assert_kernel_booted(machine, "pxecloud.test=kernel")
         log = self.server.server_log()
@@ -157,7 +158,7 @@ class BootFlow:
         machine.key("down")
         machine.key("down")
         if not self.uefi:
-            self.assertEqual(machine.highlighted(), HOSTILE)
+            machine.wait_highlighted(HOSTILE)
         machine.key("ret")
         self.assert_kernel_booted(machine, "pxecloud.test=hostile")
         self.assertNotIn("iPXE>", machine.serial())
@@ -171,7 +172,7 @@ class BiosBootFlow(BootFlow, unittest.TestCase):
         self.sign_in(machine, "bob", BOB_PASSWORD)
         machine.wait_for("Rescue ISO")
         machine.key("down")
-        self.assertEqual(machine.highlighted(), "Rescue ISO")
+        machine.wait_highlighted("Rescue ISO")
         machine.key("ret")
         machine.wait_stopped(timeout=240)
         serial = machine.serial()

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
-import { artifacts, hydrated, launchBrowser, openPage, startServer } from '../support.mjs';
+import { artifacts, eventually, hydrated, launchBrowser, openPage, startServer } from '../support.mjs';
 
 const backend = process.env.PXECLOUD_E2E_ADMIN_URL ? 'postgres' : 'sqlite';
 const NEW_PASSWORD = 'new & shiny % password';
@@ -62,10 +62,10 @@ describe(`the UI shell (${backend})`, () => {
     await page.fill('#field-confirm', NEW_PASSWORD + 'x');
     await page.getByText('The passwords do not match.').waitFor();
     const submit = page.getByRole('button', { name: 'Change password' });
-    assert.ok(await submit.isDisabled());
+    await eventually(() => submit.isDisabled(), true);
     await page.fill('#field-confirm', NEW_PASSWORD);
     await page.getByText('The passwords do not match.').waitFor({ state: 'detached' });
-    assert.ok(await submit.isEnabled());
+    await eventually(() => submit.isEnabled(), true);
   });
 
   test('the admin changes the password', async () => {

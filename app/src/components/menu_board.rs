@@ -32,6 +32,10 @@ pub struct Board {
     pub announcement: RwSignal<String>,
     /// Image titles by id.
     titles: StoredValue<HashMap<i32, String>>,
+    /// The entry that gets focus back after a move or removal. The browser takes focus away
+    /// from a row while the row is moved in the page; until the row has it again, keys that
+    /// land on the page are this entry's (see [`MenuBoard`]), so none is lost.
+    refocus: StoredValue<Option<u64>>,
 }
 
 impl Board {
@@ -42,6 +46,7 @@ impl Board {
             next_key: StoredValue::new(0),
             announcement: RwSignal::new(String::new()),
             titles: StoredValue::new(images.iter().map(|i| (i.id, i.title.clone())).collect()),
+            refocus: StoredValue::new(None),
         };
         board.reset(entries);
         board
@@ -106,7 +111,7 @@ impl Board {
             rows.insert(position, row);
         });
         self.announce(format!("Added {label} at position {}.", position + 1));
-        focus_entry(key);
+        self.focus_entry(key);
     }
 
     /// Moves an entry so that it lands before the entry now at `index` (or at the end).
@@ -123,7 +128,7 @@ impl Board {
             rows.insert(position, row);
         });
         self.announce(format!("Moved {label} to position {}.", position + 1));
-        focus_entry(key);
+        self.focus_entry(key);
     }
 
     /// Moves an entry up (`-1`) or down (`1`) one place.
@@ -154,7 +159,7 @@ impl Board {
         });
         self.announce(format!("Removed {label}."));
         if let Some(next) = next {
-            focus_entry(next);
+            self.focus_entry(next);
         }
     }
 
@@ -180,22 +185,68 @@ impl Board {
             }
         });
     }
-}
 
-/// Focuses an entry's row once the browser has drawn it in its new place.
-fn focus_entry(key: u64) {
+    /// Gives an entry's row the focus once the page shows it in its new place: right after
+    /// the page is updated, and again when the browser next draws, in case the update moved
+    /// the row after that.
+    fn focus_entry(&self, key: u64) {
+        self.refocus.set_value(Some(key));
+        #[cfg(feature = "hydrate")]
+        {
+            let board = *self;
+            leptos::task::spawn_local(async move { board.restore_focus(false) });
+            request_animation_frame(move || board.restore_focus(true));
+        }
+    }
+
+    /// Focuses the entry waiting for focus, if it is still the one; `last` ends the wait.
     #[cfg(feature = "hydrate")]
-    request_animation_frame(move || {
+    fn restore_focus(&self, last: bool) {
         use wasm_bindgen::JsCast;
+        let Some(key) = self.refocus.get_value() else {
+            return;
+        };
         if let Some(element) = document()
             .get_element_by_id(&format!("entry-{key}"))
             .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
         {
             let _ = element.focus();
         }
-    });
+        if last {
+            self.refocus.set_value(None);
+        }
+    }
+
+    /// Handles a key meant for the entry `key`: Alt+↑/↓ move it, Delete or Backspace remove
+    /// it. Returns whether the key was one of these.
+    fn entry_key(&self, key: u64, pressed: &str, alt: bool) -> bool {
+        match (pressed, alt) {
+            ("ArrowUp", true) => self.move_by(key, -1),
+            ("ArrowDown", true) => self.move_by(key, 1),
+            ("Delete", _) | ("Backspace", _) => self.remove(key),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// Whether a key event went to the page itself rather than to an element with focus: what
+/// happens to keys pressed while a row is being moved.
+fn went_to_page(ev: &ev::KeyboardEvent) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let body = document().body().map(web_sys::EventTarget::from);
+        let root = document()
+            .document_element()
+            .map(web_sys::EventTarget::from);
+        let target = ev.target();
+        target.is_none() || target == body || target == root
+    }
     #[cfg(not(feature = "hydrate"))]
-    let _ = key;
+    {
+        let _ = ev;
+        false
+    }
 }
 
 /// Where a drag started.
@@ -316,10 +367,21 @@ pub fn MenuBoard(
         drag.set(None);
         target.set(None);
     });
+    // A key pressed while a moved row is out of the page (and so without focus) lands on the
+    // page: it is the moved entry's, as if the row had kept focus.
+    let stray_key = window_event_listener(ev::keydown, move |ev| {
+        let Some(key) = board.refocus.get_value() else {
+            return;
+        };
+        if went_to_page(&ev) && board.entry_key(key, &ev.key(), ev.alt_key()) {
+            ev.prevent_default();
+        }
+    });
     on_cleanup(move || {
         moved.remove();
         dropped.remove();
         cancelled.remove();
+        stray_key.remove();
     });
 
     let dragging_entry = move |key: u64| {
@@ -552,20 +614,8 @@ where
         if ev.target() != ev.current_target() {
             return;
         }
-        match (ev.key().as_str(), ev.alt_key()) {
-            ("ArrowUp", true) => {
-                ev.prevent_default();
-                board.move_by(key, -1);
-            }
-            ("ArrowDown", true) => {
-                ev.prevent_default();
-                board.move_by(key, 1);
-            }
-            ("Delete", _) | ("Backspace", _) => {
-                ev.prevent_default();
-                board.remove(key);
-            }
-            _ => {}
+        if board.entry_key(key, &ev.key(), ev.alt_key()) {
+            ev.prevent_default();
         }
     };
     // The text box is made once per kind of entry, not per keystroke, so it keeps focus.
