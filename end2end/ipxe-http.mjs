@@ -1,5 +1,6 @@
-// Walks the iPXE boot flow over plain HTTP, as an iPXE client with `params` would, and reads
-// the menu script it ends on: enough to check what clients are served.
+// Walks the iPXE boot flow over plain HTTP, as an iPXE client with `params` would (the
+// credentials POSTed hex-encoded), and reads the menu script it ends on: enough to check
+// what clients are served.
 
 const CLIENT = 'mac=52-54-00-12-34-56&platform=pcbios&arch=x86_64';
 
@@ -29,11 +30,12 @@ export function menuLines(script) {
 /** Signs in at the iPXE prompt and returns the script the server answers with. */
 export async function ipxeSignIn(baseUrl, username, password) {
   const login = await (await fetch(`${baseUrl}/ipxe/login?${CLIENT}`)).text();
-  const target = login.match(/chain --replace --autofree (\S+)##params/);
+  const target = login.match(/chain --replace --autofree (\S+)##params=/);
   if (!target) throw new Error(`no sign-in URL in:\n${login}`);
+  const hex = (text) => Buffer.from(text, 'utf8').toString('hex');
   const response = await fetch(target[1], {
     method: 'POST',
-    body: new URLSearchParams({ username, password }),
+    body: new URLSearchParams({ username: hex(username), password: hex(password) }),
   });
   if (!response.ok) throw new Error(`sign-in answered ${response.status}`);
   return response.text();

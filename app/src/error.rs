@@ -21,6 +21,9 @@ pub enum AppError {
     Conflict { field: String, message: String },
     /// An input was rejected; `field` names the form field.
     Invalid { field: String, message: String },
+    /// A browser sent a change from a page of another site (or in a form the API does not
+    /// read): refused, since the user may not have meant it.
+    CrossSite,
     /// Too many failed attempts; try again after `retry_after_secs`.
     RateLimited { retry_after_secs: u64 },
     /// Something failed on the server; the details are in the server's log only.
@@ -62,7 +65,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated => 401,
-            Self::Forbidden => 403,
+            Self::Forbidden | Self::CrossSite => 403,
             Self::NotFound => 404,
             Self::Conflict { .. } => 409,
             Self::Invalid { .. } => 422,
@@ -79,6 +82,9 @@ impl fmt::Display for AppError {
             Self::Unauthenticated => f.write_str("Please sign in."),
             Self::Forbidden => f.write_str("You are not allowed to do that."),
             Self::NotFound => f.write_str("Not found."),
+            Self::CrossSite => f.write_str(
+                "This request came from another site (or was not a form or JSON), so PXE Cloud refused it.",
+            ),
             Self::Conflict { message, .. } | Self::Invalid { message, .. } => f.write_str(message),
             Self::RateLimited { retry_after_secs } => {
                 write!(f, "Too many attempts, try again in {retry_after_secs} s.")

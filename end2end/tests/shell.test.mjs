@@ -35,6 +35,31 @@ describe(`the UI shell (${backend})`, () => {
     await hydrated(page);
   });
 
+  test('pages hydrate under a Content Security Policy that refuses injected scripts', async () => {
+    const other = await openPage(browser);
+    try {
+      const response = await other.page.goto(server.baseUrl + '/login');
+      const csp = response.headers()['content-security-policy'];
+      const scripts = csp.split(';').find((d) => d.trim().startsWith('script-src'));
+      assert.match(scripts, /'nonce-[0-9a-f]{32}'/);
+      assert.doesNotMatch(scripts, /unsafe-inline/);
+      assert.match(csp, /frame-ancestors 'none'/);
+      await hydrated(other.page);
+      assert.deepEqual(other.problems, []);
+      // A script someone managed to inject into the page does not run.
+      const ran = await other.page.evaluate(() => {
+        const script = document.createElement('script');
+        script.textContent = 'window.injected = true';
+        document.body.append(script);
+        return window.injected === true;
+      });
+      assert.equal(ran, false);
+      await eventually(() => other.problems.filter((p) => p.includes('CSP violation: script-src')).length, 1);
+    } finally {
+      await other.context.close();
+    }
+  });
+
   test('a wrong password shows the message and stays on the sign-in page', async () => {
     await page.fill('#field-username', 'admin');
     await page.fill('#field-password', 'certainly not it');

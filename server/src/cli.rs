@@ -151,7 +151,7 @@ pub async fn run() -> ExitCode {
                 Err(error) => return fail(error),
             };
             let written = match &output {
-                Some(path) => std::fs::write(path, &text),
+                Some(path) => write_private(path, &text),
                 None => std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()),
             };
             match written {
@@ -181,4 +181,19 @@ pub async fn run() -> ExitCode {
             }
         }
     }
+}
+
+/// Writes a file only its owner can read (an export may hold password hashes), replacing
+/// what was there.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    // An existing file keeps its mode when opened: narrow it too.
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))?;
+    file.write_all(text.as_bytes())
 }

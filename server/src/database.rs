@@ -7,7 +7,7 @@ use std::time::Duration;
 /// Why the database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DatabaseError {
-    #[error("cannot create the data directory {path}: {source}")]
+    #[error("cannot create the database file {path} or its folder: {source}")]
     DataDir {
         path: String,
         source: std::io::Error,
@@ -42,13 +42,35 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
-/// Connects, creating an SQLite file (and its folder) on first use.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DatabaseError> {
-    if let Some(parent) = sqlite_path(url).and_then(|p| std::path::Path::new(p).parent())
+/// Creates the SQLite file (and its folder) readable by this user only, if it is not there.
+fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent()
         && !parent.as_os_str().is_empty()
+        && !parent.exists()
     {
-        std::fs::create_dir_all(parent).map_err(|source| DatabaseError::DataDir {
-            path: parent.display().to_string(),
+        let mut folder = std::fs::DirBuilder::new();
+        folder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+        folder.create(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Connects, creating an SQLite file (and its folder) on first use, for this user's eyes
+/// only: the file holds password hashes and sessions.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DatabaseError> {
+    if let Some(path) = sqlite_path(url).map(std::path::Path::new) {
+        create_private_file(path).map_err(|source| DatabaseError::DataDir {
+            path: path.display().to_string(),
             source,
         })?;
     }

@@ -121,22 +121,27 @@ async fn login(
     script(&boot_flow::login(&urls(&state, &headers), &client, None))
 }
 
-/// Credentials as `params` posts them.
-#[derive(Debug, Deserialize)]
-struct Credentials {
+/// The credentials of the sign-in, as `${username:hexraw}` and `${password:hexraw}`: POSTed
+/// from a parameter list where iPXE has `params`, else in the query.
+#[derive(Debug, Default, Deserialize)]
+struct HexCredentials {
     #[serde(default)]
     username: String,
     #[serde(default)]
     password: String,
 }
 
-/// Credentials as the fallback sends them: `${username:hexraw}` and `${password:hexraw}`.
+impl HexCredentials {
+    fn decode(&self) -> Option<(String, String)> {
+        Some((from_hex(&self.username)?, from_hex(&self.password)?))
+    }
+}
+
+/// The query of the sign-in by URL: the client, and the credentials.
 #[derive(Debug, Deserialize)]
-struct HexCredentials {
-    #[serde(default)]
-    username: String,
-    #[serde(default)]
-    password: String,
+struct SessionQuery {
+    #[serde(flatten)]
+    credentials: HexCredentials,
     #[serde(flatten)]
     client: ClientQuery,
 }
@@ -146,44 +151,47 @@ fn from_hex(hex: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-async fn session_by_form(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    address: ClientAddress,
-    Query(query): Query<ClientQuery>,
-    Form(credentials): Form<Credentials>,
+/// Checks the credentials of either way of signing in.
+async fn sign_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: ClientInfo,
+    credentials: &HexCredentials,
 ) -> Response {
-    let client = query.client(address);
-    let urls = urls(&state, &headers);
-    respond(
-        boot_flow::sign_in(
-            &state,
-            &urls,
-            &client,
-            &credentials.username,
-            &credentials.password,
-        )
-        .await,
-    )
-}
-
-async fn session_by_query(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    address: ClientAddress,
-    Query(query): Query<HexCredentials>,
-) -> Response {
-    let client = query.client.client(address);
-    let urls = urls(&state, &headers);
-    let (Some(username), Some(password)) = (from_hex(&query.username), from_hex(&query.password))
-    else {
+    let urls = urls(state, headers);
+    let Some((username, password)) = credentials.decode() else {
         return script(&boot_flow::login(
             &urls,
             &client,
             Some("The sign-in could not be read; please try again.".into()),
         ));
     };
-    respond(boot_flow::sign_in(&state, &urls, &client, &username, &password).await)
+    respond(boot_flow::sign_in(state, &urls, &client, &username, &password).await)
+}
+
+async fn session_by_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Query(query): Query<ClientQuery>,
+    Form(credentials): Form<HexCredentials>,
+) -> Response {
+    sign_in(&state, &headers, query.client(address), &credentials).await
+}
+
+async fn session_by_query(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    address: ClientAddress,
+    Query(query): Query<SessionQuery>,
+) -> Response {
+    sign_in(
+        &state,
+        &headers,
+        query.client.client(address),
+        &query.credentials,
+    )
+    .await
 }
 
 /// Resumes the session of a token; the error is the response to send instead (the

@@ -8,5 +8,6 @@ pub mod import;
 pub mod ipxe;
 pub mod logging;
 pub mod router;
+pub mod security;
 pub mod serve;
 pub mod users;

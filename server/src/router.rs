@@ -20,7 +20,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::trace::TraceLayer;
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
-use crate::{assets, ipxe};
+use crate::{assets, ipxe, security};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "pxecloud_session";
@@ -46,12 +46,20 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                security::provide_nonce();
+            },
             move || shell(shell_options.clone()),
         )
         .fallback(fallback)
         .layer(middleware::from_fn(api_error_status))
         .layer(sessions)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::same_origin_writes,
+        ))
+        .layer(middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }
@@ -75,7 +83,10 @@ async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Resp
     let context_state = state.clone();
     let options = state.leptos_options.clone();
     let render = leptos_axum::render_app_to_stream_with_context(
-        move || provide_context(context_state.clone()),
+        move || {
+            provide_context(context_state.clone());
+            security::provide_nonce();
+        },
         move || shell(options.clone()),
     );
     let mut response = render(request).await.into_response();
@@ -110,7 +121,35 @@ async fn api_error_status(request: Request<Body>, next: Next) -> Response {
 }
 
 /// The span of a request: method and path only, since query strings can carry credentials
-/// (the iPXE sign-in fallback sends them hex-encoded).
+/// (the iPXE sign-in fallback sends them hex-encoded), and with the boot token of iPXE paths
+/// left out.
 fn request_span(request: &Request<Body>) -> tracing::Span {
-    tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+    let path = redacted_path(request.uri().path());
+    tracing::debug_span!("request", method = %request.method(), path = %path)
+}
+
+/// A path as logs show it: `/ipxe/s/<token>/…` becomes `/ipxe/s/…/…`.
+pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/ipxe/s/") {
+        Some(rest) => {
+            let after = rest.find('/').map_or("", |i| &rest[i..]);
+            format!("/ipxe/s/…{after}").into()
+        }
+        None => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_path;
+
+    #[test]
+    fn no_boot_token_reaches_a_log_line() {
+        assert_eq!(
+            redacted_path("/ipxe/s/0123456789abcdef/boot/2/1"),
+            "/ipxe/s/…/boot/2/1"
+        );
+        assert_eq!(redacted_path("/ipxe/s/0123456789abcdef"), "/ipxe/s/…");
+        assert_eq!(redacted_path("/api/login"), "/api/login");
+    }
 }

@@ -20,7 +20,7 @@ pub async fn current_user() -> Result<Option<SignedInUser>, AppError> {
 /// Signs in with a username and password, then goes to the dashboard.
 #[server(endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), AppError> {
-    use super::context::{USER_ID_KEY, client_address, session, session_error, state};
+    use super::context::{client_address, session, session_error, sign_in_session, state};
     use crate::server::services::accounts::{self, Attempt};
 
     let state = state()?;
@@ -33,10 +33,7 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
     let session = session().await?;
     // A new id at sign-in, so that a planted session id is worth nothing.
     session.cycle_id().await.map_err(session_error)?;
-    session
-        .insert(USER_ID_KEY, user.id)
-        .await
-        .map_err(session_error)?;
+    sign_in_session(&session, &user).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -57,7 +54,7 @@ pub async fn change_password(
     new: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    use super::context::{actor, state};
+    use super::context::{actor, session, sign_in_session, state};
     use crate::{server::services::accounts, validate::NewPassword};
 
     let actor = actor().await?;
@@ -69,5 +66,20 @@ pub async fn change_password(
     if new.expose() != confirm {
         return Err(AppError::invalid("confirm", "The passwords do not match."));
     }
-    accounts::change_own_password(&state.db, &state.hasher, &actor, &current, &new).await
+    let user = accounts::change_own_password(
+        &state.db,
+        &state.hasher,
+        &state.settings,
+        &actor,
+        &current,
+        &new,
+    )
+    .await?;
+    // Every other session of the user is over; this one goes on under a new id.
+    let session = session().await?;
+    session
+        .cycle_id()
+        .await
+        .map_err(super::context::session_error)?;
+    sign_in_session(&session, &user).await
 }

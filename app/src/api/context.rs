@@ -12,6 +12,24 @@ use crate::{
 
 /// The session key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
+/// The session key holding the user's credential stamp at sign-in
+/// ([`accounts::credential_stamp`]): a session outlives no password change.
+pub const STAMP_KEY: &str = "credential_stamp";
+
+/// Makes `session` the signed-in session of `user`.
+pub async fn sign_in_session(
+    session: &Session,
+    user: &crate::server::entities::user::Model,
+) -> Result<(), AppError> {
+    session
+        .insert(USER_ID_KEY, user.id)
+        .await
+        .map_err(session_error)?;
+    session
+        .insert(STAMP_KEY, accounts::credential_stamp(user))
+        .await
+        .map_err(session_error)
+}
 
 /// The shared state, provided by the server to every render and server function.
 pub fn state() -> Result<AppState, AppError> {
@@ -48,13 +66,20 @@ pub async fn maybe_actor() -> Result<Option<Actor>, AppError> {
     let Some(user_id) = user_id else {
         return Ok(None);
     };
-    Ok(accounts::active_user(&state.db, user_id)
-        .await?
-        .map(|user| Actor {
-            user_id: Some(user.id),
-            username: user.username,
-            is_server_admin: user.is_server_admin,
-        }))
+    let stamp: Option<String> = session.get(STAMP_KEY).await.map_err(session_error)?;
+    let Some(user) = accounts::active_user(&state.db, user_id).await? else {
+        return Ok(None);
+    };
+    if stamp.as_deref() != Some(accounts::credential_stamp(&user).as_str()) {
+        // Signed in with a password that has changed since: this session is over.
+        session.flush().await.map_err(session_error)?;
+        return Ok(None);
+    }
+    Ok(Some(Actor {
+        user_id: Some(user.id),
+        username: user.username,
+        is_server_admin: user.is_server_admin,
+    }))
 }
 
 /// The signed-in user, or `Unauthenticated`.

@@ -11,6 +11,12 @@ use super::{
 const PAUSE_MS: u32 = 10_000;
 /// How long a message above the login prompt stays before the prompt, in milliseconds.
 const NOTICE_MS: u32 = 5_000;
+/// The named form-parameter list the sign-in is POSTed from. It is named so that no other
+/// URL's `##params` finds it, and every script after the sign-in deletes it.
+pub const LOGIN_PARAMS: &str = "pxc-login";
+/// Set while a [`LOGIN_PARAMS`] list may exist: builds without `params` never set it, so they
+/// never run (and print an error for) a `params` command after the sign-in.
+const POSTED: &str = "pxc-posted";
 
 /// A script being written: `set` lines for texts first, then the commands.
 struct Script {
@@ -57,6 +63,24 @@ impl Script {
         ));
     }
 
+    /// Deletes the sign-in's parameter list, if this client made one.
+    fn forget_login_params(&mut self) {
+        self.line(format!(
+            "isset ${{{POSTED}}} && params --name {LOGIN_PARAMS} --delete ||"
+        ));
+        self.line(format!("clear {POSTED}"));
+    }
+
+    /// Forgets everything the sign-in left in the client's memory: the parameter list that
+    /// carried the password, and the username and password settings. Every script after the
+    /// sign-in starts with this, before anything that could run or fetch what an admin chose.
+    fn forget_sign_in(&mut self) {
+        self.forget_login_params();
+        self.line("clear username");
+        self.line("clear password");
+        self.line("clear pxc-p");
+    }
+
     fn finish(self) -> String {
         let mut out = String::from("#!ipxe\n");
         for line in self.texts.iter().chain(&self.body) {
@@ -93,6 +117,9 @@ fn entry(login_url: &ServerUrl) -> String {
 
 fn login(plan: &LoginPlan) -> String {
     let mut s = Script::new();
+    // A failed attempt's list and password go; its username stays, so a retry starts from it
+    // (after a sign-out the scripts before this one have cleared it).
+    s.forget_login_params();
     s.line("clear password");
     s.line("clear pxc-p");
     if let Some(notice) = &plan.notice {
@@ -105,13 +132,19 @@ fn login(plan: &LoginPlan) -> String {
     }
     s.label("pxc_login");
     s.line("login || goto pxc_cancelled");
-    // Builds without `params` (Debian's 2019 iPXE) send the credentials as hex in the URL.
-    s.line("params || goto pxc_get");
-    s.line("param username ${username}");
-    s.line("param password ${password}");
+    // Builds without `params` (Debian's, 2019 and 2025) send the credentials in the URL.
+    // Both ways send hex, which iPXE cannot expand again: a password may hold `${`.
+    s.line(format!("params --name {LOGIN_PARAMS} || goto pxc_get"));
+    s.line(format!("set {POSTED} 1"));
+    s.line(format!(
+        "param --params {LOGIN_PARAMS} username ${{username:hexraw}}"
+    ));
+    s.line(format!(
+        "param --params {LOGIN_PARAMS} password ${{password:hexraw}}"
+    ));
     s.line("clear password");
     s.line(format!(
-        "chain --replace --autofree {}##params || goto pxc_failed",
+        "chain --replace --autofree {}##params={LOGIN_PARAMS} || goto pxc_failed",
         plan.session_url.as_str()
     ));
     s.label("pxc_get");
@@ -127,6 +160,7 @@ fn login(plan: &LoginPlan) -> String {
         plan.session_url.as_str()
     ));
     s.label("pxc_failed");
+    s.forget_login_params();
     s.line("clear pxc-p");
     s.line("echo Signing in failed: the server could not be reached.");
     s.pause("Press any key to try again.");
@@ -182,7 +216,7 @@ fn menu_tail(
 
 fn choice(plan: &ChoicePlan) -> String {
     let mut s = Script::new();
-    s.line("clear pxc-p");
+    s.forget_sign_in();
     let title = s.text(&plan.title);
     let mut targets = Vec::with_capacity(plan.options.len());
     let mut items = Vec::with_capacity(plan.options.len());
@@ -209,7 +243,7 @@ fn choice(plan: &ChoicePlan) -> String {
 
 fn menu(plan: &MenuPlan) -> String {
     let mut s = Script::new();
-    s.line("clear pxc-p");
+    s.forget_sign_in();
     let title = s.text(&plan.title);
     let mut targets = Vec::new();
     let mut items = Vec::with_capacity(plan.lines.len());
@@ -267,6 +301,7 @@ fn menu(plan: &MenuPlan) -> String {
 
 fn boot(plan: &BootPlan) -> String {
     let mut s = Script::new();
+    s.forget_sign_in();
     let title = s.text(&plan.title);
     let menu_url = plan.menu_url.as_str();
     match &plan.step {
@@ -348,7 +383,7 @@ fn boot(plan: &BootPlan) -> String {
 
 fn notice(plan: &NoticePlan) -> String {
     let mut s = Script::new();
-    s.line("clear pxc-p");
+    s.forget_sign_in();
     for line in &plan.lines {
         let text = s.text(line);
         s.line(format!("echo -- {text}"));

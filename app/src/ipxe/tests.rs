@@ -5,6 +5,7 @@ use super::{
     escape,
     plan::*,
     render,
+    tokenize::ClientMemory,
 };
 use proptest::prelude::*;
 
@@ -43,22 +44,27 @@ fn the_login_posts_where_it_can_and_falls_back_to_hex_in_the_url() {
         script,
         "#!ipxe
 set pxc-t0:hex 49:6e:76:61:6c:69:64:20:75:73:65:72:6e:61:6d:65:20:6f:72:20:70:61:73:73:77:6f:72:64:2e
+isset ${pxc-posted} && params --name pxc-login --delete ||
+clear pxc-posted
 clear password
 clear pxc-p
 echo -- ${pxc-t0:string}
 prompt --timeout 5000 Press any key to continue. ||
 :pxc_login
 login || goto pxc_cancelled
-params || goto pxc_get
-param username ${username}
-param password ${password}
+params --name pxc-login || goto pxc_get
+set pxc-posted 1
+param --params pxc-login username ${username:hexraw}
+param --params pxc-login password ${password:hexraw}
 clear password
-chain --replace --autofree http://10.0.2.2:8080/ipxe/session?mac=52-54-00-12-34-56##params || goto pxc_failed
+chain --replace --autofree http://10.0.2.2:8080/ipxe/session?mac=52-54-00-12-34-56##params=pxc-login || goto pxc_failed
 :pxc_get
 set pxc-p ${password:hexraw}
 clear password
 chain --replace --autofree http://10.0.2.2:8080/ipxe/session?mac=52-54-00-12-34-56&username=${username:hexraw}&password=${pxc-p} || goto pxc_failed
 :pxc_failed
+isset ${pxc-posted} && params --name pxc-login --delete ||
+clear pxc-posted
 clear pxc-p
 echo Signing in failed: the server could not be reached.
 prompt --timeout 10000 Press any key to try again. ||
@@ -98,6 +104,10 @@ fn a_choice_lists_options_under_generated_labels_with_back_and_sign_out() {
 set pxc-t0:hex 43:68:6f:6f:73:65:20:61:20:67:72:6f:75:70
 set pxc-t1:hex 53:74:61:66:66
 set pxc-t2:hex 53:74:75:64:65:6e:74:73
+isset ${pxc-posted} && params --name pxc-login --delete ||
+clear pxc-posted
+clear username
+clear password
 clear pxc-p
 :pxc_menu
 menu -- ${pxc-t0:string}
@@ -161,6 +171,10 @@ set pxc-t0:hex 4c:61:62
 set pxc-t1:hex 49:6e:73:74:61:6c:6c:65:72:73
 set pxc-t2:hex 44:65:62:69:61:6e
 set pxc-t3:hex 4c:6f:63:61:6c:20:64:69:73:6b
+isset ${pxc-posted} && params --name pxc-login --delete ||
+clear pxc-posted
+clear username
+clear password
 clear pxc-p
 console --picture http://img.lan/bg.png --keep ||
 :pxc_menu
@@ -196,7 +210,7 @@ fn boot_script(step: BootStep) -> String {
     }))
 }
 
-const BOOT_HEAD: &str = "#!ipxe\nset pxc-t0:hex 44:65:62:69:61:6e\n";
+const BOOT_HEAD: &str = "#!ipxe\nset pxc-t0:hex 44:65:62:69:61:6e\nisset ${pxc-posted} && params --name pxc-login --delete ||\nclear pxc-posted\nclear username\nclear password\nclear pxc-p\n";
 const BOOT_FAILED: &str = ":pxc_failed
 echo -- Could not boot ${pxc-t0:string}
 prompt --timeout 10000 Press any key to return to the menu. ||
@@ -311,6 +325,10 @@ fn a_notice_pauses_then_moves_on() {
         script,
         "#!ipxe
 set pxc-t0:hex 59:6f:75:72:20:73:65:73:73:69:6f:6e:20:68:61:73:20:65:78:70:69:72:65:64:2e
+isset ${pxc-posted} && params --name pxc-login --delete ||
+clear pxc-posted
+clear username
+clear password
 clear pxc-p
 echo -- ${pxc-t0:string}
 prompt --timeout 10000 Press any key to continue. ||
@@ -355,6 +373,104 @@ fn hostile_titles_are_shown_as_text_and_run_nothing() {
 }
 
 /// Any string at all, weighted towards what iPXE treats specially.
+/// A client's memory after it signed in with the login script of `plan`: where the sign-in
+/// went, and what it kept.
+fn signed_in(has_params: bool) -> (Vec<String>, ClientMemory) {
+    let mut client = ClientMemory::new(has_params);
+    let login = render(&Plan::Login(LoginPlan {
+        notice: None,
+        session_url: url("ipxe/session?mac=52-54-00-12-34-56"),
+    }));
+    let handover = client.run(&login).expect("the login hands over");
+    (handover, client)
+}
+
+#[test]
+fn a_chain_entry_cannot_collect_the_sign_in_credentials() {
+    // An organization admin's chain entry, the default with a one-second timeout, leads to a
+    // script that POSTs `##params` (or `##params=pxc-login`) elsewhere: nothing may be left.
+    let mut menu = sample_menu();
+    menu.background_url = None;
+    menu.lines = vec![MenuLine::Entry {
+        text: "Tools".into(),
+        url: url("ipxe/s/abc/boot/2/1"),
+        is_default: true,
+    }];
+    menu.timeout_secs = Some(1);
+    let tools = render(&Plan::Boot(BootPlan {
+        title: "Tools".into(),
+        step: BootStep::Chain {
+            url: "http://evil.lan/x.ipxe".into(),
+        },
+        menu_url: url("ipxe/s/abc/group/2"),
+    }));
+    for has_params in [true, false] {
+        let (post, mut client) = signed_in(has_params);
+        if has_params {
+            assert!(
+                post.iter().any(|w| w.ends_with("##params=pxc-login")),
+                "{post:?}"
+            );
+            assert_eq!(client.params["pxc-login"], ["username", "password"]);
+        } else {
+            assert!(
+                post.iter().any(|w| w.contains("&password=${pxc-p}")),
+                "{post:?}"
+            );
+        }
+        assert!(client.holds_credentials());
+        assert_eq!(
+            client.run(&render(&Plan::Menu(menu.clone()))).unwrap()[0],
+            "menu"
+        );
+        assert!(!client.holds_credentials(), "{client:?}");
+        let handover = client.run(&tools).unwrap();
+        assert_eq!(handover[..3], ["chain", "--replace", "--autofree"]);
+        assert!(!client.holds_credentials(), "{client:?}");
+    }
+}
+
+#[test]
+fn the_sign_in_form_starts_empty_for_the_next_person_at_the_machine() {
+    for has_params in [true, false] {
+        let (_, mut client) = signed_in(has_params);
+        client.run(&render(&Plan::Menu(sample_menu())));
+        let signed_out = render(&Plan::Login(LoginPlan {
+            notice: Some("Signed out.".into()),
+            session_url: url("ipxe/session"),
+        }));
+        assert_eq!(
+            client.run_until(&signed_out, &["login"]),
+            Some(vec!["login".into()])
+        );
+        assert!(!client.holds_credentials(), "{client:?}");
+    }
+}
+
+#[test]
+fn a_wrong_password_is_forgotten_and_the_username_kept_for_the_retry() {
+    for has_params in [true, false] {
+        let (_, mut client) = signed_in(has_params);
+        let again = render(&Plan::Login(LoginPlan {
+            notice: Some("Invalid username or password.".into()),
+            session_url: url("ipxe/session"),
+        }));
+        client.run_until(&again, &["login"]);
+        assert!(client.params.is_empty(), "{client:?}");
+        assert!(!client.settings.contains("password") && !client.settings.contains("pxc-p"));
+        assert!(client.settings.contains("username"));
+    }
+}
+
+#[test]
+fn a_build_without_params_never_runs_params_after_the_sign_in() {
+    // Debian's builds print "params: command not found" for every such line.
+    let (_, mut client) = signed_in(false);
+    let handover = client.run_until(&render(&Plan::Menu(sample_menu())), &["params", "param"]);
+    assert_eq!(handover.unwrap()[0], "console");
+    assert!(!client.holds_credentials(), "{client:?}");
+}
+
 fn hostile() -> impl Strategy<Value = String> {
     let special = prop::sample::select(vec![
         "||",
@@ -495,6 +611,22 @@ proptest! {
         let script = render(&plan);
         prop_assert_eq!(shape(&script), shape(&render(&tame(&plan))));
         assert_only_intended_references(&script);
+    }
+
+    #[test]
+    fn no_script_after_the_sign_in_leaves_the_credentials_reachable(plan in plan(), has_params in any::<bool>()) {
+        prop_assume!(!matches!(plan, Plan::Entry { .. }));
+        let (_, mut client) = signed_in(has_params);
+        let prompt: &[&str] = if matches!(plan, Plan::Login(_)) { &["login"] } else { &[] };
+        let handover = client.run_until(&render(&plan), prompt);
+        prop_assert!(client.params.is_empty(), "{:?} after {:?}", client, handover);
+        for setting in ["password", "pxc-p"] {
+            prop_assert!(!client.settings.contains(setting), "{} left: {:?}", setting, handover);
+        }
+        // Only a new sign-in prompt keeps the name typed, for the person retrying.
+        if !matches!(plan, Plan::Login(_)) {
+            prop_assert!(!client.holds_credentials(), "{:?} after {:?}", client, handover);
+        }
     }
 
     #[test]

@@ -132,6 +132,179 @@ pub fn references(word: &str) -> Vec<String> {
     }
 }
 
+/// What an iPXE client keeps between scripts that could give a sign-in away: the settings
+/// that are set, and the form-parameter lists (`params`, `param`) with their keys. Named
+/// after `settings.c` and `params.c`; values are not modelled, only whether they exist.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ClientMemory {
+    /// Whether this build has the `params` and `param` commands (Debian's builds do not).
+    pub has_params: bool,
+    pub settings: std::collections::BTreeSet<String>,
+    /// Parameter lists by name (`""` for the anonymous list), with their keys in order.
+    pub params: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// Commands the model runs itself; any other one hands control to something the script
+/// does not control (fetching or booting a URL, a menu, a shell), and ends a run.
+const LOCAL_COMMANDS: [&str; 9] = [
+    "set", "clear", "params", "param", "login", "isset", "goto", "echo", "prompt",
+];
+
+impl ClientMemory {
+    /// A client that has just started: nothing set, no lists.
+    pub fn new(has_params: bool) -> Self {
+        Self {
+            has_params,
+            ..Self::default()
+        }
+    }
+
+    /// A word with its `${…}` references expanded: a set setting reads as `x`, an unset one
+    /// as nothing (values are not modelled).
+    fn expand(&self, word: &str) -> String {
+        let mut text = word.to_owned();
+        while let Some(start) = text.find("${") {
+            let Some(len) = text[start..].find('}') else {
+                break;
+            };
+            let name = &text[start + 2..start + len];
+            let name = name.split(':').next().unwrap_or_default();
+            let value = if self.settings.contains(name) {
+                "x"
+            } else {
+                ""
+            };
+            text = format!("{}{value}{}", &text[..start], &text[start + len + 1..]);
+        }
+        text
+    }
+
+    /// The value of a `--name value` option in `words`, if given.
+    fn option<'a>(words: &'a [String], name: &str) -> Option<&'a str> {
+        let at = words.iter().position(|w| w == name)?;
+        words.get(at + 1).map(String::as_str)
+    }
+
+    /// Runs one local command; `Err` is a failure (iPXE's `rc != 0`), `Ok(Some(label))` a
+    /// jump.
+    fn exec(&mut self, words: &[String]) -> Result<Option<String>, ()> {
+        let setting = |word: &String| word.split(':').next().unwrap_or_default().to_owned();
+        match words.first().map(String::as_str) {
+            None => Ok(None),
+            Some("set") => {
+                let name = words.get(1).ok_or(())?;
+                let value: String = words[2..].iter().map(|w| self.expand(w)).collect();
+                if value.is_empty() {
+                    self.settings.remove(&setting(name));
+                } else {
+                    self.settings.insert(setting(name));
+                }
+                Ok(None)
+            }
+            Some("clear") => {
+                self.settings.remove(&setting(words.get(1).ok_or(())?));
+                Ok(None)
+            }
+            // The sign-in form is submitted: both settings hold what was typed.
+            Some("login") => {
+                self.settings.insert("username".into());
+                self.settings.insert("password".into());
+                Ok(None)
+            }
+            Some("isset") => match words.get(1).map(|w| self.expand(w)) {
+                Some(value) if !value.is_empty() => Ok(None),
+                _ => Err(()),
+            },
+            Some("goto") => Ok(Some(words.get(1).ok_or(())?.clone())),
+            // Text on screen, and a wait for a key.
+            Some("echo" | "prompt") => Ok(None),
+            Some("params") if self.has_params => {
+                let name = Self::option(words, "--name").unwrap_or_default().to_owned();
+                if words.iter().any(|w| w == "--delete") {
+                    self.params.remove(&name);
+                } else {
+                    self.params.insert(name, Vec::new());
+                }
+                Ok(None)
+            }
+            Some("param") if self.has_params => {
+                let list = Self::option(words, "--params").unwrap_or_default();
+                let rest: Vec<&String> = words[1..]
+                    .iter()
+                    .filter(|w| !w.starts_with("--") && Some(w.as_str()) != Some(list))
+                    .collect();
+                let key = rest.first().ok_or(())?;
+                self.params.get_mut(list).ok_or(())?.push((*key).clone());
+                Ok(None)
+            }
+            // "command not found"
+            Some(_) => Err(()),
+        }
+    }
+
+    /// Runs `script` as iPXE would, with every modelled command succeeding as it would on
+    /// this build (and the sign-in form submitted), until a command that hands control
+    /// elsewhere; returns that command's words, or `None` if the script ended first.
+    pub fn run(&mut self, script: &str) -> Option<Vec<String>> {
+        self.run_until(script, &[])
+    }
+
+    /// [`run`](Self::run), also stopping before any of the commands `stop`.
+    pub fn run_until(&mut self, script: &str, stop: &[&str]) -> Option<Vec<String>> {
+        let lines = tokenize(script);
+        let mut at = 0;
+        let mut steps = 0;
+        'lines: while let Some(line) = lines.get(at) {
+            at += 1;
+            steps += 1;
+            assert!(steps < 10_000, "the script loops without handing over");
+            let mut process = true;
+            let mut ok = true;
+            for command in &line.commands {
+                if process {
+                    let name = command.words.first().map(String::as_str);
+                    if name.is_some_and(|n| !LOCAL_COMMANDS.contains(&n) || stop.contains(&n)) {
+                        return Some(command.words.clone());
+                    }
+                    match self.exec(&command.words) {
+                        Ok(Some(label)) => {
+                            at = lines
+                                .iter()
+                                .position(|l| l.label.as_deref() == Some(label.as_str()))
+                                .expect("goto a label of the script");
+                            continue 'lines;
+                        }
+                        Ok(None) => ok = true,
+                        Err(()) => ok = false,
+                    }
+                }
+                process = match command.then {
+                    Some(Terminator::Or) => !ok,
+                    Some(Terminator::And) => ok,
+                    Some(Terminator::Always) => true,
+                    None => {
+                        // A failure nothing handles ends the script.
+                        if !ok {
+                            return None;
+                        }
+                        break;
+                    }
+                };
+            }
+        }
+        None
+    }
+
+    /// Whether anything of a sign-in is still reachable: a parameter list, or the
+    /// username, password or hex password setting.
+    pub fn holds_credentials(&self) -> bool {
+        !self.params.is_empty()
+            || ["username", "password", "pxc-p"]
+                .iter()
+                .any(|s| self.settings.contains(*s))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,10 @@
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
 };
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 use tokio::sync::Semaphore;
 
 use crate::error::AppError;
@@ -15,12 +18,15 @@ pub struct PasswordHasher {
     /// A hash of a random password, verified against for unknown users so that the answer
     /// takes as long as for a known one.
     dummy_hash: Arc<str>,
+    /// Passwords verified since the start (hashes of new passwords not counted).
+    verifications: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasswordHasher")
             .field("available", &self.permits.available_permits())
+            .field("verifications", &self.verifications())
             .finish()
     }
 }
@@ -62,6 +68,7 @@ impl PasswordHasher {
         Ok(Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash: dummy_hash.into(),
+            verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
@@ -80,6 +87,11 @@ impl PasswordHasher {
         })
     }
 
+    /// How many passwords have been verified since the start: the work sign-ins cost.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
+    }
+
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
         let password = password.to_owned();
@@ -92,6 +104,7 @@ impl PasswordHasher {
         let password = password.to_owned();
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
+        self.verifications.fetch_add(1, Ordering::Relaxed);
         let matches = self.run(move || verify_blocking(&password, &hash)).await?;
         Ok(known && matches)
     }

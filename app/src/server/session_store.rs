@@ -36,11 +36,18 @@ fn to_chrono(expiry: time::OffsetDateTime) -> DateTime<Utc> {
     DateTime::from_timestamp(expiry.unix_timestamp(), expiry.nanosecond()).unwrap_or_default()
 }
 
+/// The row key of a session: the SHA-256 of its id, so that the table (or a backup of it)
+/// holds nothing a cookie could be made from.
+fn key(id: &Id) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(id.to_string().as_bytes()))
+}
+
 fn to_row(record: &Record) -> session_store::Result<web_session::ActiveModel> {
     let data = serde_json::to_string(&record.data)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
     Ok(web_session::ActiveModel {
-        id: Set(record.id.to_string()),
+        id: Set(key(&record.id)),
         data: Set(data),
         expires_at: Set(to_chrono(record.expiry_date)),
     })
@@ -81,7 +88,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let row = web_session::Entity::find_by_id(id.to_string())
+        let row = web_session::Entity::find_by_id(key(id))
             .filter(web_session::Column::ExpiresAt.gt(Utc::now()))
             .one(&self.db)
             .await
@@ -99,7 +106,7 @@ impl SessionStore for DbSessionStore {
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
-        web_session::Entity::delete_by_id(id.to_string())
+        web_session::Entity::delete_by_id(key(id))
             .exec(&self.db)
             .await
             .map_err(backend)?;

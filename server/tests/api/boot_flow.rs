@@ -36,20 +36,25 @@ async fn get(app: &TestApp, url: &str) -> Screen {
     Screen::read(&response.text().await.unwrap())
 }
 
-/// Signs in as iPXE does with `params`: the login script's POST.
+/// Signs in as iPXE does with `params`: the login script's POST of its parameter list, hex.
 async fn sign_in(app: &TestApp, username: &str, password: &str) -> Screen {
     let login = get(app, &app.url(&format!("/ipxe/login?{CLIENT}"))).await;
     let post = login
         .command("chain")
         .last()
         .unwrap()
-        .trim_end_matches("##params")
+        .split_once("##params=")
+        .expect("the sign-in posts a named parameter list")
+        .0
         .to_owned();
     assert!(post.contains("mac=52-54-00-12-34-56"), "{post}");
     let response = app
         .client
         .post(&post)
-        .form(&[("username", username), ("password", password)])
+        .form(&[
+            ("username", hex::encode(username)),
+            ("password", hex::encode(password)),
+        ])
         .send()
         .await
         .unwrap();

@@ -278,3 +278,29 @@ async fn users_are_added_listed_and_given_new_passwords_from_stdin() {
         .is_ok()
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn the_data_dir_the_database_and_exports_are_for_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let export = dir.path().join("export.toml");
+    std::fs::write(&export, "old").unwrap();
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+
+    let migrated = run(pxecloud().args(["migrate", "--data-dir"]).arg(&data));
+    let exported = run(pxecloud()
+        .args(["export", "--with-password-hashes", "-o"])
+        .arg(&export)
+        .arg("--data-dir")
+        .arg(&data));
+
+    assert!(migrated.status.success(), "{}", stderr(&migrated));
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("pxecloud.db")), 0o600);
+    assert_eq!(mode(&export), 0o600);
+    assert_ne!(std::fs::read_to_string(&export).unwrap(), "old");
+}

@@ -209,3 +209,134 @@ async fn a_successful_login_clears_the_usernames_failures() {
 
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+/// Sends every request at once and counts the answers by status.
+async fn all_at_once(
+    requests: Vec<reqwest::RequestBuilder>,
+) -> std::collections::BTreeMap<u16, Vec<String>> {
+    let mut running = tokio::task::JoinSet::new();
+    for request in requests {
+        running.spawn(async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        });
+    }
+    let mut answers = std::collections::BTreeMap::<u16, Vec<String>>::new();
+    while let Some(answer) = running.join_next().await {
+        let (status, body) = answer.unwrap();
+        answers.entry(status).or_default().push(body);
+    }
+    answers
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_wrong_sign_ins_cannot_outrun_the_throttle() {
+    let app = spawn_app().await;
+    app.create_user("root", PASSWORD, true).await;
+    let before = app.state.hasher.verifications();
+
+    let requests = (0..200)
+        .map(|i| {
+            client()
+                .post(app.url("/api/login"))
+                .header(reqwest::header::ACCEPT, "application/json")
+                .form(&[
+                    ("username", "root".to_owned()),
+                    ("password", format!("guess {i}")),
+                ])
+        })
+        .collect();
+    let answers = all_at_once(requests).await;
+
+    let checked = app.state.hasher.verifications() - before;
+    let refused = answers.get(&422).map_or(0, Vec::len);
+    let throttled = answers.get(&429).map_or(0, Vec::len);
+    assert!(checked <= 5, "{checked} password checks for a limit of 5");
+    assert_eq!(refused as u64, checked, "{:?}", answers.keys());
+    assert_eq!(refused + throttled, 200, "{:?}", answers.keys());
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_wrong_ipxe_sign_ins_cannot_outrun_the_throttle() {
+    let app = spawn_app().await;
+    app.create_user("root", PASSWORD, true).await;
+    let before = app.state.hasher.verifications();
+
+    let requests = (0..200)
+        .map(|i| {
+            client().post(app.url("/ipxe/session")).form(&[
+                ("username", hex::encode("root")),
+                ("password", hex::encode(format!("guess {i}"))),
+            ])
+        })
+        .collect();
+    let answers = all_at_once(requests).await;
+
+    let checked = app.state.hasher.verifications() - before;
+    assert!(checked <= 5, "{checked} password checks for a limit of 5");
+    let screens = &answers[&200];
+    assert_eq!(screens.len(), 200, "{:?}", answers.keys());
+    let message = |body: &String| crate::ipxe_client::Screen::read(body).messages()[0].clone();
+    let refused = screens
+        .iter()
+        .filter(|b| message(b) == "Invalid username or password.")
+        .count();
+    let throttled = screens
+        .iter()
+        .filter(|b| message(b).starts_with("Too many attempts, try again in "))
+        .count();
+    assert_eq!(refused as u64, checked);
+    assert_eq!(refused + throttled, 200);
+}
+
+#[tokio::test]
+async fn the_current_password_cannot_be_guessed_through_the_password_form() {
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD, false).await;
+    app.login("alice", PASSWORD).await;
+    async fn guess(app: &crate::helpers::TestApp, i: usize) -> StatusCode {
+        let current = format!("guess number {i}");
+        app.call(
+            "change_password",
+            &[
+                ("current", current.as_str()),
+                ("new", "a new password"),
+                ("confirm", "a new password"),
+            ],
+        )
+        .await
+        .status()
+    }
+
+    for i in 0..5 {
+        assert_eq!(guess(&app, i).await, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(guess(&app, 5).await, StatusCode::TOO_MANY_REQUESTS);
+    // The same limit guards the sign-in: the guesses counted there too.
+    let response = call_with(
+        &client(),
+        &app,
+        "login",
+        &[("username", "alice"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn a_username_that_cannot_exist_is_refused_without_a_password_check() {
+    let app = spawn_app().await;
+    let before = app.state.hasher.verifications();
+
+    for name in ["a\u{0}b", "al ice", &"a".repeat(1024 * 1024)] {
+        let response = app
+            .call("login", &[("username", name), ("password", PASSWORD)])
+            .await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            json(response).await["Invalid"]["message"],
+            "Invalid username or password."
+        );
+    }
+    assert_eq!(app.state.hasher.verifications(), before);
+}

@@ -15,4 +15,5 @@ mod migrations;
 mod organizations;
 mod pages;
 mod password;
+mod security;
 mod sessions;

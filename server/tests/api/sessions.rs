@@ -119,3 +119,146 @@ async fn a_forged_session_cookie_is_ignored() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(json(response).await, serde_json::Value::Null);
 }
+
+/// Signs `username` in over iPXE (the POST of the login script) and returns the URL of the
+/// first step after it, which carries the new boot token.
+async fn boot_token_url(app: &crate::helpers::TestApp, username: &str) -> String {
+    let response = client()
+        .post(app.url("/ipxe/session"))
+        .form(&[
+            ("username", hex::encode(username)),
+            ("password", hex::encode(PASSWORD)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let script = response.text().await.unwrap();
+    let logout = script
+        .split_whitespace()
+        .find(|w| w.contains("/ipxe/s/") && w.ends_with("/logout"))
+        .unwrap_or_else(|| panic!("no boot session in:\n{script}"));
+    logout.replace("/logout", "/start")
+}
+
+/// Whether a boot-session URL still answers with a step rather than the "expired" notice.
+async fn boot_token_works(url: &str) -> bool {
+    let script = client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    !script.contains(&hex_text("Your boot session has expired."))
+}
+
+/// How the renderer stores a text: hex bytes separated by colons.
+fn hex_text(text: &str) -> String {
+    text.bytes()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+async fn signed_in(app: &crate::helpers::TestApp, client: &reqwest::Client) -> bool {
+    let me = call_with(client, app, "current_user", &[]).await;
+    json(me).await != serde_json::Value::Null
+}
+
+#[tokio::test]
+async fn a_password_reset_ends_the_users_web_sessions_and_boot_tokens() {
+    let app = spawn_app().await;
+    app.create_user("root", PASSWORD, true).await;
+    let alice = app.create_user("alice", PASSWORD, false).await;
+    app.create_organization("Lab", &[("alice", app::model::Role::Member)])
+        .await;
+    let thief = client();
+    let login = call_with(
+        &thief,
+        &app,
+        "login",
+        &[("username", "alice"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = boot_token_url(&app, "alice").await;
+    assert!(signed_in(&app, &thief).await);
+    assert!(boot_token_works(&token).await);
+
+    app.login("root", PASSWORD).await;
+    let reset = app
+        .call(
+            "reset_password",
+            &[
+                ("user_id", &alice.to_string()),
+                ("password", "a brand new secret"),
+            ],
+        )
+        .await;
+
+    assert_eq!(reset.status(), StatusCode::OK);
+    assert!(!signed_in(&app, &thief).await);
+    assert!(!boot_token_works(&token).await);
+}
+
+#[tokio::test]
+async fn changing_ones_own_password_keeps_this_session_and_ends_the_others() {
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD, false).await;
+    app.create_organization("Lab", &[("alice", app::model::Role::Member)])
+        .await;
+    let other = client();
+    call_with(
+        &other,
+        &app,
+        "login",
+        &[("username", "alice"), ("password", PASSWORD)],
+    )
+    .await;
+    let token = boot_token_url(&app, "alice").await;
+    app.login("alice", PASSWORD).await;
+
+    let changed = app
+        .call(
+            "change_password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a brand new secret"),
+                ("confirm", "a brand new secret"),
+            ],
+        )
+        .await;
+
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert!(signed_in(&app, &app.client).await);
+    assert!(!signed_in(&app, &other).await);
+    assert!(!boot_token_works(&token).await);
+}
+
+#[tokio::test]
+async fn web_session_ids_are_stored_hashed() {
+    use sea_orm::EntityTrait;
+    let app = spawn_app().await;
+    app.create_user("alice", PASSWORD, false).await;
+    let response = app
+        .call("login", &[("username", "alice"), ("password", PASSWORD)])
+        .await;
+    let cookie = session_cookie(&response).unwrap();
+    let id = cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, value)| value.to_owned())
+        .unwrap();
+
+    let rows = app::server::entities::web_session::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+
+    assert_eq!(rows.len(), 1);
+    assert_ne!(rows[0].id, id);
+    assert!(!rows[0].data.contains(&id));
+    assert!(signed_in(&app, &app.client).await);
+}

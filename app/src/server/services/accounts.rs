@@ -5,7 +5,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
 use crate::{
@@ -16,7 +16,10 @@ use crate::{
         db,
         entities::user,
         password::PasswordHasher,
-        services::throttle::{self, Subject},
+        services::{
+            boot_sessions,
+            throttle::{self, Subject},
+        },
         state::Settings,
     },
     validate::{Email, NewPassword, Username, check_login_password},
@@ -38,7 +41,11 @@ fn invalid_credentials() -> AppError {
 }
 
 /// Checks credentials and returns the user; throttles failures per username and per address.
-#[tracing::instrument(skip_all, fields(username = attempt.username, client = ?attempt.client_address))]
+///
+/// Every attempt is counted as a failure *before* its password is checked (and taken back
+/// when it was right), so concurrent attempts cannot outrun the limit: a subject at its limit
+/// is refused without any hashing.
+#[tracing::instrument(skip_all, fields(username = tracing::field::Empty, client = ?attempt.client_address))]
 pub async fn authenticate(
     db: &DatabaseConnection,
     hasher: &PasswordHasher,
@@ -49,19 +56,31 @@ pub async fn authenticate(
         return Err(AppError::invalid("username", "Enter your username."));
     }
     check_login_password(attempt.password).map_err(|m| AppError::invalid("password", m))?;
-    // An unparseable name cannot exist; it is throttled under its raw (bounded) form.
-    let key: String = Username::parse(attempt.username)
-        .map(|u| u.as_str().to_owned())
-        .unwrap_or_else(|_| attempt.username.chars().take(64).collect());
+    // A name that does not parse cannot exist: refused before any work, with the same answer.
+    let Ok(username) = Username::parse(attempt.username) else {
+        tracing::info!("sign-in refused: not a possible username");
+        return Err(invalid_credentials());
+    };
+    tracing::Span::current().record("username", username.as_str());
 
-    let mut subjects = vec![Subject::user(&key, settings.max_failures_per_user)];
+    let mut subjects = vec![Subject::user(
+        username.as_str(),
+        settings.max_failures_per_user,
+    )];
     if let Some(address) = &attempt.client_address {
         subjects.push(Subject::address(address, settings.max_failures_per_address));
     }
-    throttle::check(db, &subjects, settings.throttle_window).await?;
+    let reservation = match throttle::reserve(db, &subjects, settings.throttle_window).await {
+        Ok(reservation) => reservation,
+        Err(refused @ AppError::RateLimited { .. }) => {
+            tracing::warn!("sign-in refused: too many failures");
+            return Err(refused);
+        }
+        Err(other) => return Err(other),
+    };
 
     let found = user::Entity::find()
-        .filter(user::Column::Username.eq(&key))
+        .filter(user::Column::Username.eq(username.as_str()))
         .one(db)
         .await
         .map_err(db::internal)?;
@@ -73,12 +92,12 @@ pub async fn authenticate(
         .await?;
     match found {
         Some(user) if verified && !user.is_disabled => {
+            throttle::release(db, reservation).await?;
             throttle::clear(db, &subjects[0]).await?;
             tracing::info!(user_id = user.id, "signed in");
             Ok(user)
         }
         _ => {
-            throttle::record_failure(db, &subjects).await?;
             tracing::info!("sign-in refused");
             Err(invalid_credentials())
         }
@@ -261,21 +280,39 @@ pub async fn reset_password(
 ) -> Result<(), AppError> {
     actor.require_server_admin()?;
     let user = find_by_id(db, user_id).await?;
-    store_password(db, hasher, user, password).await
+    store_password(db, hasher, user, password).await.map(drop)
 }
 
+/// Stores a new password. Whoever signed in with the old one is signed out: every boot
+/// session of the user ends here, and every web session on its next request (its
+/// [`credential_stamp`] no longer matches).
 async fn store_password(
     db: &DatabaseConnection,
     hasher: &PasswordHasher,
     user: user::Model,
     password: &NewPassword,
-) -> Result<(), AppError> {
+) -> Result<user::Model, AppError> {
     let hash = hasher.hash(password.expose()).await?;
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(hash);
     active.updated_at = Set(Utc::now());
-    active.update(db).await.map_err(db::internal)?;
-    Ok(())
+    let txn = db.begin().await.map_err(db::internal)?;
+    let user = active.update(&txn).await.map_err(db::internal)?;
+    let ended = boot_sessions::end_all_of(&txn, user.id).await?;
+    txn.commit().await.map_err(db::internal)?;
+    tracing::info!(
+        user_id = user.id,
+        boot_sessions_ended = ended,
+        "password changed"
+    );
+    Ok(user)
+}
+
+/// A short digest of a user's credentials, kept in their web sessions at sign-in: when the
+/// password changes, so does the stamp, and older sessions stop working.
+pub fn credential_stamp(user: &user::Model) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(&Sha256::digest(user.password_hash.as_bytes())[..12])
 }
 
 /// Sets another user's password; only a server admin may.
@@ -288,30 +325,38 @@ pub async fn set_password(
     password: &NewPassword,
 ) -> Result<(), AppError> {
     let user = find_by_username(db, actor, username).await?;
-    store_password(db, hasher, user, password).await
+    store_password(db, hasher, user, password).await.map(drop)
 }
 
-/// Changes the actor's own password after checking the current one.
+/// Changes the actor's own password after checking the current one, and returns the user
+/// as now stored. A wrong current password counts as a failed sign-in of the user (the same
+/// throttle), so a stolen session cannot guess it.
 #[tracing::instrument(skip_all, fields(actor = %actor.username))]
 pub async fn change_own_password(
     db: &DatabaseConnection,
     hasher: &PasswordHasher,
+    settings: &Settings,
     actor: &Actor,
     current: &str,
     new: &NewPassword,
-) -> Result<(), AppError> {
+) -> Result<user::Model, AppError> {
     let user_id = actor.user_id.ok_or(AppError::Unauthenticated)?;
+    check_login_password(current).map_err(|m| AppError::invalid("current", m))?;
     let user = user::Entity::find_by_id(user_id)
         .one(db)
         .await
         .map_err(db::internal)?
         .ok_or(AppError::Unauthenticated)?;
+    let subject = Subject::user(&user.username, settings.max_failures_per_user);
+    let reservation =
+        throttle::reserve(db, std::slice::from_ref(&subject), settings.throttle_window).await?;
     if !hasher.verify(current, Some(&user.password_hash)).await? {
         return Err(AppError::invalid(
             "current",
             "The current password is not right.",
         ));
     }
+    throttle::release(db, reservation).await?;
     if current == new.expose() {
         return Err(AppError::invalid(
             "new",

@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
 use sha2::{Digest, Sha256};
 
@@ -197,6 +197,17 @@ pub async fn end(db: &DatabaseConnection, token_id: i32) -> Result<(), AppError>
         .await
         .map_err(db::internal)?;
     Ok(())
+}
+
+/// Ends every boot session of a user (their password changed: whoever holds a token signed
+/// in with the old one).
+pub async fn end_all_of(db: &impl ConnectionTrait, user_id: i32) -> Result<u64, AppError> {
+    let result = boot_token::Entity::delete_many()
+        .filter(boot_token::Column::UserId.eq(user_id))
+        .exec(db)
+        .await
+        .map_err(db::internal)?;
+    Ok(result.rows_affected)
 }
 
 /// Deletes expired sessions.

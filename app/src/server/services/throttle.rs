@@ -2,8 +2,8 @@
 
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
 };
 
 use crate::{
@@ -73,22 +73,117 @@ pub async fn check(
     }
 }
 
-/// Records one failed login under every subject.
-pub async fn record_failure(
-    conn: &impl ConnectionTrait,
+/// An attempt counted as a failure before its password was checked; [`release`] takes it
+/// back when the password was right.
+#[derive(Debug)]
+#[must_use = "a reservation counts as a failure until it is released"]
+pub struct Reservation {
+    ids: Vec<i32>,
+}
+
+/// Counts an attempt as a failure under every subject *before* its password is checked, or
+/// refuses it with `RateLimited` (counting nothing) when a subject has reached its limit
+/// within `window`.
+///
+/// Attempts on one subject are serialized: on PostgreSQL by a transaction-scoped advisory
+/// lock per subject, on SQLite by its single writer (each count-and-insert is one
+/// statement, and the transaction holds the write lock from the first). So however many
+/// attempts arrive at once, at most `max_failures` of them get a password check.
+pub async fn reserve(
+    db: &DatabaseConnection,
     subjects: &[Subject],
+    window: std::time::Duration,
+) -> Result<Reservation, AppError> {
+    let backend = db.get_database_backend();
+    let since = Utc::now() - Duration::from_std(window).unwrap_or(Duration::days(365));
+    let txn = db.begin().await.map_err(db::internal)?;
+    if backend == DatabaseBackend::Postgres {
+        let mut keys: Vec<&str> = subjects.iter().map(|s| s.key.as_str()).collect();
+        // One order for every caller, so that two attempts never wait for each other.
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 7303))",
+                [Value::from(key)],
+            ))
+            .await
+            .map_err(db::internal)?;
+        }
+    }
+    let mut ids = Vec::with_capacity(subjects.len());
+    let mut full = false;
+    for subject in subjects.iter().filter(|s| s.max_failures > 0) {
+        let values = [
+            Value::from(subject.key.as_str()),
+            Value::from(Utc::now()),
+            Value::from(subject.key.as_str()),
+            Value::from(since),
+            Value::from(subject.max_failures as i64),
+        ];
+        let sql = placeholders(
+            backend,
+            "INSERT INTO login_attempts (subject, attempted_at) SELECT ?, ? \
+             WHERE (SELECT COUNT(*) FROM login_attempts WHERE subject = ? AND attempted_at > ?) < ? \
+             RETURNING id",
+        );
+        let row = txn
+            .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(db::internal)?;
+        match row {
+            Some(row) => ids.push(row.try_get::<i32>("", "id").map_err(db::internal)?),
+            None => {
+                full = true;
+                break;
+            }
+        }
+    }
+    if full {
+        txn.rollback().await.map_err(db::internal)?;
+        // The subject that is full says how long until it frees up.
+        check(db, subjects, window).await?;
+        return Err(AppError::RateLimited {
+            retry_after_secs: 1,
+        });
+    }
+    txn.commit().await.map_err(db::internal)?;
+    Ok(Reservation { ids })
+}
+
+/// Takes back a reservation: the attempt it stood for succeeded.
+pub async fn release(
+    conn: &impl ConnectionTrait,
+    reservation: Reservation,
 ) -> Result<(), AppError> {
-    let now = Utc::now();
-    let rows = subjects.iter().map(|subject| login_attempt::ActiveModel {
-        id: NotSet,
-        subject: Set(subject.key.clone()),
-        attempted_at: Set(now),
-    });
-    login_attempt::Entity::insert_many(rows)
-        .exec_without_returning(conn)
+    if reservation.ids.is_empty() {
+        return Ok(());
+    }
+    login_attempt::Entity::delete_many()
+        .filter(login_attempt::Column::Id.is_in(reservation.ids))
+        .exec(conn)
         .await
         .map_err(db::internal)?;
     Ok(())
+}
+
+/// `?` placeholders as the backend writes them (`$1`, `$2`, … on PostgreSQL).
+fn placeholders(backend: DatabaseBackend, sql: &str) -> String {
+    if backend != DatabaseBackend::Postgres {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Forgets the failures of one subject (after a successful login).
