@@ -55,7 +55,7 @@ pub struct ServeArgs {
     /// How long an iPXE boot session lives after its last use, in seconds [default: 900]
     #[arg(long, env = "PXECLOUD_BOOT_TOKEN_TTL", value_name = "SECONDS")]
     pub boot_token_ttl: Option<u64>,
-    /// How long a browser session lives after its last use, in seconds [default: 604800]
+    /// How long a browser session lives after its sign-in, in seconds [default: 604800]
     #[arg(long, env = "PXECLOUD_SESSION_TTL", value_name = "SECONDS")]
     pub session_ttl: Option<u64>,
     /// syslinux's memdisk, served to BIOS machines that boot an ISO from memory

@@ -16,7 +16,7 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// How long a boot session lives after its last use.
     pub boot_token_ttl: Duration,
-    /// How long a web session lives after its last use.
+    /// How long a web session lives after its sign-in (or password change).
     pub web_session_ttl: Duration,
     /// Failed logins per username within `throttle_window` before it is locked out.
     pub max_failures_per_user: u64,

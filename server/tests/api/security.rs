@@ -39,19 +39,25 @@ async fn assert_cross_site_refusal(response: reqwest::Response) {
     assert_eq!(body, json!("CrossSite"), "{body}");
 }
 
+/// Posts the form that makes `user` a server admin, as a page with `origin` (and
+/// `Sec-Fetch-Site: site`) would, with the signed-in admin's cookie.
+async fn make_admin_from(app: &TestApp, user: i32, origin: &str, site: &str) -> reqwest::Response {
+    let user = user.to_string();
+    app.client
+        .post(app.url("/api/set_server_admin"))
+        .header(header::ORIGIN, origin)
+        .header("sec-fetch-site", site)
+        .form(&[("user_id", user.as_str()), ("admin", "true")])
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_cross_site_form_cannot_make_a_server_admin() {
     let (app, bob) = signed_in_admin().await;
-    let bob_id = bob.to_string();
 
-    let response = app
-        .client
-        .post(app.url("/api/set_server_admin"))
-        .header(header::ORIGIN, "http://files.example.org")
-        .form(&[("user_id", bob_id.as_str()), ("admin", "true")])
-        .send()
-        .await
-        .unwrap();
+    let response = make_admin_from(&app, bob, "http://files.example.org", "cross-site").await;
 
     assert_cross_site_refusal(response).await;
     assert!(!is_server_admin(&app, bob).await);
@@ -60,18 +66,9 @@ async fn a_cross_site_form_cannot_make_a_server_admin() {
 #[tokio::test]
 async fn a_same_site_sibling_page_is_another_origin_too() {
     let (app, bob) = signed_in_admin().await;
-    let bob_id = bob.to_string();
 
     // The same host on another port (a file server beside PXE Cloud): same site, other origin.
-    let response = app
-        .client
-        .post(app.url("/api/set_server_admin"))
-        .header(header::ORIGIN, "http://127.0.0.1:1")
-        .header("sec-fetch-site", "same-site")
-        .form(&[("user_id", bob_id.as_str()), ("admin", "true")])
-        .send()
-        .await
-        .unwrap();
+    let response = make_admin_from(&app, bob, "http://127.0.0.1:1", "same-site").await;
 
     assert_cross_site_refusal(response).await;
     assert!(!is_server_admin(&app, bob).await);
@@ -80,17 +77,9 @@ async fn a_same_site_sibling_page_is_another_origin_too() {
 #[tokio::test]
 async fn the_apps_own_pages_may_still_write() {
     let (app, bob) = signed_in_admin().await;
-    let bob_id = bob.to_string();
+    let own = format!("http://{}", app.address);
 
-    let response = app
-        .client
-        .post(app.url("/api/set_server_admin"))
-        .header(header::ORIGIN, format!("http://{}", app.address))
-        .header("sec-fetch-site", "same-origin")
-        .form(&[("user_id", bob_id.as_str()), ("admin", "true")])
-        .send()
-        .await
-        .unwrap();
+    let response = make_admin_from(&app, bob, &own, "same-origin").await;
 
     assert_eq!(response.status(), StatusCode::OK);
     assert!(is_server_admin(&app, bob).await);
