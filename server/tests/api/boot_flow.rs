@@ -659,3 +659,35 @@ async fn memdisk_is_served_when_installed_and_explained_when_not() {
     assert_eq!(served.bytes().await.unwrap().as_ref(), b"MEMDISK");
     assert_eq!(absent.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_password_holding_an_expansion_signs_in_by_post_and_by_query() {
+    // iPXE expands `${…}` again inside an expanded value: the credentials travel as hex on
+    // both paths, so such a password arrives as typed.
+    const TRICKY: &str = "a${password}b${username:hexraw}";
+    let app = spawn_app().await;
+    app.create_user("carol", TRICKY, false).await;
+    app.create_organization("Lab", &[("carol", Role::Member)])
+        .await;
+
+    let posted = sign_in(&app, "carol", TRICKY).await;
+    let queried = get(
+        &app,
+        &app.url(&format!(
+            "/ipxe/session?{CLIENT}&username={}&password={}",
+            hex::encode("carol"),
+            hex::encode(TRICKY)
+        )),
+    )
+    .await;
+
+    for screen in [posted, queried] {
+        assert_ne!(
+            screen.messages().first().map(String::as_str),
+            Some("Invalid username or password."),
+            "{}",
+            screen.text
+        );
+        assert!(!screen.runs("login"), "{}", screen.text);
+    }
+}
