@@ -37,7 +37,7 @@ async fn get(app: &TestApp, url: &str) -> Screen {
 }
 
 /// Signs in as iPXE does with `params`: the login script's POST of its parameter list, hex.
-async fn sign_in(app: &TestApp, username: &str, password: &str) -> Screen {
+pub(crate) async fn sign_in(app: &TestApp, username: &str, password: &str) -> Screen {
     let login = get(app, &app.url(&format!("/ipxe/login?{CLIENT}"))).await;
     let post = login
         .command("chain")

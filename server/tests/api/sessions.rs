@@ -123,16 +123,9 @@ async fn a_forged_session_cookie_is_ignored() {
 /// Signs `username` in over iPXE (the POST of the login script) and returns the URL of the
 /// first step after it, which carries the new boot token.
 async fn boot_token_url(app: &crate::helpers::TestApp, username: &str) -> String {
-    let response = client()
-        .post(app.url("/ipxe/session"))
-        .form(&[
-            ("username", hex::encode(username)),
-            ("password", hex::encode(PASSWORD)),
-        ])
-        .send()
+    let script = crate::boot_flow::sign_in(app, username, PASSWORD)
         .await
-        .unwrap();
-    let script = response.text().await.unwrap();
+        .text;
     let logout = script
         .split_whitespace()
         .find(|w| w.contains("/ipxe/s/") && w.ends_with("/logout"))
