@@ -26,6 +26,9 @@ pub enum AppError {
     CrossSite,
     /// Too many failed attempts; try again after `retry_after_secs`.
     RateLimited { retry_after_secs: u64 },
+    /// The server is too busy to do this now (e.g. every password check slot is taken);
+    /// try again after `retry_after_secs`.
+    Busy { retry_after_secs: u64 },
     /// Something failed on the server; the details are in the server's log only.
     Internal,
     /// The request never reached the function, or its answer could not be read.
@@ -61,6 +64,16 @@ impl AppError {
         }
     }
 
+    /// How long the client should wait before trying again, for errors that pass.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after_secs } | Self::Busy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        }
+    }
+
     /// The HTTP status this error is sent with.
     pub fn status(&self) -> u16 {
         match self {
@@ -71,6 +84,7 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::RateLimited { .. } => 429,
             Self::Internal => 500,
+            Self::Busy { .. } => 503,
             Self::Transport(_) => 502,
         }
     }
@@ -89,6 +103,10 @@ impl fmt::Display for AppError {
             Self::RateLimited { retry_after_secs } => {
                 write!(f, "Too many attempts, try again in {retry_after_secs} s.")
             }
+            Self::Busy { retry_after_secs } => write!(
+                f,
+                "The server is busy, try again in {retry_after_secs} s."
+            ),
             Self::Internal => f.write_str("Something went wrong on the server. Please try again."),
             Self::Transport(_) => {
                 f.write_str("The server could not be reached. Check the connection and try again.")

@@ -62,6 +62,9 @@ pub struct ServeArgs {
     /// [default: /usr/lib/syslinux/memdisk]
     #[arg(long, env = "PXECLOUD_MEMDISK", value_name = "FILE")]
     pub memdisk: Option<PathBuf>,
+    /// How many connections are served at once; more wait until one closes [default: 1024]
+    #[arg(long, env = "PXECLOUD_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<usize>,
 }
 
 /// A setting that could not be used, naming the setting and where it came from.
@@ -99,9 +102,10 @@ pub struct Config {
     pub boot_token_ttl: Duration,
     pub session_ttl: Duration,
     pub memdisk: PathBuf,
+    pub max_connections: usize,
 }
 
-const KNOWN_KEYS: [&str; 8] = [
+const KNOWN_KEYS: [&str; 9] = [
     "data_dir",
     "database_url",
     "log_format",
@@ -110,6 +114,7 @@ const KNOWN_KEYS: [&str; 8] = [
     "boot_token_ttl",
     "session_ttl",
     "memdisk",
+    "max_connections",
 ];
 
 /// The values a config file gives, each optional.
@@ -123,6 +128,7 @@ struct FileConfig {
     boot_token_ttl: Option<u64>,
     session_ttl: Option<u64>,
     memdisk: Option<PathBuf>,
+    max_connections: Option<usize>,
 }
 
 fn take<T: DeserializeOwned>(
@@ -164,6 +170,7 @@ impl FileConfig {
             boot_token_ttl: take(&mut table, "boot_token_ttl", path)?,
             session_ttl: take(&mut table, "session_ttl", path)?,
             memdisk: take(&mut table, "memdisk", path)?,
+            max_connections: take(&mut table, "max_connections", path)?,
         };
         if let Some(key) = table.keys().next() {
             return Err(ConfigError::UnknownKey {
@@ -228,6 +235,15 @@ fn check_ttl(seconds: u64) -> Result<Duration, String> {
         Ok(Duration::from_secs(seconds))
     } else {
         Err(format!("must be between 1 and {MAX} seconds"))
+    }
+}
+
+fn check_max_connections(value: usize) -> Result<usize, String> {
+    const MAX: usize = 1_000_000;
+    if (1..=MAX).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("must be between 1 and {MAX}"))
     }
 }
 
@@ -297,8 +313,16 @@ impl Config {
         let (memdisk, _) = pick(serve.memdisk, file.memdisk);
         let memdisk = memdisk.unwrap_or_else(|| PathBuf::from("/usr/lib/syslinux/memdisk"));
 
+        let max_connections = match pick(serve.max_connections, file.max_connections) {
+            (Some(value), from_args) => {
+                check_max_connections(value).map_err(fail("max_connections", from_args))?
+            }
+            (None, _) => crate::http::Limits::default().max_connections,
+        };
+
         Ok(Self {
             memdisk,
+            max_connections,
             data_dir,
             database_url,
             log_format: log_format.unwrap_or_default(),

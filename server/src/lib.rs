@@ -4,6 +4,7 @@ pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod database;
+pub mod http;
 pub mod import;
 pub mod ipxe;
 pub mod logging;

@@ -9,16 +9,21 @@ use app::{
 use axum::{
     Router,
     body::Body,
-    extract::State,
-    http::{Request, StatusCode},
+    extract::{DefaultBodyLimit, State},
+    http::{HeaderValue, Request, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tower_http::trace::TraceLayer;
+use tower_http::{
+    timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
+    trace::TraceLayer,
+};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+
+use std::time::Duration;
 
 use crate::{assets, ipxe, security};
 
@@ -54,6 +59,12 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(fallback)
         .layer(middleware::from_fn(api_error_status))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT))
+        .layer(middleware::from_fn(body_limits))
         .layer(sessions)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -96,10 +107,50 @@ async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Resp
     response
 }
 
+/// How long a request may take from its head to its answer's head; then it gets a 503.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a request body may pause between two pieces.
+const BODY_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest body of most requests: forms of a few fields.
+pub const SMALL_BODY: usize = 64 * 1024;
+/// The largest body of the server functions that take a whole menu or image as JSON.
+pub const LARGE_BODY: usize = 4 * 1024 * 1024;
+/// The server functions whose bodies may be `LARGE_BODY`.
+const LARGE_BODY_PATHS: [&str; 3] = ["/api/save_menu", "/api/create_image", "/api/update_image"];
+
+/// Caps each request's body by its path, before anything reads it: a declared length over
+/// the cap is answered 413 at once, and a body that turns out longer is cut off there (the
+/// server function then answers 422).
+async fn body_limits(mut request: Request<Body>, next: Next) -> Response {
+    let path = request.uri().path();
+    let limit = if LARGE_BODY_PATHS.contains(&path) {
+        LARGE_BODY
+    } else {
+        SMALL_BODY
+    };
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        let message = format!("The request is too large: at most {} KiB.", limit / 1024);
+        let body = if path.starts_with("/api/") {
+            serde_json::to_string(&AppError::invalid("", message)).unwrap_or_default()
+        } else {
+            message
+        };
+        return (StatusCode::PAYLOAD_TOO_LARGE, body).into_response();
+    }
+    DefaultBodyLimit::max(limit).apply(&mut request);
+    next.run(request).await
+}
+
 /// The longest error body a server function sends.
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
 
-/// Gives server-function errors their HTTP status (401, 403, 404, 409, 422, 429…).
+/// Gives server-function errors their HTTP status (401, 403, 404, 409, 422, 429, 503…) and,
+/// when the client should come back later, a `Retry-After`.
 ///
 /// Leptos answers every server-function error with 500, whether it came from the function or
 /// from decoding its arguments; the JSON body says which `AppError` it is.
@@ -116,6 +167,11 @@ async fn api_error_status(request: Request<Body>, next: Next) -> Response {
     if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status =
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if let Some(seconds) = error.retry_after_secs() {
+            parts
+                .headers
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
     }
     Response::from_parts(parts, Body::from(bytes))
 }

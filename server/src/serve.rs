@@ -12,7 +12,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
-use crate::{assets, config::Config, database, router};
+use crate::{assets, config::Config, database, http, router};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -155,11 +155,10 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         public_url = config.public_url.as_deref().unwrap_or("(from each request)"),
         "PXE Cloud is listening"
     );
-    axum::serve(
-        listener,
-        router::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    let limits = http::Limits {
+        max_connections: config.max_connections,
+        ..http::Limits::default()
+    };
+    http::serve(listener, router::router(state), limits, shutdown_signal()).await;
     Ok(())
 }

@@ -3,18 +3,49 @@
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
 };
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
 };
 use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 
-/// Hashes and verifies passwords on blocking threads, a bounded number at once.
+/// How many password checks may wait for a free slot, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Queue {
+    /// Checks waiting at most; one more is answered "busy" at once.
+    pub max_waiting: usize,
+    /// How long a check waits for a slot before it is answered "busy".
+    pub max_wait: Duration,
+}
+
+impl Default for Queue {
+    /// Enough for a lab of machines signing in together: ~500 checks clear in about 15 s on
+    /// two cores.
+    fn default() -> Self {
+        Self {
+            max_waiting: 512,
+            max_wait: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What a client that found the queue full is told to wait.
+const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
+/// Hashes and verifies passwords on blocking threads, a bounded number at once, with a
+/// bounded queue in front.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    permits: Arc<Semaphore>,
+    /// One per running or waiting check: the queue's bound.
+    admission: Arc<Semaphore>,
+    /// One per running check: the bound on memory (19 MiB each) and cores.
+    workers: Arc<Semaphore>,
+    max_wait: Duration,
     /// A hash of a random password, verified against for unknown users so that the answer
     /// takes as long as for a known one.
     dummy_hash: Arc<str>,
@@ -25,7 +56,7 @@ pub struct PasswordHasher {
 impl std::fmt::Debug for PasswordHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PasswordHasher")
-            .field("available", &self.permits.available_permits())
+            .field("idle_workers", &self.workers.available_permits())
             .field("verifications", &self.verifications())
             .finish()
     }
@@ -60,28 +91,57 @@ fn verify_blocking(password: &str, hash: &str) -> bool {
 }
 
 impl PasswordHasher {
-    /// A hasher running at most `concurrency` hashes at once (19 MiB each).
+    /// A hasher running at most `concurrency` hashes at once (19 MiB each), with the
+    /// default queue.
     pub fn new(concurrency: usize) -> Result<Self, AppError> {
+        Self::with_queue(concurrency, Queue::default())
+    }
+
+    /// A hasher running at most `concurrency` hashes at once, with `queue` in front.
+    pub fn with_queue(concurrency: usize, queue: Queue) -> Result<Self, AppError> {
         let mut random = [0u8; 32];
         rand::fill(&mut random);
         let dummy_hash = hash_blocking(&hex::encode(random))?;
+        let concurrency = concurrency.max(1);
         Ok(Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            admission: Arc::new(Semaphore::new(concurrency + queue.max_waiting)),
+            workers: Arc::new(Semaphore::new(concurrency)),
+            max_wait: queue.max_wait,
             dummy_hash: dummy_hash.into(),
             verifications: Arc::new(AtomicU64::new(0)),
         })
     }
 
+    /// Runs `work` on a blocking thread once a worker slot is free, or answers `Busy` when
+    /// the queue is full or the wait too long.
+    ///
+    /// Both slots move into the blocking task: if the caller is dropped (a timed-out
+    /// request), the hash still runs to its end, and its slot stays taken until then, so
+    /// no more than `concurrency` hashes ever run at once.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let busy = || AppError::Busy {
+            retry_after_secs: BUSY_RETRY_AFTER_SECS,
+        };
+        let admitted = self.admission.clone().try_acquire_owned().map_err(|_| {
+            tracing::warn!("password checks are queued to the limit; answering busy");
+            busy()
+        })?;
+        let worker = tokio::time::timeout(self.max_wait, self.workers.clone().acquire_owned())
             .await
+            .map_err(|_| {
+                tracing::warn!("a password check waited too long for a slot; answering busy");
+                busy()
+            })?
             .map_err(|_| AppError::Internal)?;
-        tokio::task::spawn_blocking(work).await.map_err(|error| {
+        tokio::task::spawn_blocking(move || {
+            let _slots = (admitted, worker);
+            work()
+        })
+        .await
+        .map_err(|error| {
             tracing::error!(%error, "a password hashing task failed");
             AppError::Internal
         })
@@ -104,8 +164,13 @@ impl PasswordHasher {
         let password = password.to_owned();
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
-        self.verifications.fetch_add(1, Ordering::Relaxed);
-        let matches = self.run(move || verify_blocking(&password, &hash)).await?;
+        let verifications = self.verifications.clone();
+        let matches = self
+            .run(move || {
+                verifications.fetch_add(1, Ordering::Relaxed);
+                verify_blocking(&password, &hash)
+            })
+            .await?;
         Ok(known && matches)
     }
 }
@@ -121,6 +186,92 @@ mod tests {
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(hasher.verify("correct horse", Some(&hash)).await.unwrap());
         assert!(!hasher.verify("wrong horse", Some(&hash)).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_answers_busy_without_hashing() {
+        let queue = Queue {
+            max_waiting: 2,
+            max_wait: Duration::from_secs(30),
+        };
+        let hasher = PasswordHasher::with_queue(1, queue).unwrap();
+        let checks: Vec<_> = (0..10)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.verify("x", None).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for check in checks {
+            match check.await.unwrap() {
+                Ok(false) => {}
+                Err(AppError::Busy { retry_after_secs }) => {
+                    assert!(retry_after_secs > 0);
+                    busy += 1;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        // One runs, two wait: the other seven are turned away at once.
+        assert_eq!(busy, 7);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_check_that_waits_too_long_answers_busy() {
+        let queue = Queue {
+            max_waiting: 10,
+            max_wait: Duration::from_millis(1),
+        };
+        let hasher = PasswordHasher::with_queue(1, queue).unwrap();
+        let first = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move { hasher.verify("x", None).await })
+        };
+        tokio::task::yield_now().await;
+        let results = verify_all(&hasher, 3).await;
+        assert!(first.await.unwrap().is_ok());
+        assert!(
+            results
+                .iter()
+                .any(|result| matches!(result, Err(AppError::Busy { .. }))),
+            "{results:?}"
+        );
+    }
+
+    async fn verify_all(hasher: &PasswordHasher, n: usize) -> Vec<Result<bool, AppError>> {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.verify("x", None).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        results
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_dropped_check_keeps_its_slot_until_its_hash_ends() {
+        let hasher = PasswordHasher::with_queue(1, Queue::default()).unwrap();
+        let check = {
+            let hasher = hasher.clone();
+            tokio::spawn(async move { hasher.verify("x", None).await })
+        };
+        // Wait until the hash runs, then drop its caller, as a timed-out request does.
+        while hasher.workers.available_permits() == 1 {
+            tokio::task::yield_now().await;
+        }
+        check.abort();
+        assert!(check.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            hasher.workers.available_permits(),
+            0,
+            "the running hash still holds its slot"
+        );
+        assert!(hasher.verify("y", None).await.is_ok());
+        assert_eq!(hasher.workers.available_permits(), 1);
     }
 
     #[tokio::test]

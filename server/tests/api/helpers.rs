@@ -15,7 +15,7 @@ use app::{
 };
 use reqwest::{StatusCode, header};
 use sea_orm::{ConnectionTrait, Database};
-use server::{config::Config, database, router, serve};
+use server::{config::Config, database, http, router, serve};
 use std::{net::SocketAddr, sync::Arc};
 
 /// A fresh, empty database URL for the backend under test.
@@ -87,6 +87,26 @@ pub async fn spawn_on(
     dir: Option<tempfile::TempDir>,
     adjust: impl FnOnce(&mut Settings),
 ) -> TestApp {
+    spawn_full(database_url, dir, adjust, |_| {}, http::Limits::default()).await
+}
+
+/// Starts a server after `adjust_state` has changed its state (its hasher, say), serving
+/// with `limits`.
+pub async fn spawn_custom(
+    adjust_state: impl FnOnce(&mut AppState),
+    limits: http::Limits,
+) -> TestApp {
+    let (database_url, dir) = fresh_database_url().await;
+    spawn_full(database_url, dir, |_| {}, adjust_state, limits).await
+}
+
+async fn spawn_full(
+    database_url: String,
+    dir: Option<tempfile::TempDir>,
+    adjust: impl FnOnce(&mut Settings),
+    adjust_state: impl FnOnce(&mut AppState),
+    limits: http::Limits,
+) -> TestApp {
     let config = Config {
         database_url: database_url.clone(),
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -100,18 +120,17 @@ pub async fn spawn_on(
     let mut settings = (*state.settings).clone();
     adjust(&mut settings);
     state.settings = Arc::new(settings);
+    adjust_state(&mut state);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let app = router::router(state.clone());
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    tokio::spawn(http::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending::<()>(),
+    ));
     TestApp {
         address,
         state,

@@ -328,7 +328,7 @@ async fn a_username_that_cannot_exist_is_refused_without_a_password_check() {
     let app = spawn_app().await;
     let before = app.state.hasher.verifications();
 
-    for name in ["a\u{0}b", "al ice", &"a".repeat(1024 * 1024)] {
+    for name in ["a\u{0}b", "al ice", &"a".repeat(4096)] {
         let response = app
             .call("login", &[("username", name), ("password", PASSWORD)])
             .await;

@@ -10,6 +10,7 @@ mod cli;
 mod helpers;
 mod import;
 mod ipxe_client;
+mod limits;
 mod login;
 mod migrations;
 mod organizations;

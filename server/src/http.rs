@@ -1,0 +1,123 @@
+//! The HTTP/1.1 listener: hyper with a header-read timeout and a bound on open connections.
+//!
+//! `axum::serve` takes no settings, and without a timer hyper never times out a request
+//! head, so a client sending one header byte a minute would hold its connection (and its
+//! memory) forever. This loop serves HTTP/1.1 only (the web app and iPXE both speak it; h2
+//! would need TLS and ALPN to reach a browser anyway), which also means one request at a time
+//! per connection: the connection bound is a bound on requests in flight.
+
+use axum::{Extension, Router, extract::ConnectInfo};
+use hyper::server::conn::http1;
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
+    service::TowerToHyperService,
+};
+use std::{future::Future, sync::Arc, time::Duration};
+use tokio::{net::TcpListener, sync::Semaphore};
+use tower::Layer as _;
+
+/// How much a client may hold of the server.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections open at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// How long a client has to send a whole request head, and how long an idle
+    /// keep-alive connection stays open.
+    pub header_read_timeout: Duration,
+    /// The largest request head (request line and headers) a connection buffers.
+    pub max_head_bytes: usize,
+    /// How long open connections may take to finish once shutdown starts.
+    pub drain_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+            max_head_bytes: 64 * 1024,
+            drain_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets open connections finish
+/// (for at most `limits.drain_timeout`).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let graceful = GracefulShutdown::new();
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(limits.max_head_bytes.max(8 * 1024));
+    let mut shutdown = std::pin::pin!(shutdown);
+    let mut warned_full = false;
+    loop {
+        // A slot first, then the connection: while every slot is taken, new clients wait
+        // in the kernel's queue and cost this process nothing.
+        let slot = match slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                if !warned_full {
+                    tracing::warn!(
+                        limit = limits.max_connections,
+                        "all connection slots are taken; new connections wait"
+                    );
+                    warned_full = true;
+                }
+                tokio::select! {
+                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                    () = &mut shutdown => break,
+                }
+            }
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(error) => {
+                    accept_failed(error).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if slots.available_permits() > limits.max_connections / 2 {
+            warned_full = false;
+        }
+        let service = TowerToHyperService::new(Extension(ConnectInfo(remote)).layer(app.clone()));
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _slot = slot;
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %remote, "a connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(limits.drain_timeout) => {
+            tracing::warn!("some connections were still open at shutdown and were closed");
+        }
+    }
+}
+
+/// What to do when `accept` fails: errors about one connection are ignored; others (out of
+/// file descriptors, for one) are logged and retried a second later rather than spun on.
+async fn accept_failed(error: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(
+        error.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(%error, "accepting a connection failed; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
