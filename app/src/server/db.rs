@@ -1,7 +1,7 @@
 //! Mapping database errors to the UI API's error, in one place.
 
 use sea_orm::{
-    ColumnTrait, DbErr, SqlErr,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, SqlErr, Statement, Value,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -14,6 +14,29 @@ use crate::{
 pub fn internal(error: DbErr) -> AppError {
     tracing::error!(%error, "database error");
     AppError::Internal
+}
+
+/// Makes transactions that call this with the same `key` run one after the other, until the
+/// end of the transaction `conn` is: call it first, before the transaction reads what it is
+/// about to check (the last admin, a count), so that the check sees every change committed
+/// before it.
+///
+/// On PostgreSQL this takes a transaction-scoped advisory lock on the key. SQLite has one
+/// writer at a time: a write as the transaction's first statement takes the database's write
+/// lock at once, where a read first would start a snapshot that a concurrent writer makes
+/// stale (and the later write would fail).
+pub async fn serialize(conn: &impl ConnectionTrait, key: &str) -> Result<(), AppError> {
+    let backend = conn.get_database_backend();
+    let statement = match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 7303))",
+            [Value::from(key)],
+        ),
+        _ => Statement::from_string(backend, "DELETE FROM login_attempts WHERE 1 = 0"),
+    };
+    conn.execute_raw(statement).await.map_err(internal)?;
+    Ok(())
 }
 
 /// Turns a unique-constraint violation into a `Conflict` on `field`; anything else is internal.

@@ -184,6 +184,32 @@ impl TestApp {
         org
     }
 
+    /// Makes a user a member of an organization with a role (or changes the role).
+    pub async fn set_member(&self, organization_id: i32, username: &str, role: Role) {
+        organizations::set_member(
+            &self.state.db,
+            &Actor::operator(),
+            organization_id,
+            &Username::parse(username).unwrap(),
+            role,
+        )
+        .await
+        .unwrap();
+    }
+
+    /// Makes these users active server admins again, directly in the database.
+    pub async fn restore_server_admins(&self, user_ids: &[i32]) {
+        use app::server::entities::user;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        user::Entity::update_many()
+            .col_expr(user::Column::IsServerAdmin, Expr::value(true))
+            .col_expr(user::Column::IsDisabled, Expr::value(false))
+            .filter(user::Column::Id.is_in(user_ids.iter().copied()))
+            .exec(&self.state.db)
+            .await
+            .unwrap();
+    }
+
     /// Calls a server function with form fields, using this app's client.
     pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> reqwest::Response {
         call_with(&self.client, self, endpoint, form).await

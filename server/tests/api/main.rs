@@ -16,5 +16,6 @@ mod migrations;
 mod organizations;
 mod pages;
 mod password;
+mod races;
 mod security;
 mod sessions;

@@ -217,9 +217,9 @@ pub async fn users_page(
     ))
 }
 
-async fn find_by_id(db: &DatabaseConnection, user_id: i32) -> Result<user::Model, AppError> {
+async fn find_by_id(conn: &impl ConnectionTrait, user_id: i32) -> Result<user::Model, AppError> {
     user::Entity::find_by_id(user_id)
-        .one(db)
+        .one(conn)
         .await
         .map_err(db::internal)?
         .ok_or(AppError::NotFound)
@@ -241,10 +241,64 @@ pub async fn set_disabled(
             "You cannot disable your own account.",
         ));
     }
-    let mut active: user::ActiveModel = find_by_id(db, user_id).await?.into();
+    let txn = db.begin().await.map_err(db::internal)?;
+    db::serialize(&txn, SERVER_ADMINS_KEY).await?;
+    ensure_still_server_admin(&txn, actor).await?;
+    let user = find_by_id(&txn, user_id).await?;
+    if disabled && user.is_server_admin && !user.is_disabled {
+        ensure_another_server_admin(&txn, user_id).await?;
+    }
+    let mut active: user::ActiveModel = user.into();
     active.is_disabled = Set(disabled);
     active.updated_at = Set(Utc::now());
-    Ok(to_row(active.update(db).await.map_err(db::internal)?))
+    let row = to_row(active.update(&txn).await.map_err(db::internal)?);
+    txn.commit().await.map_err(db::internal)?;
+    Ok(row)
+}
+
+/// The key that changes to the server admins are serialized on, so that two server admins
+/// demoting or disabling each other at once cannot leave the server without one.
+const SERVER_ADMINS_KEY: &str = "server-admins";
+
+/// Refuses a server admin whose right was taken away (or account disabled) since the request
+/// started: checked under the lock, after any concurrent change committed.
+async fn ensure_still_server_admin(
+    conn: &impl ConnectionTrait,
+    actor: &Actor,
+) -> Result<(), AppError> {
+    let Some(actor_id) = actor.user_id else {
+        return Ok(()); // the operator, on the command line
+    };
+    let current = user::Entity::find_by_id(actor_id)
+        .one(conn)
+        .await
+        .map_err(db::internal)?;
+    match current {
+        Some(user) if user.is_server_admin && !user.is_disabled => Ok(()),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Refuses when `leaving_user_id` is the last active server admin.
+async fn ensure_another_server_admin(
+    conn: &impl ConnectionTrait,
+    leaving_user_id: i32,
+) -> Result<(), AppError> {
+    let others = user::Entity::find()
+        .filter(user::Column::IsServerAdmin.eq(true))
+        .filter(user::Column::IsDisabled.eq(false))
+        .filter(user::Column::Id.ne(leaving_user_id))
+        .count(conn)
+        .await
+        .map_err(db::internal)?;
+    if others == 0 {
+        Err(AppError::conflict(
+            "server_admin",
+            "This is the last active server admin; make someone else server admin first.",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 /// Grants or takes back the server-admin right; a server admin may, but not from themselves,
@@ -263,10 +317,19 @@ pub async fn set_server_admin(
             "You cannot take the server-admin right from yourself; ask another server admin.",
         ));
     }
-    let mut active: user::ActiveModel = find_by_id(db, user_id).await?.into();
+    let txn = db.begin().await.map_err(db::internal)?;
+    db::serialize(&txn, SERVER_ADMINS_KEY).await?;
+    ensure_still_server_admin(&txn, actor).await?;
+    let user = find_by_id(&txn, user_id).await?;
+    if !admin && user.is_server_admin && !user.is_disabled {
+        ensure_another_server_admin(&txn, user_id).await?;
+    }
+    let mut active: user::ActiveModel = user.into();
     active.is_server_admin = Set(admin);
     active.updated_at = Set(Utc::now());
-    Ok(to_row(active.update(db).await.map_err(db::internal)?))
+    let row = to_row(active.update(&txn).await.map_err(db::internal)?);
+    txn.commit().await.map_err(db::internal)?;
+    Ok(row)
 }
 
 /// Sets a new password for an account by id; only a server admin may.

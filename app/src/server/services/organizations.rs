@@ -401,8 +401,12 @@ pub async fn set_role(
     user_id: i32,
     role: Role,
 ) -> Result<(), AppError> {
-    actor.require_role(db, organization_id, Role::Admin).await?;
     let txn = db.begin().await.map_err(db::internal)?;
+    db::serialize(&txn, &admins_key(organization_id)).await?;
+    // Checked under the lock: an admin demoted a moment ago is refused.
+    actor
+        .require_role(&txn, organization_id, Role::Admin)
+        .await?;
     let membership = organization_member::Entity::find_by_id((organization_id, user_id))
         .one(&txn)
         .await
@@ -426,8 +430,12 @@ pub async fn set_member(
     username: &Username,
     role: Role,
 ) -> Result<(), AppError> {
-    actor.require_role(db, organization_id, Role::Admin).await?;
     let txn = db.begin().await.map_err(db::internal)?;
+    db::serialize(&txn, &admins_key(organization_id)).await?;
+    // Checked under the lock: an admin demoted a moment ago is refused.
+    actor
+        .require_role(&txn, organization_id, Role::Admin)
+        .await?;
     organization::Entity::find_by_id(organization_id)
         .one(&txn)
         .await
@@ -475,8 +483,12 @@ pub async fn remove_member(
     organization_id: i32,
     user_id: i32,
 ) -> Result<(), AppError> {
-    actor.require_role(db, organization_id, Role::Admin).await?;
     let txn = db.begin().await.map_err(db::internal)?;
+    db::serialize(&txn, &admins_key(organization_id)).await?;
+    // Checked under the lock: an admin demoted a moment ago is refused.
+    actor
+        .require_role(&txn, organization_id, Role::Admin)
+        .await?;
     let membership = organization_member::Entity::find_by_id((organization_id, user_id))
         .one(&txn)
         .await
@@ -504,6 +516,12 @@ pub async fn remove_member(
         .await
         .map_err(db::internal)?;
     txn.commit().await.map_err(db::internal)
+}
+
+/// The key that changes to an organization's admins are serialized on, so that two admins
+/// demoting each other at once cannot leave it without one.
+fn admins_key(organization_id: i32) -> String {
+    format!("organization:{organization_id}:admins")
 }
 
 async fn ensure_another_admin(

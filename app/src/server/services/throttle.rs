@@ -85,10 +85,9 @@ pub struct Reservation {
 /// refuses it with `RateLimited` (counting nothing) when a subject has reached its limit
 /// within `window`.
 ///
-/// Attempts on one subject are serialized: on PostgreSQL by a transaction-scoped advisory
-/// lock per subject, on SQLite by its single writer (each count-and-insert is one
-/// statement, and the transaction holds the write lock from the first). So however many
-/// attempts arrive at once, at most `max_failures` of them get a password check.
+/// Attempts on one subject are serialized ([`db::serialize`] on each subject's key, in one
+/// order for all), so however many attempts arrive at once, at most `max_failures` of them
+/// get a password check.
 pub async fn reserve(
     db: &DatabaseConnection,
     subjects: &[Subject],
@@ -97,20 +96,12 @@ pub async fn reserve(
     let backend = db.get_database_backend();
     let since = Utc::now() - Duration::from_std(window).unwrap_or(Duration::days(365));
     let txn = db.begin().await.map_err(db::internal)?;
-    if backend == DatabaseBackend::Postgres {
-        let mut keys: Vec<&str> = subjects.iter().map(|s| s.key.as_str()).collect();
-        // One order for every caller, so that two attempts never wait for each other.
-        keys.sort_unstable();
-        keys.dedup();
-        for key in keys {
-            txn.execute_raw(Statement::from_sql_and_values(
-                backend,
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 7303))",
-                [Value::from(key)],
-            ))
-            .await
-            .map_err(db::internal)?;
-        }
+    let mut keys: Vec<&str> = subjects.iter().map(|s| s.key.as_str()).collect();
+    // One order for every caller, so that two attempts never wait for each other.
+    keys.sort_unstable();
+    keys.dedup();
+    for key in keys {
+        db::serialize(&txn, key).await?;
     }
     let mut ids = Vec::with_capacity(subjects.len());
     let mut full = false;
