@@ -2,7 +2,7 @@
 // headless Chromium, for the browser tests.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,21 +47,24 @@ export async function startServer() {
   const child = spawn(binary, args, { cwd: dir, env: { ...process.env, RUST_LOG: 'info' } });
   let log = '';
   const started = Date.now();
-  const adminPassword = await new Promise((done, fail) => {
+  await new Promise((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 60_000);
     child.stderr.on('data', (chunk) => {
       log += chunk;
       if (log.includes('PXE Cloud is listening')) {
         clearTimeout(timer);
-        const match = log.match(/password=(\S+)/);
-        done(match ? match[1] : null);
+        done();
       }
     });
     child.on('exit', (code) => fail(new Error(`server exited with ${code}:\n${log}`)));
   });
+  // The first start writes the admin's password to a file in the data folder, not the log.
+  const passwordFile = join(dir, 'data', 'first-admin-password');
+  const adminPassword = existsSync(passwordFile) ? readFileSync(passwordFile, 'utf8').trim() : null;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
     adminPassword,
+    passwordFile,
     startMillis: Date.now() - started,
     log: () => log,
     async stop() {

@@ -15,6 +15,8 @@ pub enum AppError {
     Unauthenticated,
     /// Signed in, but not allowed to do this.
     Forbidden,
+    /// Signed in with a password that must be changed before anything else.
+    PasswordChangeRequired,
     /// The thing asked for does not exist (or is not visible to the caller).
     NotFound,
     /// A unique value is already taken.
@@ -78,7 +80,7 @@ impl AppError {
     pub fn status(&self) -> u16 {
         match self {
             Self::Unauthenticated => 401,
-            Self::Forbidden | Self::CrossSite => 403,
+            Self::Forbidden | Self::CrossSite | Self::PasswordChangeRequired => 403,
             Self::NotFound => 404,
             Self::Conflict { .. } => 409,
             Self::Invalid { .. } => 422,
@@ -96,6 +98,9 @@ impl fmt::Display for AppError {
             Self::Unauthenticated => f.write_str("Please sign in."),
             Self::Forbidden => f.write_str("You are not allowed to do that."),
             Self::NotFound => f.write_str("Not found."),
+            Self::PasswordChangeRequired => {
+                f.write_str("Choose a new password first (Password page).")
+            }
             Self::CrossSite => f.write_str(
                 "This request came from another site (or was not a form or JSON), so PXE Cloud refused it.",
             ),

@@ -43,6 +43,8 @@ pub struct SignedInUser {
     pub id: i32,
     pub username: String,
     pub is_server_admin: bool,
+    /// Signed in with the first-start password: the app asks for a new one before anything.
+    pub must_change_password: bool,
 }
 
 /// One organization of the signed-in user, with their role in it.

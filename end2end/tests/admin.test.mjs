@@ -10,6 +10,7 @@ import { ipxeSignIn, menuLines } from '../ipxe-http.mjs';
 
 const backend = process.env.PXECLOUD_E2E_ADMIN_URL ? 'postgres' : 'sqlite';
 const MEMBER_PASSWORD = 'alice & her % password';
+const ADMIN_PASSWORD = 'the admin % own & password';
 // Tall enough for the editor's palette and entries to be on screen together while dragging.
 const VIEWPORT = { viewport: { width: 1280, height: 1600 } };
 
@@ -60,7 +61,21 @@ describe(`the admin web app (${backend})`, () => {
     server = await startServer();
     browser = await launchBrowser();
     ({ page, problems } = await openPage(browser, VIEWPORT));
-    await signIn(page, server.baseUrl, 'admin', server.adminPassword);
+    // The first sign-in asks for a new password before anything else.
+    await page.goto(server.baseUrl + '/login');
+    await hydrated(page);
+    await page.fill('#field-username', 'admin');
+    await page.fill('#field-password', server.adminPassword);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL(server.baseUrl + '/account/password');
+    await hydrated(page);
+    await page.fill('#field-current', server.adminPassword);
+    await page.fill('#field-new', ADMIN_PASSWORD);
+    await page.fill('#field-confirm', ADMIN_PASSWORD);
+    await page.getByRole('button', { name: 'Change password' }).click();
+    await page.waitForURL(server.baseUrl + '/');
+    await hydrated(page);
+    server.adminPassword = ADMIN_PASSWORD;
   });
 
   after(async () => {

@@ -2,6 +2,7 @@
 // sign-out, sign-in with the new password, and a wrong password.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifacts, eventually, hydrated, launchBrowser, openPage, startServer } from '../support.mjs';
 
@@ -25,8 +26,10 @@ describe(`the UI shell (${backend})`, () => {
     await server?.stop();
   });
 
-  test('the first start printed an admin password', () => {
+  test('the first start wrote the admin password to a file, never to the log', () => {
     assert.ok(server.adminPassword, server.log());
+    assert.ok(!server.log().includes(server.adminPassword), 'the password is not in the log');
+    assert.ok(server.log().includes(server.passwordFile), 'the log names the file');
   });
 
   test('an anonymous visitor is sent to the sign-in page', async () => {
@@ -68,15 +71,17 @@ describe(`the UI shell (${backend})`, () => {
     assert.equal(new URL(page.url()).pathname, '/login');
   });
 
-  test('the admin signs in and sees the dashboard', async () => {
+  test('the admin signs in and is asked to choose a password before anything else', async () => {
     await page.fill('#field-username', 'admin');
     await page.fill('#field-password', server.adminPassword);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL(server.baseUrl + '/');
-    await page.getByRole('heading', { name: 'Welcome, admin' }).waitFor();
-    await page.getByText('No organizations yet').waitFor();
+    await page.waitForURL(server.baseUrl + '/account/password');
+    await page.getByText('Choose your own to go on.').waitFor();
     await hydrated(page);
-    await page.screenshot({ path: join(artifacts, `dashboard-${backend}.png`), fullPage: true });
+    // Every other page leads back here until then.
+    await page.goto(server.baseUrl + '/organizations');
+    await page.waitForURL(server.baseUrl + '/account/password');
+    await hydrated(page);
   });
 
   test('the password form checks as you type (works only once hydrated)', async () => {
@@ -93,11 +98,16 @@ describe(`the UI shell (${backend})`, () => {
     await eventually(() => submit.isEnabled(), true);
   });
 
-  test('the admin changes the password', async () => {
+  test('the admin changes the password and reaches the dashboard', async () => {
+    await page.screenshot({ path: join(artifacts, `password-${backend}.png`), fullPage: true });
     await page.fill('#field-current', server.adminPassword);
     await page.getByRole('button', { name: 'Change password' }).click();
-    await page.getByText('Your password has been changed.').waitFor();
-    await page.screenshot({ path: join(artifacts, `password-${backend}.png`), fullPage: true });
+    await page.waitForURL(server.baseUrl + '/');
+    await page.getByRole('heading', { name: 'Welcome, admin' }).waitFor();
+    await page.getByText('No organizations yet').waitFor();
+    await hydrated(page);
+    assert.ok(!existsSync(server.passwordFile), 'the password file is deleted');
+    await page.screenshot({ path: join(artifacts, `dashboard-${backend}.png`), fullPage: true });
   });
 
   test('signing out leads back to the sign-in page', async () => {

@@ -185,7 +185,7 @@ pub async fn run() -> ExitCode {
 
 /// Writes a file only its owner can read (an export may hold password hashes), replacing
 /// what was there.
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);

@@ -42,17 +42,22 @@ fn sqlite_path(url: &str) -> Option<&str> {
     (!path.is_empty() && path != ":memory:").then_some(path)
 }
 
+/// Creates a folder (and its parents) for this user's eyes only, if it is not there.
+pub fn create_private_dir(path: &std::path::Path) -> std::io::Result<()> {
+    if path.as_os_str().is_empty() || path.exists() {
+        return Ok(());
+    }
+    let mut folder = std::fs::DirBuilder::new();
+    folder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
+    folder.create(path)
+}
+
 /// Creates the SQLite file (and its folder) readable by this user only, if it is not there.
 fn create_private_file(path: &std::path::Path) -> std::io::Result<()> {
-    if let Some(parent) = path.parent()
-        && !parent.as_os_str().is_empty()
-        && !parent.exists()
-    {
-        let mut folder = std::fs::DirBuilder::new();
-        folder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut folder, 0o700);
-        folder.create(parent)?;
+    if let Some(parent) = path.parent() {
+        create_private_dir(parent)?;
     }
     let mut file = std::fs::OpenOptions::new();
     file.write(true).create_new(true);

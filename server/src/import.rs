@@ -357,6 +357,7 @@ async fn import_user(
                 password_hash: Set(hash.unwrap_or_default()),
                 is_server_admin: Set(doc.admin),
                 is_disabled: Set(false),
+                must_change_password: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
             }

@@ -8,7 +8,7 @@ use app::server::{
 };
 use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
@@ -28,6 +28,11 @@ pub enum ServeError {
     Hasher,
     #[error("cannot create the first admin: {0}")]
     FirstAdmin(app::error::AppError),
+    #[error("cannot write the first admin's password to {path}: {source}")]
+    FirstPassword {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the server stopped: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -50,6 +55,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         boot_token_ttl: config.boot_token_ttl,
         web_session_ttl: config.session_ttl,
         memdisk_path: Some(config.memdisk.clone()),
+        first_password_file: Some(first_password_file(config)),
         ..Settings::default()
     };
     let leptos_options = LeptosOptions::builder()
@@ -72,18 +78,53 @@ pub async fn open_database(config: &Config) -> Result<DatabaseConnection, ServeE
     Ok(db)
 }
 
-/// Creates the first admin if there are no users, and shows its password once.
-pub async fn first_start(state: &AppState) -> Result<(), ServeError> {
-    if let Some(password) = accounts::ensure_first_admin(&state.db, &state.hasher)
+/// Where the first-start admin's password is written.
+pub fn first_password_file(config: &Config) -> PathBuf {
+    config.data_dir.join(FIRST_PASSWORD_FILE)
+}
+
+/// The name of the file, in the data directory, with the first-start admin's password.
+pub const FIRST_PASSWORD_FILE: &str = "first-admin-password";
+
+/// Creates the first admin if there are no users, with a generated password written to a
+/// file only this user can read (never to the log); the admin replaces it at first sign-in.
+/// A file left from a first start whose password was since changed is deleted.
+pub async fn first_start(state: &AppState, config: &Config) -> Result<(), ServeError> {
+    let file = first_password_file(config);
+    match accounts::ensure_first_admin(&state.db, &state.hasher)
         .await
         .map_err(ServeError::FirstAdmin)?
     {
-        tracing::warn!(
-            username = "admin",
-            password = %password,
-            "FIRST START: created the server admin `admin` with this password. It is shown only \
-             this once: sign in and change it."
-        );
+        Some(password) => {
+            database::create_private_dir(&config.data_dir).map_err(|source| {
+                ServeError::FirstPassword {
+                    path: file.clone(),
+                    source,
+                }
+            })?;
+            crate::cli::write_private(&file, &format!("{password}\n")).map_err(|source| {
+                ServeError::FirstPassword {
+                    path: file.clone(),
+                    source,
+                }
+            })?;
+            tracing::warn!(
+                username = "admin",
+                file = %file.display(),
+                "FIRST START: created the server admin `admin`; its password is in this file, \
+                 readable by this user only. Sign in with it and choose a new password: the \
+                 file is deleted then."
+            );
+        }
+        None => {
+            let stale = file.exists()
+                && !accounts::first_admin_must_change(&state.db)
+                    .await
+                    .map_err(ServeError::FirstAdmin)?;
+            if stale && std::fs::remove_file(&file).is_ok() {
+                tracing::info!(file = %file.display(), "deleted the first-start password file: the password was changed");
+            }
+        }
     }
     Ok(())
 }
@@ -143,7 +184,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         })?;
     let db = open_database(&config).await?;
     let state = state(db, &config)?;
-    first_start(&state).await?;
+    first_start(&state, &config).await?;
     spawn_housekeeping(&state);
     if !assets::front_end_present() {
         tracing::warn!("this binary has no front end built in: build it with `cargo leptos build`");

@@ -7,12 +7,13 @@ use crate::{error::AppError, model::SignedInUser};
 /// Who is signed in, if anyone.
 #[server(endpoint = "current_user")]
 pub async fn current_user() -> Result<Option<SignedInUser>, AppError> {
-    let actor = super::context::maybe_actor().await?;
-    Ok(actor.and_then(|a| {
+    let signed_in = super::context::signed_in().await?;
+    Ok(signed_in.and_then(|s| {
         Some(SignedInUser {
-            id: a.user_id?,
-            username: a.username,
-            is_server_admin: a.is_server_admin,
+            id: s.actor.user_id?,
+            username: s.actor.username,
+            is_server_admin: s.actor.is_server_admin,
+            must_change_password: s.must_change_password,
         })
     }))
 }
@@ -54,10 +55,11 @@ pub async fn change_password(
     new: String,
     confirm: String,
 ) -> Result<(), AppError> {
-    use super::context::{actor, session, sign_in_session, state};
+    use super::context::{session, sign_in_session, signed_in, state};
     use crate::{server::services::accounts, validate::NewPassword};
 
-    let actor = actor().await?;
+    let signed_in = signed_in().await?.ok_or(AppError::Unauthenticated)?;
+    let actor = signed_in.actor;
     let state = state()?;
     if current.is_empty() {
         return Err(AppError::invalid("current", "Enter your current password."));
@@ -75,6 +77,15 @@ pub async fn change_password(
         &new,
     )
     .await?;
+    if signed_in.must_change_password {
+        if let Some(file) = &state.settings.first_password_file
+            && std::fs::remove_file(file).is_ok()
+        {
+            tracing::info!(file = %file.display(), "the first-start password was replaced; its file is deleted");
+        }
+        // On to the dashboard, which was closed until now.
+        leptos_axum::redirect("/");
+    }
     // Every other session of the user is over; this one goes on under a new id.
     let session = session().await?;
     session

@@ -55,8 +55,16 @@ pub async fn client_address() -> Option<String> {
         .map(|ConnectInfo(address)| address.ip().to_string())
 }
 
-/// The signed-in user, or `None`.
-pub async fn maybe_actor() -> Result<Option<Actor>, AppError> {
+/// Who a web session belongs to.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub actor: Actor,
+    /// The user signed in with a password they must replace before doing anything else.
+    pub must_change_password: bool,
+}
+
+/// The signed-in user, or `None`, whether or not they must change their password.
+pub async fn signed_in() -> Result<Option<SignedIn>, AppError> {
     let state = state()?;
     let session = session().await?;
     let user_id: Option<i32> = session.get(USER_ID_KEY).await.map_err(|error| {
@@ -75,16 +83,27 @@ pub async fn maybe_actor() -> Result<Option<Actor>, AppError> {
         session.flush().await.map_err(session_error)?;
         return Ok(None);
     }
-    Ok(Some(Actor {
-        user_id: Some(user.id),
-        username: user.username,
-        is_server_admin: user.is_server_admin,
+    Ok(Some(SignedIn {
+        must_change_password: user.must_change_password,
+        actor: Actor {
+            user_id: Some(user.id),
+            username: user.username,
+            is_server_admin: user.is_server_admin,
+        },
     }))
 }
 
-/// The signed-in user, or `Unauthenticated`.
+/// The signed-in user, or `Unauthenticated`; `PasswordChangeRequired` while they must
+/// change their password first.
 pub async fn actor() -> Result<Actor, AppError> {
-    maybe_actor().await?.ok_or(AppError::Unauthenticated)
+    match signed_in().await? {
+        None => Err(AppError::Unauthenticated),
+        Some(SignedIn {
+            must_change_password: true,
+            ..
+        }) => Err(AppError::PasswordChangeRequired),
+        Some(SignedIn { actor, .. }) => Ok(actor),
+    }
 }
 
 /// Logs a session-store failure and hides it.

@@ -1,7 +1,10 @@
 //! The frame of every signed-in page: navigation, the user, sign-out.
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Redirect};
+use leptos_router::{
+    components::{A, Redirect},
+    hooks::use_location,
+};
 
 use crate::{
     api::account::{Logout, current_user},
@@ -9,6 +12,9 @@ use crate::{
     error::AppError,
     model::SignedInUser,
 };
+
+/// Where users change their own password.
+pub const PASSWORD_PAGE: &str = "/account/password";
 
 /// The signed-in user as loaded by the layout; await it inside a `Suspense`.
 #[derive(Debug, Clone, Copy)]
@@ -33,10 +39,18 @@ pub fn signed_in() -> impl std::future::Future<Output = Option<SignedInUser>> {
 pub fn Layout(children: Children) -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     provide_context(CurrentUser(user));
+    let location = use_location();
     view! {
         <Suspense fallback=|| view! { <div class="h-14 bg-slate-800"></div> }>
             {move || Suspend::new(async move {
                 match user.await {
+                    // The first-start password is replaced before anything else.
+                    Ok(Some(user))
+                        if user.must_change_password
+                            && location.pathname.get_untracked() != PASSWORD_PAGE =>
+                    {
+                        view! { <Redirect path=PASSWORD_PAGE /> }.into_any()
+                    }
                     Ok(Some(user)) => view! { <Navigation user /> }.into_any(),
                     Ok(None) => view! { <Redirect path="/login" /> }.into_any(),
                     Err(error) => view! {
@@ -76,7 +90,7 @@ fn Navigation(user: SignedInUser) -> impl IntoView {
                         "Users"
                     </A>
                 })}
-                <A href="/account/password" attr:class=link>
+                <A href=PASSWORD_PAGE attr:class=link>
                     "Password"
                 </A>
                 <div class="ml-auto flex items-center gap-3">

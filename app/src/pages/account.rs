@@ -5,7 +5,10 @@ use leptos_meta::Title;
 
 use crate::{
     api::account::ChangePassword,
-    components::ui::{Alert, Card, SubmitButton, TextField, Tone},
+    components::{
+        layout::signed_in,
+        ui::{Alert, Card, SubmitButton, TextField, Tone},
+    },
     validate::{NewPassword, PASSWORD_MAX},
 };
 
@@ -60,6 +63,18 @@ pub fn PasswordPage() -> impl IntoView {
             <Card title="Change your password">
                 <ActionForm action=change node_ref=form>
                     <div class="space-y-4">
+                        <Suspense>
+                            {move || Suspend::new(async move {
+                                signed_in()
+                                    .await
+                                    .filter(|user| user.must_change_password)
+                                    .map(|_| view! {
+                                        <Alert tone=Tone::Info>
+                                            "You signed in with the password PXE Cloud made at its first start. Choose your own to go on."
+                                        </Alert>
+                                    })
+                            })}
+                        </Suspense>
                         <Show when=succeeded>
                             <Alert tone=Tone::Success>"Your password has been changed."</Alert>
                         </Show>

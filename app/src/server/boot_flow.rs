@@ -148,6 +148,11 @@ pub async fn sign_in(
         client_address: client.ip.clone(),
     };
     match accounts::authenticate(&state.db, &state.hasher, &state.settings, attempt).await {
+        Ok(user) if user.must_change_password => Ok(login(
+            urls,
+            client,
+            Some("Choose a new password in the web app first, then sign in here.".into()),
+        )),
         Ok(user) => {
             let (session, token) =
                 boot_sessions::start(&state.db, &user, client, state.settings.boot_token_ttl)

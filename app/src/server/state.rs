@@ -26,6 +26,9 @@ pub struct Settings {
     pub throttle_window: Duration,
     /// syslinux's memdisk, served to BIOS clients that boot an ISO from memory.
     pub memdisk_path: Option<std::path::PathBuf>,
+    /// The file holding the first-start admin's generated password; deleted once they
+    /// choose their own.
+    pub first_password_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -39,6 +42,7 @@ impl Default for Settings {
             max_failures_per_address: 20,
             throttle_window: Duration::from_secs(5 * 60),
             memdisk_path: Some("/usr/lib/syslinux/memdisk".into()),
+            first_password_file: None,
         }
     }
 }

@@ -554,6 +554,31 @@ async fn each_boot_choice_is_logged_with_the_client() {
 }
 
 #[tokio::test]
+async fn deleting_an_organization_keeps_its_boot_log_with_the_name() {
+    let lab = lab().await;
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    get(&lab.app, &menu.pick("Debian installer")).await;
+
+    app::server::services::organizations::delete(
+        &lab.app.state.db,
+        &app::server::actor::Actor::operator(),
+        lab.lab,
+        true,
+    )
+    .await
+    .unwrap();
+
+    let events = boot_event::Entity::find()
+        .all(&lab.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1, "the boot is still on record");
+    assert_eq!(events[0].organization_id, None);
+    assert_eq!(events[0].organization_name.as_deref(), Some("Lab"));
+    assert_eq!(events[0].entry_title.as_deref(), Some("Debian installer"));
+}
+
+#[tokio::test]
 async fn signing_out_ends_the_session_and_shows_the_prompt() {
     let lab = lab().await;
     let menu = sign_in(&lab.app, "bob", PASSWORD).await;

@@ -35,7 +35,7 @@ fn stderr(output: &Output) -> String {
 }
 
 /// Runs `serve` until it logs that it listens (or exits), then stops it; returns stderr.
-fn serve_until_listening(database_url: &str) -> String {
+fn serve_until_listening(database_url: &str, data_dir: &std::path::Path) -> String {
     let mut child = pxecloud()
         .args([
             "serve",
@@ -44,6 +44,8 @@ fn serve_until_listening(database_url: &str) -> String {
             "--database-url",
             database_url,
         ])
+        .arg("--data-dir")
+        .arg(data_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -152,31 +154,38 @@ fn a_config_file_that_is_not_toml_says_where() {
 }
 
 #[tokio::test]
-async fn the_first_start_prints_an_admin_password_once_and_it_works() {
+async fn the_first_start_writes_the_admin_password_to_a_private_file_never_to_the_log() {
+    use std::os::unix::fs::PermissionsExt;
     let (url, _dir) = fresh_database_url().await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().join("data");
+    let serve = |url: &str| {
+        let (url, data_dir) = (url.to_owned(), data_dir.clone());
+        tokio::task::spawn_blocking(move || serve_until_listening(&url, &data_dir))
+    };
 
-    let first = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || serve_until_listening(&url)
-    })
-    .await
-    .unwrap();
-    let second = tokio::task::spawn_blocking({
-        let url = url.clone();
-        move || serve_until_listening(&url)
-    })
-    .await
-    .unwrap();
-
-    assert!(first.contains("FIRST START"), "{first}");
-    assert!(first.contains("PXE Cloud is listening"), "{first}");
-    assert!(!second.contains("FIRST START"), "{second}");
-    let password = first
-        .split("password=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the password is in the log")
+    let first = serve(&url).await.unwrap();
+    let file = data_dir.join(server::serve::FIRST_PASSWORD_FILE);
+    let password = std::fs::read_to_string(&file)
+        .expect("the password file is written")
+        .trim()
         .to_owned();
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(first.contains("FIRST START"), "{first}");
+    assert!(
+        first.contains(&file.display().to_string()),
+        "the log names the file: {first}"
+    );
+    assert!(
+        !first.contains(&password),
+        "the password is not in the log: {first}"
+    );
+    let second = serve(&url).await.unwrap();
+    assert!(!second.contains("FIRST START"), "{second}");
+    assert!(file.exists(), "kept until the password is changed");
 
     let db = server::database::connect(&url).await.unwrap();
     let hasher = app::server::password::PasswordHasher::new(1).unwrap();
@@ -191,8 +200,27 @@ async fn the_first_start_prints_an_admin_password_once_and_it_works() {
         },
     )
     .await
-    .expect("the printed password signs in");
+    .expect("the password in the file signs in");
     assert!(user.is_server_admin);
+    assert!(user.must_change_password);
+
+    // Changed (here from the command line): the next start deletes the stale file.
+    let mut passwd = pxecloud()
+        .args(["user", "passwd", "admin", "--database-url", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    passwd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a brand new password\n")
+        .unwrap();
+    assert!(passwd.wait().unwrap().success());
+    serve(&url).await.unwrap();
+    assert!(!file.exists(), "deleted once the password was changed");
 }
 
 #[tokio::test]

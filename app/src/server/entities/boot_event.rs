@@ -14,6 +14,9 @@ pub struct Model {
     pub menu_id: Option<i32>,
     pub image_id: Option<i32>,
     pub username: Option<String>,
+    /// The organization's name when the row was written; kept after the organization is
+    /// deleted (then `organization_id` is null).
+    pub organization_name: Option<String>,
     pub entry_title: Option<String>,
     pub entry_kind: Option<String>,
     pub client_mac: Option<String>,

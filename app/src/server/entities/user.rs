@@ -13,6 +13,9 @@ pub struct Model {
     pub password_hash: String,
     pub is_server_admin: bool,
     pub is_disabled: bool,
+    /// Set for the first-start admin: the web app asks for a new password before anything
+    /// else, and iPXE refuses the sign-in until then.
+    pub must_change_password: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -141,6 +141,7 @@ pub(crate) async fn insert_user(
         password_hash: Set(password_hash),
         is_server_admin: Set(new.is_server_admin),
         is_disabled: Set(false),
+        must_change_password: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -358,6 +359,7 @@ async fn store_password(
     let hash = hasher.hash(password.expose()).await?;
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(hash);
+    active.must_change_password = Set(false);
     active.updated_at = Set(Utc::now());
     let txn = db.begin().await.map_err(db::internal)?;
     let user = active.update(&txn).await.map_err(db::internal)?;
@@ -462,10 +464,27 @@ pub async fn ensure_first_admin(
         is_server_admin: true,
     };
     match create_user(db, hasher, &Actor::operator(), new).await {
-        Ok(_) => Ok(Some(password)),
+        Ok(admin) => {
+            // The password went to a file: the admin chooses their own at first sign-in.
+            let mut active: user::ActiveModel = admin.into();
+            active.must_change_password = Set(true);
+            active.update(db).await.map_err(db::internal)?;
+            Ok(Some(password))
+        }
         Err(AppError::Conflict { .. }) => Ok(None),
         Err(other) => Err(other),
     }
+}
+
+/// Whether the first-start admin (`admin`) still has to replace the generated password.
+pub async fn first_admin_must_change(db: &DatabaseConnection) -> Result<bool, AppError> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Username.eq("admin"))
+        .filter(user::Column::MustChangePassword.eq(true))
+        .count(db)
+        .await
+        .map_err(db::internal)?
+        > 0)
 }
 
 /// A random password of letters and digits, without look-alikes (0/O, 1/l/I).

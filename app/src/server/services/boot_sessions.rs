@@ -17,7 +17,7 @@ use crate::{
     server::{
         actor::Actor,
         db,
-        entities::{boot_event, boot_token, user},
+        entities::{boot_event, boot_token, organization, user},
     },
 };
 
@@ -239,6 +239,16 @@ pub async fn record(
     record: BootRecord,
 ) -> Result<(), AppError> {
     let clip = |s: Option<String>, max: usize| s.map(|s| s.chars().take(max).collect::<String>());
+    // The name as it is now, so that the row still says where it booted after the
+    // organization is renamed or deleted.
+    let organization_name = match record.organization_id {
+        Some(id) => organization::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .map_err(db::internal)?
+            .map(|o| o.name),
+        None => None,
+    };
     boot_event::ActiveModel {
         id: NotSet,
         at: Set(Utc::now()),
@@ -248,6 +258,7 @@ pub async fn record(
         menu_id: Set(record.menu_id),
         image_id: Set(record.image_id),
         username: Set(Some(session.actor.username.clone())),
+        organization_name: Set(organization_name),
         entry_title: Set(clip(record.entry_title, 200)),
         entry_kind: Set(clip(record.entry_kind, 32)),
         client_mac: Set(session.client.mac.clone()),
