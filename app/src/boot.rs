@@ -314,9 +314,14 @@ pub struct BootMenu {
     pub title: String,
     pub background_url: Option<String>,
     pub timeout_secs: Option<i32>,
-    /// Bumped by every save; a save names the version it started from.
+    /// Bumped by every save, and when deleting an image takes entries away; a save names
+    /// the version it started from, and a boot choice the version it was shown.
     pub version: i32,
     pub entries: Vec<MenuEntry>,
+    /// The stored ids of `entries`, in the same order (empty for a menu not read from the
+    /// database): what boot URLs name, so that a choice never lands on another entry.
+    #[serde(default)]
+    pub entry_ids: Vec<i32>,
 }
 
 #[cfg(test)]

@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ipxe/s/{token}/start", get(start))
         .route("/ipxe/s/{token}/org/{organization}", get(organization))
         .route("/ipxe/s/{token}/group/{group}", get(group))
-        .route("/ipxe/s/{token}/boot/{group}/{position}", get(boot))
+        .route("/ipxe/s/{token}/boot/{group}/{version}/{entry}", get(boot))
         .route("/ipxe/s/{token}/logout", get(logout))
         .route("/ipxe/memdisk", get(memdisk))
 }
@@ -265,14 +265,24 @@ async fn boot(
     State(state): State<AppState>,
     headers: HeaderMap,
     address: ClientAddress,
-    Path((token, group, position)): Path<(String, String, String)>,
+    Path((token, group, version, entry)): Path<(String, String, String, String)>,
 ) -> Response {
     let (session, urls) = match session_for(&state, &headers, address, &token).await {
         Ok(found) => found,
         Err(response) => return response,
     };
-    let position = position.parse().unwrap_or(0);
-    respond(boot_flow::boot(&state, &urls, &session, &token, id(&group), position).await)
+    respond(
+        boot_flow::boot(
+            &state,
+            &urls,
+            &session,
+            &token,
+            id(&group),
+            id(&version),
+            id(&entry),
+        )
+        .await,
+    )
 }
 
 async fn logout(

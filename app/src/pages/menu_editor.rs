@@ -171,6 +171,7 @@ fn Editor(organization_id: i32, data: MenuEditorData, reload: RwSignal<u32>) -> 
             timeout_secs: parse_timeout(&timeout.get()).ok().flatten(),
             version: version.get(),
             entries,
+            entry_ids: Vec::new(),
         };
         let plan = menu_plan(
             &shown,

@@ -7,7 +7,8 @@ use crate::{
     boot::{BootMenu, ImageKind, IsoBoot, MenuAction, MenuItem},
     error::AppError,
     ipxe::{
-        BootPlan, BootStep, ChoiceOption, ChoicePlan, LoginPlan, NoticePlan, Plan, ServerUrl, menu,
+        BootPlan, BootStep, ChoiceOption, ChoicePlan, LoginPlan, MenuLine, NoticePlan, Plan,
+        ServerUrl, menu,
     },
     server::{
         entities::{boot_image, group},
@@ -90,8 +91,10 @@ impl Urls {
         self.url(&format!("ipxe/s/{token}/group/{group_id}"))
     }
 
-    fn boot(&self, token: &str, group_id: i32, position: usize) -> ServerUrl {
-        self.url(&format!("ipxe/s/{token}/boot/{group_id}/{position}"))
+    fn boot(&self, token: &str, group_id: i32, menu_version: i32, entry_id: i32) -> ServerUrl {
+        self.url(&format!(
+            "ipxe/s/{token}/boot/{group_id}/{menu_version}/{entry_id}"
+        ))
     }
 
     fn logout(&self, token: &str) -> ServerUrl {
@@ -281,6 +284,19 @@ pub async fn group_menu(
     token: &str,
     group_id: i32,
 ) -> Result<Plan, AppError> {
+    group_menu_with(state, urls, session, token, group_id, None).await
+}
+
+/// A group's menu, with a one-line notice above its entries (and then no countdown: the
+/// user chooses again).
+async fn group_menu_with(
+    state: &AppState,
+    urls: &Urls,
+    session: &BootSession,
+    token: &str,
+    group_id: i32,
+    notice_line: Option<&str>,
+) -> Result<Plan, AppError> {
     let Some((group, menu)) = member_group(&state.db, session, group_id).await? else {
         return Ok(unavailable(urls, token));
     };
@@ -301,13 +317,23 @@ pub async fn group_menu(
         ));
     };
     let titles = image_titles(&state.db, group.organization_id).await?;
-    Ok(Plan::Menu(menu::menu_plan(
+    let mut plan = menu::menu_plan(
         &menu,
         &titles,
-        |position| urls.boot(token, group_id, position),
+        |position| urls.boot(token, group_id, menu.version, menu.entry_ids[position - 1]),
         back_url,
         urls.logout(token),
-    )))
+    );
+    if let Some(line) = notice_line {
+        plan.lines.insert(
+            0,
+            MenuLine::Gap {
+                text: line.to_owned(),
+            },
+        );
+        plan.timeout_secs = None;
+    }
+    Ok(Plan::Menu(plan))
 }
 
 async fn image_titles(
@@ -327,23 +353,44 @@ async fn image_titles(
     Ok(rows.into_iter().collect())
 }
 
-/// The boot script of the entry at `position` (1-based) of a group's menu; logged.
+/// The boot script of a group's menu entry, chosen on the menu of `menu_version`; logged.
 pub async fn boot(
     state: &AppState,
     urls: &Urls,
     session: &BootSession,
     token: &str,
     group_id: i32,
-    position: usize,
+    menu_version: i32,
+    entry_id: i32,
 ) -> Result<Plan, AppError> {
     let Some((group, Some(menu))) = member_group(&state.db, session, group_id).await? else {
         return Ok(unavailable(urls, token));
     };
-    let Some(entry) = position.checked_sub(1).and_then(|i| menu.entries.get(i)) else {
-        return Ok(notice(
-            "This menu entry no longer exists.",
-            urls.group(token, group_id),
-        ));
+    // The choice names the entry and the menu as it was shown: after any change since
+    // (a reorder, a deleted image), the current menu is shown again, never another entry
+    // booted in its place.
+    let current = menu
+        .entry_ids
+        .iter()
+        .position(|id| *id == entry_id)
+        .filter(|_| menu.version == menu_version)
+        .and_then(|index| menu.entries.get(index));
+    let Some(entry) = current else {
+        tracing::info!(
+            group_id,
+            menu_version,
+            entry_id,
+            "a boot choice from a changed menu"
+        );
+        return group_menu_with(
+            state,
+            urls,
+            session,
+            token,
+            group_id,
+            Some("This menu changed since it was shown; please choose again."),
+        )
+        .await;
     };
     let menu_url = urls.group(token, group_id);
     let mut record = BootRecord {

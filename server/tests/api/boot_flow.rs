@@ -473,8 +473,8 @@ async fn a_member_of_one_organization_cannot_reach_another() {
     for path in [
         format!("/ipxe/s/{token}/org/{}", lab.lab),
         format!("/ipxe/s/{token}/group/{}", lab.students),
-        format!("/ipxe/s/{token}/boot/{}/1", lab.students),
-        format!("/ipxe/s/{token}/boot/9999/1"),
+        format!("/ipxe/s/{token}/boot/{}/1/1", lab.students),
+        format!("/ipxe/s/{token}/boot/9999/1/1"),
         format!("/ipxe/s/{token}/group/not-a-number"),
     ] {
         let screen = get(&lab.app, &lab.app.url(&path)).await;
@@ -505,7 +505,8 @@ async fn a_member_cannot_boot_a_group_they_are_not_in() {
 
     let screen = get(
         &lab.app,
-        &lab.app.url(&format!("/ipxe/s/{token}/boot/{}/1", staff.id)),
+        &lab.app
+            .url(&format!("/ipxe/s/{token}/boot/{}/1/1", staff.id)),
     )
     .await;
 
@@ -513,20 +514,30 @@ async fn a_member_cannot_boot_a_group_they_are_not_in() {
 }
 
 #[tokio::test]
-async fn an_entry_beyond_the_menu_says_so() {
+async fn an_unknown_entry_or_menu_version_shows_the_menu_again() {
     let lab = lab().await;
     let bob = sign_in(&lab.app, "bob", PASSWORD).await;
     let token = token_of(&bob.pick("Debian installer"));
+    let menu = students_menu(&lab).await;
+    let version = menu.version.to_string();
+    let entry = menu.entry_ids[0].to_string();
 
-    for position in ["0", "99", "x"] {
+    for (version, entry) in [
+        ("0", entry.as_str()),
+        (version.as_str(), "99999"),
+        ("x", "y"),
+    ] {
         let screen = get(
             &lab.app,
-            &lab.app
-                .url(&format!("/ipxe/s/{token}/boot/{}/{position}", lab.students)),
+            &lab.app.url(&format!(
+                "/ipxe/s/{token}/boot/{}/{version}/{entry}",
+                lab.students
+            )),
         )
         .await;
-        assert_eq!(screen.messages()[0], "This menu entry no longer exists.");
+        assert_eq!(screen.gaps()[0], MENU_CHANGED, "{version}/{entry}");
     }
+    assert_eq!(boots_logged(&lab).await, Vec::<Option<String>>::new());
 }
 
 #[tokio::test]
@@ -551,6 +562,125 @@ async fn each_boot_choice_is_logged_with_the_client() {
     assert_eq!(event.client_platform.as_deref(), Some("pcbios"));
     assert_eq!(event.client_ip.as_deref(), Some("127.0.0.1"));
     assert_eq!(event.outcome, "boot_script_served");
+}
+
+/// The menu the Students group boots, as stored now.
+async fn students_menu(lab: &Lab) -> app::boot::BootMenu {
+    let group = app::server::entities::group::Entity::find_by_id(lab.students)
+        .one(&lab.app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    menus::load(&lab.app.state.db, lab.lab, group.menu_id.unwrap())
+        .await
+        .unwrap()
+}
+
+/// Saves the Students menu with these items, in this order.
+async fn save_students_menu(lab: &Lab, items: Vec<MenuItem>) {
+    let current = students_menu(lab).await;
+    let entries: Vec<MenuEntry> = items
+        .into_iter()
+        .map(|item| MenuEntry {
+            item,
+            is_default: false,
+        })
+        .collect();
+    menus::save_entries(
+        &lab.app.state.db,
+        &operator(),
+        lab.lab,
+        current.id,
+        current.version,
+        &entries,
+    )
+    .await
+    .unwrap();
+}
+
+async fn boots_logged(lab: &Lab) -> Vec<Option<String>> {
+    boot_event::Entity::find()
+        .all(&lab.app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|event| event.entry_title)
+        .collect()
+}
+
+const MENU_CHANGED: &str = "This menu changed since it was shown; please choose again.";
+
+#[tokio::test]
+async fn a_choice_from_a_menu_reordered_since_boots_nothing_else_and_shows_the_menu_again() {
+    let lab = lab().await;
+    let shown = sign_in(&lab.app, "bob", PASSWORD).await;
+    let debian_choice = shown.pick("Debian installer");
+
+    // Reordered while the machine showed the menu: the local disk now comes first.
+    save_students_menu(
+        &lab,
+        vec![
+            MenuItem::Action {
+                action: MenuAction::LocalDisk,
+                url: None,
+            },
+            MenuItem::Image {
+                image_id: lab.debian,
+            },
+        ],
+    )
+    .await;
+    let again = get(&lab.app, &debian_choice).await;
+
+    assert_eq!(again.title().as_deref(), Some("Main"));
+    assert_eq!(again.gaps()[0], MENU_CHANGED);
+    assert!(!again.runs("kernel") && !again.runs("sanboot") && !again.runs("exit"));
+    assert_eq!(boots_logged(&lab).await, Vec::<Option<String>>::new());
+
+    // Chosen again on the new menu, it boots what it says.
+    let booted = get(&lab.app, &again.pick("Debian installer")).await;
+    assert!(booted.runs("kernel"), "{}", booted.text);
+    assert_eq!(
+        boots_logged(&lab).await,
+        [Some("Debian installer".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn deleting_an_image_sends_a_stale_choice_back_to_the_menu() {
+    let lab = lab().await;
+    let rescue = image(&lab.app, lab.lab, "Rescue").await;
+    save_students_menu(
+        &lab,
+        vec![
+            MenuItem::Image { image_id: rescue },
+            MenuItem::Image {
+                image_id: lab.debian,
+            },
+            MenuItem::Action {
+                action: MenuAction::LocalDisk,
+                url: None,
+            },
+        ],
+    )
+    .await;
+    let shown = sign_in(&lab.app, "bob", PASSWORD).await;
+    let debian_choice = shown.pick("Debian installer");
+    let version_before = students_menu(&lab).await.version;
+
+    images::delete(&lab.app.state.db, &operator(), lab.lab, rescue)
+        .await
+        .unwrap();
+    let again = get(&lab.app, &debian_choice).await;
+
+    assert!(
+        students_menu(&lab).await.version > version_before,
+        "the menu changed"
+    );
+    assert_eq!(again.gaps()[0], MENU_CHANGED);
+    assert_eq!(boots_logged(&lab).await, Vec::<Option<String>>::new());
+    let booted = get(&lab.app, &again.pick("Debian installer")).await;
+    assert!(booted.runs("kernel"), "{}", booted.text);
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
 };
 
 pub use crate::forms::{ImageForm, ValidImage};
@@ -211,14 +212,32 @@ pub async fn delete(
     image_id: i32,
 ) -> Result<(), AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    // The menus that lose entries change: a bumped version makes a choice made on the
+    // old menu show the new one instead of booting whatever moved into its place.
+    let menus_losing_entries = menu_entry::Entity::find()
+        .select_only()
+        .column(menu_entry::Column::MenuId)
+        .filter(menu_entry::Column::ImageId.eq(image_id));
+    boot_menu::Entity::update_many()
+        .col_expr(
+            boot_menu::Column::Version,
+            Expr::col(boot_menu::Column::Version).add(1),
+        )
+        .col_expr(boot_menu::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
+        .filter(boot_menu::Column::Id.in_subquery(menus_losing_entries.into_query()))
+        .exec(&txn)
+        .await
+        .map_err(db::internal)?;
     let result = boot_image::Entity::delete_many()
         .filter(boot_image::Column::Id.eq(image_id))
         .filter(boot_image::Column::OrganizationId.eq(organization_id))
-        .exec(db)
+        .exec(&txn)
         .await
         .map_err(db::internal)?;
     if result.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
-    Ok(())
+    txn.commit().await.map_err(db::internal)
 }

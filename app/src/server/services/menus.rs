@@ -61,12 +61,14 @@ pub async fn load(
         .await
         .map_err(db::internal)?
         .ok_or(AppError::NotFound)?;
-    let entries = menu_entry::Entity::find()
+    let rows = menu_entry::Entity::find()
         .filter(menu_entry::Column::MenuId.eq(menu_id))
         .order_by_asc(menu_entry::Column::Position)
         .all(conn)
         .await
-        .map_err(db::internal)?
+        .map_err(db::internal)?;
+    let entry_ids = rows.iter().map(|row| row.id).collect();
+    let entries = rows
         .into_iter()
         .map(entry_from_row)
         .collect::<Result<_, _>>()?;
@@ -77,6 +79,7 @@ pub async fn load(
         timeout_secs: menu.timeout_secs,
         version: menu.version,
         entries,
+        entry_ids,
     })
 }
 
