@@ -65,6 +65,34 @@ pub struct ServeArgs {
     /// How many connections are served at once; more wait until one closes [default: 1024]
     #[arg(long, env = "PXECLOUD_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
+    /// A PEM certificate chain: serve the web app over HTTPS on `--tls-listen` (iPXE stays
+    /// on plain HTTP on `--listen`, where browsers are sent to HTTPS); needs `--tls-key`
+    #[arg(
+        long,
+        env = "PXECLOUD_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of `--tls-cert`
+    #[arg(
+        long,
+        env = "PXECLOUD_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// The address and port of the HTTPS listener [default: 0.0.0.0:8443]
+    #[arg(long, env = "PXECLOUD_TLS_LISTEN", value_name = "ADDR:PORT")]
+    pub tls_listen: Option<String>,
+}
+
+/// The web app over HTTPS: the certificate, its key, and where to listen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub listen: SocketAddr,
 }
 
 /// A setting that could not be used, naming the setting and where it came from.
@@ -103,9 +131,10 @@ pub struct Config {
     pub session_ttl: Duration,
     pub memdisk: PathBuf,
     pub max_connections: usize,
+    pub tls: Option<TlsConfig>,
 }
 
-const KNOWN_KEYS: [&str; 9] = [
+const KNOWN_KEYS: [&str; 12] = [
     "data_dir",
     "database_url",
     "log_format",
@@ -115,6 +144,9 @@ const KNOWN_KEYS: [&str; 9] = [
     "session_ttl",
     "memdisk",
     "max_connections",
+    "tls_cert",
+    "tls_key",
+    "tls_listen",
 ];
 
 /// The values a config file gives, each optional.
@@ -129,6 +161,9 @@ struct FileConfig {
     session_ttl: Option<u64>,
     memdisk: Option<PathBuf>,
     max_connections: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    tls_listen: Option<String>,
 }
 
 fn take<T: DeserializeOwned>(
@@ -171,6 +206,9 @@ impl FileConfig {
             session_ttl: take(&mut table, "session_ttl", path)?,
             memdisk: take(&mut table, "memdisk", path)?,
             max_connections: take(&mut table, "max_connections", path)?,
+            tls_cert: take(&mut table, "tls_cert", path)?,
+            tls_key: take(&mut table, "tls_key", path)?,
+            tls_listen: take(&mut table, "tls_listen", path)?,
         };
         if let Some(key) = table.keys().next() {
             return Err(ConfigError::UnknownKey {
@@ -320,9 +358,34 @@ impl Config {
             (None, _) => crate::http::Limits::default().max_connections,
         };
 
+        let tls_listen = match pick(serve.tls_listen, file.tls_listen) {
+            (Some(value), from_args) => {
+                parse_listen(&value).map_err(fail("tls_listen", from_args))?
+            }
+            (None, _) => SocketAddr::from(([0, 0, 0, 0], 8443)),
+        };
+        let tls = match (
+            pick(serve.tls_cert, file.tls_cert),
+            pick(serve.tls_key, file.tls_key),
+        ) {
+            ((Some(cert), _), (Some(key), _)) => Some(TlsConfig {
+                cert,
+                key,
+                listen: tls_listen,
+            }),
+            ((None, _), (None, _)) => None,
+            ((Some(_), from_args), (None, _)) => {
+                return Err(fail("tls_key", from_args)("is needed with tls_cert".into()));
+            }
+            ((None, _), (Some(_), from_args)) => {
+                return Err(fail("tls_cert", from_args)("is needed with tls_key".into()));
+            }
+        };
+
         Ok(Self {
             memdisk,
             max_connections,
+            tls,
             data_dir,
             database_url,
             log_format: log_format.unwrap_or_default(),

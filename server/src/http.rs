@@ -15,6 +15,7 @@ use hyper_util::{
 };
 use std::{future::Future, sync::Arc, time::Duration};
 use tokio::{net::TcpListener, sync::Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tower::Layer as _;
 
 /// How much a client may hold of the server.
@@ -48,6 +49,18 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    serve_with(listener, app, limits, None, shutdown).await;
+}
+
+/// Serves `app` on `listener`, over TLS when `tls` is given (the handshake must end within
+/// the header-read timeout), until `shutdown` completes.
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -91,10 +104,38 @@ pub async fn serve(
             warned_full = false;
         }
         let service = TowerToHyperService::new(Extension(ConnectInfo(remote)).layer(app.clone()));
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
+        let handshake_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
             let _slot = slot;
-            if let Err(error) = connection.await {
+            let result =
+                match tls {
+                    None => {
+                        watcher
+                            .watch(http.serve_connection(TokioIo::new(stream), service))
+                            .await
+                    }
+                    Some(acceptor) => {
+                        let stream =
+                            match tokio::time::timeout(handshake_timeout, acceptor.accept(stream))
+                                .await
+                            {
+                                Ok(Ok(stream)) => stream,
+                                Ok(Err(error)) => {
+                                    tracing::debug!(%error, %remote, "a TLS handshake failed");
+                                    return;
+                                }
+                                Err(_) => {
+                                    tracing::debug!(%remote, "a TLS handshake timed out");
+                                    return;
+                                }
+                            };
+                        watcher
+                            .watch(http.serve_connection(TokioIo::new(stream), service))
+                            .await
+                    }
+                };
+            if let Err(error) = result {
                 tracing::debug!(%error, %remote, "a connection ended with an error");
             }
         });
@@ -106,6 +147,51 @@ pub async fn serve(
             tracing::warn!("some connections were still open at shutdown and were closed");
         }
     }
+}
+
+/// Why the TLS certificate and key could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read the TLS certificate {path}: {message}")]
+    Certificate { path: String, message: String },
+    #[error("cannot read the TLS key {path}: {message}")]
+    Key { path: String, message: String },
+    #[error("the TLS certificate and key cannot be used together: {0}")]
+    Mismatch(String),
+}
+
+/// A TLS acceptor for a PEM certificate chain and its PEM private key (TLS 1.2 and 1.3,
+/// HTTP/1.1).
+pub fn tls_acceptor(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+) -> Result<TlsAcceptor, TlsError> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .map_err(|error| TlsError::Certificate {
+            path: cert.display().to_string(),
+            message: error.to_string(),
+        })?;
+    if chain.is_empty() {
+        return Err(TlsError::Certificate {
+            path: cert.display().to_string(),
+            message: "the file holds no certificate".into(),
+        });
+    }
+    let private_key = PrivateKeyDer::from_pem_file(key).map_err(|error| TlsError::Key {
+        path: key.display().to_string(),
+        message: error.to_string(),
+    })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| TlsError::Mismatch(error.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(chain, private_key)
+        .map_err(|error| TlsError::Mismatch(error.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
 /// What to do when `accept` fails: errors about one connection are ignored; others (out of

@@ -75,6 +75,66 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The app as the HTTPS listener serves it: browsers are told to come back over HTTPS only.
+pub fn with_hsts(app: Router) -> Router {
+    app.layer(middleware::from_fn(
+        |request: Request<Body>, next: Next| async move {
+            let mut response = next.run(request).await;
+            response.headers_mut().insert(
+                header::STRICT_TRANSPORT_SECURITY,
+                HeaderValue::from_static("max-age=31536000"),
+            );
+            response
+        },
+    ))
+}
+
+/// The app as the plain-HTTP listener serves it while HTTPS is on: the iPXE steps and the
+/// health check as they are (iPXE speaks plain HTTP), and every other request sent to the
+/// same path on the HTTPS port, so that no browser sends a password in clear.
+pub fn ipxe_only(app: Router, https_port: u16) -> Router {
+    app.layer(middleware::from_fn(
+        move |request: Request<Body>, next: Next| async move {
+            let path = request.uri().path();
+            if path == "/boot.ipxe" || path == "/healthz" || path.starts_with("/ipxe/") {
+                return next.run(request).await;
+            }
+            https_redirect(&request, https_port)
+        },
+    ))
+}
+
+/// A permanent redirect to the HTTPS listener, under the name the browser used.
+fn https_redirect(request: &Request<Body>, https_port: u16) -> Response {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .and_then(|host| host.parse::<axum::http::uri::Authority>().ok());
+    let Some(host) = host else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "This server answers browsers over HTTPS only; the request named no host.\n",
+        )
+            .into_response();
+    };
+    let port = if https_port == 443 {
+        String::new()
+    } else {
+        format!(":{https_port}")
+    };
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("https://{}{port}{path}", host.host());
+    match HeaderValue::from_str(&location) {
+        Ok(location) => (
+            StatusCode::PERMANENT_REDIRECT,
+            [(header::LOCATION, location)],
+        )
+            .into_response(),
+        Err(_) => StatusCode::BAD_REQUEST.into_response(),
+    }
+}
+
 /// Answers whether the server and its database are up.
 async fn health(State(state): State<AppState>) -> Response {
     match state.db.ping().await {

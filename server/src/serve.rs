@@ -33,6 +33,8 @@ pub enum ServeError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Tls(#[from] http::TlsError),
     #[error("the server stopped: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -47,10 +49,11 @@ fn hashing_concurrency() -> usize {
 /// The state for a connected, migrated database.
 pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeError> {
     let settings = Settings {
-        secure_cookies: config
-            .public_url
-            .as_deref()
-            .is_some_and(|url| url.starts_with("https://")),
+        secure_cookies: config.tls.is_some()
+            || config
+                .public_url
+                .as_deref()
+                .is_some_and(|url| url.starts_with("https://")),
         public_url: config.public_url.clone(),
         boot_token_ttl: config.boot_token_ttl,
         web_session_ttl: config.session_ttl,
@@ -175,13 +178,21 @@ async fn shutdown_signal() {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(config: Config) -> Result<(), ServeError> {
-    // Bind first: a busy port is reported before any work is done.
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
-            address: config.listen,
-            source,
-        })?;
+    // Bind first, and read the certificate: a busy port or a bad file is reported before
+    // any work is done.
+    let bind = |address: SocketAddr| async move {
+        TcpListener::bind(address)
+            .await
+            .map_err(|source| ServeError::Bind { address, source })
+    };
+    let listener = bind(config.listen).await?;
+    let tls = match &config.tls {
+        Some(tls) => Some((
+            http::tls_acceptor(&tls.cert, &tls.key)?,
+            bind(tls.listen).await?,
+        )),
+        None => None,
+    };
     let db = open_database(&config).await?;
     let state = state(db, &config)?;
     first_start(&state, &config).await?;
@@ -189,6 +200,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     if !assets::front_end_present() {
         tracing::warn!("this binary has no front end built in: build it with `cargo leptos build`");
     }
+    warn_if_cleartext(&config);
     let address = listener.local_addr()?;
     tracing::info!(
         %address,
@@ -200,6 +212,60 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         max_connections: config.max_connections,
         ..http::Limits::default()
     };
-    http::serve(listener, router::router(state), limits, shutdown_signal()).await;
+    let app = router::router(state);
+    // One signal stops every listener.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    match tls {
+        None => http::serve(listener, app, limits, until_stopped()).await,
+        Some((acceptor, tls_listener)) => {
+            let https = tls_listener.local_addr()?;
+            tracing::info!(address = %https, "the web app is served over HTTPS here; plain HTTP serves iPXE only");
+            tokio::join!(
+                http::serve(
+                    listener,
+                    router::ipxe_only(app.clone(), https.port()),
+                    limits,
+                    until_stopped()
+                ),
+                http::serve_with(
+                    tls_listener,
+                    router::with_hsts(app),
+                    limits,
+                    Some(acceptor),
+                    until_stopped()
+                ),
+            );
+        }
+    }
     Ok(())
+}
+
+/// Warns when browsers would send passwords in clear: no HTTPS here, and no public URL
+/// saying a proxy in front provides it.
+fn warn_if_cleartext(config: &Config) {
+    if config.tls.is_some() {
+        return;
+    }
+    let https_in_front = config
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.starts_with("https://"));
+    if !https_in_front {
+        tracing::warn!(
+            public_url = config.public_url.as_deref().unwrap_or("(unset)"),
+            "browsers reach PXE Cloud over plain HTTP, so passwords cross the network in clear: \
+             give it --tls-cert and --tls-key, or put an HTTPS proxy in front and set \
+             --public-url https://…"
+        );
+    }
 }

@@ -19,3 +19,4 @@ mod password;
 mod races;
 mod security;
 mod sessions;
+mod tls;
