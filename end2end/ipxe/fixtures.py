@@ -1,8 +1,10 @@
 """Builds what the iPXE tests boot: a Debian kernel, a busybox initramfs whose /init prints a
 marker with the kernel command line to the serial port and powers off, and an ISO (isolinux)
-around the same kernel and initramfs. Built once into target/e2e-ipxe and reused."""
+around the same kernel and initramfs. Fetches the 2025 iPXE clients from Debian trixie. Built
+once into target/e2e-ipxe and reused."""
 
 import glob
+import hashlib
 import os
 import shutil
 import subprocess
@@ -55,6 +57,101 @@ def kernel():
     shutil.copy(vmlinuz, path)
     shutil.rmtree(work)
     return path
+
+
+# Debian trixie's iPXE (1.21.1 of 2025). The mirror keeps only trixie's current version, so a
+# point release that updates `ipxe` makes trixie_ipxe() fail until both are updated here.
+TRIXIE_IPXE_VERSION = "1.21.1+git20250501.dad20602+dfsg-1"
+TRIXIE_IPXE_SHA256 = {
+    "ipxe-qemu": "b3b799d90b87ef2d6defa925cd48cf1691a19806f08041733a4f884d4a218b17",
+    "ipxe": "eeaca79dbde0fb86c102bf1d362c6f6a67ed0ddab38b3dd12e1b332339f5dd99",
+}
+UPDATE_TRIXIE_IPXE = (
+    "update TRIXIE_IPXE_VERSION and both TRIXIE_IPXE_SHA256 sums in end2end/ipxe/fixtures.py "
+    "(see docs/notes/trixie-ipxe.md)"
+)
+
+
+def bookworm_ipxe_version():
+    """The version of the installed ipxe-qemu, whose ROMs the 2019 machines boot."""
+    return subprocess.run(
+        ["dpkg-query", "-W", "-f=${Version}", "ipxe-qemu"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+
+
+def apt(work, *args, cwd=None):
+    """Runs apt-get on a private trixie configuration in `work`: the system's sources, lists
+    and caches stay untouched, its apt.conf.d (proxies) still applies."""
+    options = {
+        "Dir::Etc::sourcelist": os.path.join(work, "sources.list"),
+        "Dir::Etc::sourceparts": "-",
+        "Dir::State::Lists": os.path.join(work, "lists"),
+        "Dir::Cache": os.path.join(work, "cache"),
+        "Acquire::Languages": "none",
+        "APT::Architectures": "amd64",
+        "Acquire::IndexTargets::deb::DEP-11::DefaultEnabled": "false",
+        "Acquire::IndexTargets::deb::DEP-11-icons::DefaultEnabled": "false",
+        "Acquire::IndexTargets::deb::DEP-11-icons-small::DefaultEnabled": "false",
+        "Acquire::IndexTargets::deb::DEP-11-icons-hidpi::DefaultEnabled": "false",
+    }
+    argv = ["apt-get", "-q"]
+    for name, value in options.items():
+        argv += ["-o", f"{name}={value}"]
+    return subprocess.run(argv + list(args), cwd=cwd, capture_output=True, text=True)
+
+
+def trixie_ipxe():
+    """Debian trixie's ipxe-qemu and ipxe packages, pinned by version and SHA-256, unpacked
+    into one folder: the ROMs in usr/share/qemu, snponly.efi in usr/lib/ipxe."""
+    root = os.path.join(CACHE, f"ipxe-{TRIXIE_IPXE_VERSION}")
+    if os.path.isdir(root):
+        return root
+    work = os.path.join(CACHE, "trixie-apt")
+    shutil.rmtree(work, ignore_errors=True)
+    for folder in ("lists/partial", "cache/archives/partial", "debs"):
+        os.makedirs(os.path.join(work, folder))
+    # The mirror the system already uses for bookworm, so no host name is written here.
+    uri = subprocess.run(
+        ["apt-get", "indextargets", "--format", "$(REPO_URI)",
+         "Codename: bookworm", "Target-Of: deb"],
+        check=True, capture_output=True, text=True,
+    ).stdout.split()
+    if not uri:
+        raise RuntimeError("no bookworm source in the system's apt sources to take a mirror from")
+    with open(os.path.join(work, "sources.list"), "w") as f:
+        keyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
+        f.write(f"deb [signed-by={keyring}] {uri[0]} trixie main\n")
+    update = apt(work, "update")
+    if update.returncode != 0:
+        raise RuntimeError(f"apt-get update of trixie failed:\n{update.stdout}{update.stderr}")
+    debs = os.path.join(work, "debs")
+    wanted = [f"{package}={TRIXIE_IPXE_VERSION}" for package in TRIXIE_IPXE_SHA256]
+    download = apt(work, "download", *wanted, cwd=debs)
+    if download.returncode != 0:
+        if "was not found" in download.stderr:
+            raise RuntimeError(
+                f"Debian trixie no longer has iPXE {TRIXIE_IPXE_VERSION}: {UPDATE_TRIXIE_IPXE}.\n"
+                f"{download.stderr}"
+            )
+        raise RuntimeError(f"apt-get download failed:\n{download.stdout}{download.stderr}")
+    files = [os.path.join(debs, f"{p}_{TRIXIE_IPXE_VERSION}_all.deb") for p in TRIXIE_IPXE_SHA256]
+    for deb, pinned in zip(files, TRIXIE_IPXE_SHA256.values()):
+        with open(deb, "rb") as f:
+            sha256 = hashlib.sha256(f.read()).hexdigest()
+        if sha256 != pinned:
+            raise RuntimeError(
+                f"{os.path.basename(deb)} has SHA-256 {sha256}, not the pinned {pinned}: "
+                f"if Debian rebuilt it on purpose, {UPDATE_TRIXIE_IPXE}"
+            )
+    # Unpacked beside its final name, so a half-unpacked folder is never taken for the cache.
+    partial = root + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    for deb in files:
+        run("dpkg-deb", "-x", deb, partial)
+    os.rename(partial, root)
+    shutil.rmtree(work)
+    return root
 
 
 def initrd():

@@ -1,8 +1,14 @@
-"""A QEMU machine running Debian's iPXE ROM, driven over QMP: reads the screen (VGA text
-memory on BIOS, the serial console under OVMF), types keys, takes screenshots.
+"""A QEMU machine running Debian's iPXE, driven over QMP: reads the screen (VGA text memory
+on BIOS, the serial console under OVMF), types keys, takes screenshots.
 
-Networking is QEMU user mode with restrict=on: the guest reaches nothing but the two
-guestfwd ports mapped to the PXE Cloud server and the file server on host loopback."""
+Two client generations: bookworm's installed ROMs (iPXE of 2019), and trixie's (iPXE 1.21.1
+of 2025, unpacked by fixtures.trixie_ipxe()). Trixie's UEFI ROMs hold no iPXE any more, so a
+UEFI 2025 machine PXE-boots snponly.efi from QEMU's TFTP server, which then runs
+autoexec.ipxe from the same folder.
+
+Networking is QEMU user mode with restrict=on: the guest reaches nothing but QEMU's own DHCP
+and TFTP, and the two guestfwd ports mapped to the PXE Cloud server and the file server on
+host loopback."""
 
 import json
 import os
@@ -17,6 +23,9 @@ import struct
 
 BIOS_ROM = "/usr/lib/ipxe/qemu/pxe-e1000.rom"
 EFI_ROM = "/usr/lib/ipxe/qemu/efi-e1000.rom"
+# In trixie's packages, under the folder fixtures.trixie_ipxe() returns.
+TRIXIE_BIOS_ROM = "usr/share/qemu/pxe-e1000.rom"
+TRIXIE_SNPONLY = "usr/lib/ipxe/snponly.efi"
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 
@@ -51,17 +60,33 @@ def qcodes(char):
     raise ValueError(f"cannot type {char!r}")
 
 
+# What snponly.efi runs: restrict=on leaves the guest no router, so only the forward's address.
+AUTOEXEC = f"#!ipxe\ndhcp\nchain http://{GUEST_SERVER}/boot.ipxe\n"
+
+
 class Machine:
-    def __init__(self, uefi, server_port, files_port, artifacts, name):
+    def __init__(self, uefi, server_port, files_port, artifacts, name, trixie_ipxe=None):
+        """Starts a BIOS or UEFI machine booting bookworm's iPXE, or, given the folder
+        fixtures.trixie_ipxe() returns, trixie's."""
         self.uefi = uefi
         self.artifacts = artifacts
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="pxecloud-qemu-")
         self.serial_path = os.path.join(self.dir, "serial.log")
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
+        snponly = uefi and trixie_ipxe is not None
+        if snponly:
+            # QEMU's TFTP serves this folder read-only; it holds nothing else.
+            tftp = os.path.join(self.dir, "tftp")
+            os.makedirs(tftp)
+            shutil.copy(os.path.join(trixie_ipxe, TRIXIE_SNPONLY), tftp)
+            with open(os.path.join(tftp, "autoexec.ipxe"), "w") as f:
+                f.write(AUTOEXEC)
+            boot = f"tftp={tftp},bootfile=snponly.efi,"
+        else:
+            boot = f"bootfile=http://{GUEST_SERVER}/boot.ipxe,"
         netdev = (
-            "user,id=n0,restrict=on,"
-            f"bootfile=http://{GUEST_SERVER}/boot.ipxe,"
+            "user,id=n0,restrict=on," + boot +
             # A `cmd:` forward runs once per connection (a `tcp:` one carries only the first).
             f"guestfwd=tcp:{GUEST_SERVER}-cmd:/bin/busybox nc 127.0.0.1 {server_port},"
             f"guestfwd=tcp:{GUEST_FILES}-cmd:/bin/busybox nc 127.0.0.1 {files_port}"
@@ -81,10 +106,15 @@ class Machine:
                 "-machine", "q35",
                 "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
                 "-drive", f"if=pflash,format=raw,file={vars_copy}",
-                "-device", f"e1000,netdev=n0,romfile={EFI_ROM},bootindex=0",
             ]
+        if snponly:
+            # No option ROM: OVMF's own virtio-net driver and PXE fetch snponly.efi.
+            args += ["-device", "virtio-net-pci,netdev=n0,romfile=,bootindex=0"]
+        elif uefi:
+            args += ["-device", f"e1000,netdev=n0,romfile={EFI_ROM},bootindex=0"]
         else:
-            args += ["-device", f"e1000,netdev=n0,romfile={BIOS_ROM}"]
+            rom = BIOS_ROM if trixie_ipxe is None else os.path.join(trixie_ipxe, TRIXIE_BIOS_ROM)
+            args += ["-device", f"e1000,netdev=n0,romfile={rom}"]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._connect()
 
@@ -245,6 +275,7 @@ class Machine:
         if self.running():
             self.process.kill()
             self.process.wait()
+        self.process.stderr.close()
         os.makedirs(self.artifacts, exist_ok=True)
         with open(os.path.join(self.artifacts, f"{self.name}-serial.log"), "w") as f:
             f.write(self.serial())

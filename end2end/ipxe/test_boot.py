@@ -1,5 +1,6 @@
-"""Real iPXE clients (Debian's iPXE ROMs in QEMU, BIOS and UEFI, software emulation) walking
-PXE Cloud's boot flow against the release binary on loopback."""
+"""Real iPXE clients (Debian's iPXE in QEMU, software emulation) walking PXE Cloud's boot flow
+against the release binary on loopback: bookworm's iPXE of 2019 and trixie's 1.21.1 of 2025,
+each on BIOS and UEFI."""
 
 import os
 import shutil
@@ -76,12 +77,18 @@ class Server:
 
 
 class BootFlow:
-    """Scenarios shared by BIOS and UEFI."""
+    """Scenarios shared by every client: BIOS and UEFI, iPXE of 2019 and of 2025."""
 
     uefi = False
+    # The iPXE build: 2019 is bookworm's installed ROMs, 2025 trixie's, fetched by fixtures.
+    generation = 2019
 
     @classmethod
     def setUpClass(cls):
+        if cls.generation == 2025:
+            cls.trixie_ipxe, cls.version = fixtures.trixie_ipxe(), fixtures.TRIXIE_IPXE_VERSION
+        else:
+            cls.trixie_ipxe, cls.version = None, fixtures.bookworm_ipxe_version()
         cls.files_dir = fixtures.all_fixtures()
         cls.files, cls.files_port = assets.serve(cls.files_dir)
         cls.server = Server()
@@ -90,11 +97,15 @@ class BootFlow:
     def tearDownClass(cls):
         cls.server.close()
         cls.files.shutdown()
+        cls.files.server_close()
 
     def boot(self, name):
         machine = Machine(self.uefi, self.server.port, self.files_port, ARTIFACTS,
-                          f"{'uefi' if self.uefi else 'bios'}-{name}")
+                          f"{'uefi' if self.uefi else 'bios'}-{self.generation}-{name}",
+                          trixie_ipxe=self.trixie_ipxe)
         self.addCleanup(machine.close)
+        # Debian's builds show their package version in the banner: proves which one runs.
+        machine.wait_for(f"iPXE {self.version}", timeout=120)
         return machine
 
     def sign_in(self, machine, username, password, prefilled="", since=0):
@@ -164,8 +175,8 @@ class BootFlow:
         self.assertNotIn("iPXE>", machine.serial())
 
 
-class BiosBootFlow(BootFlow, unittest.TestCase):
-    uefi = False
+class SanbootFlow:
+    """The ISO scenario, on BIOS only: isolinux needs a BIOS."""
 
     def test_an_iso_boots_through_sanboot(self):
         machine = self.boot("iso")
@@ -182,8 +193,24 @@ class BiosBootFlow(BootFlow, unittest.TestCase):
         self.assertTrue(ranges, "sanboot made no Range requests")
 
 
-class UefiBootFlow(BootFlow, unittest.TestCase):
+class BiosBootFlow2019(SanbootFlow, BootFlow, unittest.TestCase):
+    uefi = False
+    generation = 2019
+
+
+class UefiBootFlow2019(BootFlow, unittest.TestCase):
     uefi = True
+    generation = 2019
+
+
+class BiosBootFlow2025(SanbootFlow, BootFlow, unittest.TestCase):
+    uefi = False
+    generation = 2025
+
+
+class UefiBootFlow2025(BootFlow, unittest.TestCase):
+    uefi = True
+    generation = 2025
 
 
 if __name__ == "__main__":
