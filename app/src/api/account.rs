@@ -35,7 +35,12 @@ pub async fn login(username: String, password: String) -> Result<(), AppError> {
     // A new id at sign-in, so that a planted session id is worth nothing.
     session.cycle_id().await.map_err(session_error)?;
     sign_in_session(&session, &user).await?;
-    leptos_axum::redirect("/");
+    // A generated password is replaced first: straight to the page for it.
+    leptos_axum::redirect(if user.must_change_password {
+        crate::components::layout::PASSWORD_PAGE
+    } else {
+        "/"
+    });
     Ok(())
 }
 
