@@ -1,6 +1,7 @@
 //! Settings from flags, environment variables and an optional TOML file, in that order of
 //! precedence, checked once at start so that a bad value is named before anything runs.
 
+use app::server::net::Network;
 use serde::de::DeserializeOwned;
 use std::{
     net::SocketAddr,
@@ -85,6 +86,15 @@ pub struct ServeArgs {
     /// The address and port of the HTTPS listener [default: 0.0.0.0:8443]
     #[arg(long, env = "PXECLOUD_TLS_LISTEN", value_name = "ADDR:PORT")]
     pub tls_listen: Option<String>,
+    /// A proxy (address or network, e.g. 10.0.0.0/8) whose Forwarded / X-Forwarded-For
+    /// headers name the client; repeat for several (the variable takes a comma-separated list)
+    #[arg(
+        long = "trusted-proxy",
+        env = "PXECLOUD_TRUSTED_PROXIES",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
 }
 
 /// The web app over HTTPS: the certificate, its key, and where to listen.
@@ -132,9 +142,10 @@ pub struct Config {
     pub memdisk: PathBuf,
     pub max_connections: usize,
     pub tls: Option<TlsConfig>,
+    pub trusted_proxies: Vec<Network>,
 }
 
-const KNOWN_KEYS: [&str; 12] = [
+const KNOWN_KEYS: [&str; 13] = [
     "data_dir",
     "database_url",
     "log_format",
@@ -147,6 +158,7 @@ const KNOWN_KEYS: [&str; 12] = [
     "tls_cert",
     "tls_key",
     "tls_listen",
+    "trusted_proxies",
 ];
 
 /// The values a config file gives, each optional.
@@ -164,6 +176,7 @@ struct FileConfig {
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
     tls_listen: Option<String>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 fn take<T: DeserializeOwned>(
@@ -209,6 +222,7 @@ impl FileConfig {
             tls_cert: take(&mut table, "tls_cert", path)?,
             tls_key: take(&mut table, "tls_key", path)?,
             tls_listen: take(&mut table, "tls_listen", path)?,
+            trusted_proxies: take(&mut table, "trusted_proxies", path)?,
         };
         if let Some(key) = table.keys().next() {
             return Err(ConfigError::UnknownKey {
@@ -382,10 +396,21 @@ impl Config {
             }
         };
 
+        let given = (!serve.trusted_proxies.is_empty()).then_some(serve.trusted_proxies);
+        let trusted_proxies = match pick(given, file.trusted_proxies) {
+            (Some(values), from_args) => values
+                .iter()
+                .map(|value| Network::parse(value))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(fail("trusted_proxies", from_args))?,
+            (None, _) => Vec::new(),
+        };
+
         Ok(Self {
             memdisk,
             max_connections,
             tls,
+            trusted_proxies,
             data_dir,
             database_url,
             log_format: log_format.unwrap_or_default(),
@@ -489,6 +514,33 @@ mod tests {
         };
         let error = Config::load(&common, None).unwrap_err().to_string();
         assert!(error.starts_with("`database_url`"), "{error}");
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_flags_or_the_file_and_bad_ones_are_named() {
+        let f = file("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n");
+        let from_file = Config::load(&common_with(f.path()), None).unwrap();
+        assert_eq!(from_file.trusted_proxies.len(), 2);
+        let serve = ServeArgs {
+            trusted_proxies: vec!["192.0.2.0/24".into()],
+            ..ServeArgs::default()
+        };
+        let both = Config::load(&common_with(f.path()), Some(&serve)).unwrap();
+        assert_eq!(
+            both.trusted_proxies,
+            [Network::parse("192.0.2.0/24").unwrap()]
+        );
+        let bad = ServeArgs {
+            trusted_proxies: vec!["10.0.0.0/40".into()],
+            ..ServeArgs::default()
+        };
+        let error = Config::load(&CommonArgs::default(), Some(&bad))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("`trusted_proxies`") && error.contains("10.0.0.0/40"),
+            "{error}"
+        );
     }
 
     #[test]

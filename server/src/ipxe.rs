@@ -5,6 +5,7 @@ use app::{
     ipxe::{Plan, render},
     server::{
         boot_flow::{self, Urls},
+        net::ClientIp,
         services::boot_sessions::{self, BootSession, ClientInfo},
         state::AppState,
     },
@@ -33,19 +34,21 @@ pub fn routes() -> Router<AppState> {
         .route("/ipxe/memdisk", get(memdisk))
 }
 
-/// The client's IP address, when the server was started with connection info.
+/// The client's IP address: the one a trusted proxy names, else the peer's.
 struct ClientAddress(Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
+        let behind_proxy = parts.extensions.get::<ClientIp>().map(|ClientIp(ip)| *ip);
+        let peer = || {
             parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip().to_string()),
-        ))
+                .map(|ConnectInfo(address)| address.ip())
+        };
+        Ok(Self(behind_proxy.or_else(peer).map(|ip| ip.to_string())))
     }
 }
 

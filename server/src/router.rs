@@ -71,6 +71,10 @@ pub fn router(state: AppState) -> Router {
             security::same_origin_writes,
         ))
         .layer(middleware::from_fn(security::headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security::client_address,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(state)
 }

@@ -1,14 +1,55 @@
 //! Request guards and response headers that every route shares: writes only from the app's
 //! own pages (CSRF), and the headers that keep browsers from misusing any answer.
 
-use app::{error::AppError, server::state::AppState};
+use app::{
+    error::AppError,
+    server::{
+        net::{self, ClientIp},
+        state::AppState,
+    },
+};
 use axum::{
     body::Body,
-    extract::State,
+    extract::{ConnectInfo, State},
     http::{HeaderMap, HeaderValue, Method, Request, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use std::net::SocketAddr;
+
+/// Works out the client's address once per request and hands it on as [`ClientIp`]: the
+/// peer's, or, from a trusted proxy (`--trusted-proxy`), the one its `Forwarded` or
+/// `X-Forwarded-For` header names. Headers from any other peer are ignored, so nobody can
+/// pose as another address by sending them.
+pub async fn client_address(
+    State(state): State<AppState>,
+    mut request: Request<Body>,
+    next: Next,
+) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip());
+    if let Some(peer) = peer {
+        let trusted = &state.settings.trusted_proxies;
+        let address = if trusted.is_empty() {
+            net::canonical(peer)
+        } else {
+            let headers = request.headers();
+            let text = |name: &str| {
+                headers
+                    .get_all(name)
+                    .iter()
+                    .filter_map(|value| value.to_str().ok())
+            };
+            let hops =
+                net::forwarded_hops(text(header::FORWARDED.as_str()), text("x-forwarded-for"));
+            net::client_ip(peer, &hops, trusted)
+        };
+        request.extensions_mut().insert(ClientIp(address));
+    }
+    next.run(request).await
+}
 
 /// Refuses a state-changing request a browser sent from another site.
 ///

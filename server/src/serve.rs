@@ -59,6 +59,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         web_session_ttl: config.session_ttl,
         memdisk_path: Some(config.memdisk.clone()),
         first_password_file: Some(first_password_file(config)),
+        trusted_proxies: config.trusted_proxies.clone(),
         ..Settings::default()
     };
     let leptos_options = LeptosOptions::builder()

@@ -78,6 +78,7 @@ pub async fn change_password(
         &state.hasher,
         &state.settings,
         &actor,
+        super::context::client_address().await.as_deref(),
         &current,
         &new,
     )

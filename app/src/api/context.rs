@@ -1,13 +1,13 @@
 //! What every server function needs: the state, the session and the signed-in actor.
 
-use axum::extract::ConnectInfo;
+use axum::{Extension, extract::ConnectInfo};
 use leptos::prelude::*;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
 use crate::{
     error::AppError,
-    server::{actor::Actor, services::accounts, state::AppState},
+    server::{actor::Actor, net::ClientIp, services::accounts, state::AppState},
 };
 
 /// The session key holding the signed-in user's id.
@@ -47,8 +47,12 @@ pub async fn session() -> Result<Session, AppError> {
     })
 }
 
-/// The client's address, when the server knows it.
+/// The client's address, when the server knows it: behind a trusted proxy, the address the
+/// proxy names ([`ClientIp`]), else the peer's.
 pub async fn client_address() -> Option<String> {
+    if let Ok(Extension(ClientIp(address))) = leptos_axum::extract::<Extension<ClientIp>>().await {
+        return Some(address.to_string());
+    }
     leptos_axum::extract::<ConnectInfo<SocketAddr>>()
         .await
         .ok()

@@ -4,6 +4,7 @@ pub mod actor;
 pub mod boot_flow;
 pub mod db;
 pub mod entities;
+pub mod net;
 pub mod password;
 pub mod services;
 pub mod session_store;

@@ -18,8 +18,14 @@ pub struct Settings {
     pub boot_token_ttl: Duration,
     /// How long a web session lives after its sign-in (or password change).
     pub web_session_ttl: Duration,
-    /// Failed logins per username within `throttle_window` before it is locked out.
+    /// Failed logins for one username from one address within `throttle_window` before that
+    /// address is refused for that username.
     pub max_failures_per_user: u64,
+    /// Failed logins for one username from anywhere within `throttle_window` before every
+    /// attempt for it is slowed down (never refused).
+    pub backoff_after_failures: u64,
+    /// The longest an attempt is slowed down.
+    pub max_backoff: Duration,
     /// Failed logins per client address within `throttle_window`.
     pub max_failures_per_address: u64,
     /// The window over which failed logins are counted.
@@ -29,6 +35,8 @@ pub struct Settings {
     /// The file holding the first-start admin's generated password; deleted once they
     /// choose their own.
     pub first_password_file: Option<std::path::PathBuf>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client's address.
+    pub trusted_proxies: Vec<super::net::Network>,
 }
 
 impl Default for Settings {
@@ -39,10 +47,13 @@ impl Default for Settings {
             boot_token_ttl: Duration::from_secs(15 * 60),
             web_session_ttl: Duration::from_secs(7 * 24 * 3600),
             max_failures_per_user: 5,
+            backoff_after_failures: 10,
+            max_backoff: Duration::from_secs(3),
             max_failures_per_address: 20,
             throttle_window: Duration::from_secs(5 * 60),
             memdisk_path: Some("/usr/lib/syslinux/memdisk".into()),
             first_password_file: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -21,7 +21,7 @@ use app::{
 use reqwest::{StatusCode, header};
 use sea_orm::EntityTrait;
 
-const PASSWORD: &str = "pass & 100% sure";
+pub(crate) const PASSWORD: &str = "pass & 100% sure";
 const CLIENT: &str =
     "mac=52-54-00-12-34-56&uuid=12345678-1234-1234-1234-123456789abc&platform=pcbios&arch=x86_64";
 
@@ -62,8 +62,8 @@ pub(crate) async fn sign_in(app: &TestApp, username: &str, password: &str) -> Sc
     Screen::read(&response.text().await.unwrap())
 }
 
-struct Lab {
-    app: TestApp,
+pub(crate) struct Lab {
+    pub(crate) app: TestApp,
     lab: i32,
     students: i32,
     debian: i32,
@@ -152,7 +152,7 @@ async fn lab() -> Lab {
     lab_with(spawn_app().await).await
 }
 
-async fn lab_with(app: TestApp) -> Lab {
+pub(crate) async fn lab_with(app: TestApp) -> Lab {
     app.create_user("alice", PASSWORD, false).await;
     app.create_user("bob", PASSWORD, false).await;
     app.create_user("mallory", PASSWORD, false).await;

@@ -16,6 +16,7 @@ mod migrations;
 mod organizations;
 mod pages;
 mod password;
+mod proxies;
 mod races;
 mod security;
 mod sessions;

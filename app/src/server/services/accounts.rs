@@ -63,13 +63,8 @@ pub async fn authenticate(
     };
     tracing::Span::current().record("username", username.as_str());
 
-    let mut subjects = vec![Subject::user(
-        username.as_str(),
-        settings.max_failures_per_user,
-    )];
-    if let Some(address) = &attempt.client_address {
-        subjects.push(Subject::address(address, settings.max_failures_per_address));
-    }
+    let subjects = sign_in_subjects(&username, attempt.client_address.as_deref(), settings);
+    slow_down(db, &subjects, settings).await?;
     let reservation = match throttle::reserve(db, &subjects, settings.throttle_window).await {
         Ok(reservation) => reservation,
         Err(refused @ AppError::RateLimited { .. }) => {
@@ -93,6 +88,7 @@ pub async fn authenticate(
     match found {
         Some(user) if verified && !user.is_disabled => {
             throttle::release(db, reservation).await?;
+            // The failures at this address are forgiven; those from elsewhere still count.
             throttle::clear(db, &subjects[0]).await?;
             tracing::info!(user_id = user.id, "signed in");
             Ok(user)
@@ -102,6 +98,52 @@ pub async fn authenticate(
             Err(invalid_credentials())
         }
     }
+}
+
+/// What a sign-in attempt is counted under: the username at this address (the hard limit),
+/// the username anywhere (the slowdown), and the address (a hard limit over all usernames).
+fn sign_in_subjects(
+    username: &Username,
+    client_address: Option<&str>,
+    settings: &Settings,
+) -> Vec<Subject> {
+    let mut subjects = vec![
+        Subject::user_at(
+            username.as_str(),
+            client_address.unwrap_or("unknown"),
+            settings.max_failures_per_user,
+        ),
+        Subject::user_anywhere(username.as_str()),
+    ];
+    if let Some(address) = client_address {
+        subjects.push(Subject::address(address, settings.max_failures_per_address));
+    }
+    subjects
+}
+
+/// Waits before a password check when its username has failed often lately, from anywhere:
+/// guesses from many addresses get slow, while the right password still works.
+async fn slow_down(
+    db: &DatabaseConnection,
+    subjects: &[Subject],
+    settings: &Settings,
+) -> Result<(), AppError> {
+    let wait = throttle::backoff(
+        db,
+        &subjects[1],
+        settings.backoff_after_failures,
+        settings.throttle_window,
+        settings.max_backoff,
+    )
+    .await?;
+    if !wait.is_zero() {
+        tracing::warn!(
+            wait_ms = wait.as_millis() as u64,
+            "sign-in slowed down: many recent failures for this username"
+        );
+        tokio::time::sleep(wait).await;
+    }
+    Ok(())
 }
 
 /// A new account's details.
@@ -402,6 +444,7 @@ pub async fn change_own_password(
     hasher: &PasswordHasher,
     settings: &Settings,
     actor: &Actor,
+    client_address: Option<&str>,
     current: &str,
     new: &NewPassword,
 ) -> Result<user::Model, AppError> {
@@ -412,10 +455,19 @@ pub async fn change_own_password(
         .await
         .map_err(db::internal)?
         .ok_or(AppError::Unauthenticated)?;
-    let subject = Subject::user(&user.username, settings.max_failures_per_user);
-    let reservation =
-        throttle::reserve(db, std::slice::from_ref(&subject), settings.throttle_window).await?;
+    let username = Username::parse(&user.username).map_err(|_| AppError::Internal)?;
+    let subjects = sign_in_subjects(&username, client_address, settings);
+    slow_down(db, &subjects, settings).await?;
+    let reservation = match throttle::reserve(db, &subjects, settings.throttle_window).await {
+        Ok(reservation) => reservation,
+        Err(refused @ AppError::RateLimited { .. }) => {
+            tracing::warn!("password change refused: too many wrong current passwords");
+            return Err(refused);
+        }
+        Err(other) => return Err(other),
+    };
     if !hasher.verify(current, Some(&user.password_hash)).await? {
+        tracing::info!("password change refused: wrong current password");
         return Err(AppError::invalid(
             "current",
             "The current password is not right.",

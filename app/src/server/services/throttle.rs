@@ -2,8 +2,8 @@
 
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
 };
 
 use crate::{
@@ -18,12 +18,26 @@ pub struct Subject {
     pub max_failures: u64,
 }
 
+/// The limit of a subject that is counted but never refuses: it slows attempts down instead
+/// ([`backoff`]).
+const COUNTED_ONLY: u64 = i64::MAX as u64;
+
 impl Subject {
-    /// Failures for one username.
-    pub fn user(username: &str, max_failures: u64) -> Self {
+    /// Failures for one username from one client address: the hard limit, so that an
+    /// attacker at one address cannot lock the user out at another.
+    pub fn user_at(username: &str, address: &str, max_failures: u64) -> Self {
+        Self {
+            key: format!("user:{username}@{address}"),
+            max_failures,
+        }
+    }
+
+    /// Failures for one username from anywhere: counted, never refused; many of them slow
+    /// every attempt for the username down ([`backoff`]).
+    pub fn user_anywhere(username: &str) -> Self {
         Self {
             key: format!("user:{username}"),
-            max_failures,
+            max_failures: COUNTED_ONLY,
         }
     }
 
@@ -45,7 +59,7 @@ pub async fn check(
     let window = Duration::from_std(window).unwrap_or(Duration::days(365));
     let now = Utc::now();
     let mut retry_after = 0i64;
-    for subject in subjects {
+    for subject in subjects.iter().filter(|s| s.max_failures != COUNTED_ONLY) {
         let recent: Vec<chrono::DateTime<Utc>> = login_attempt::Entity::find()
             .select_only()
             .column(login_attempt::Column::AttemptedAt)
@@ -177,6 +191,36 @@ fn placeholders(backend: DatabaseBackend, sql: &str) -> String {
     out
 }
 
+/// How long an attempt on `subject` waits before its password is checked: nothing while the
+/// subject has fewer than `free` failures within `window`, then 250 ms, doubling with each
+/// further failure, at most `max`. A slowdown, not a lock: the right password still works.
+pub async fn backoff(
+    conn: &impl ConnectionTrait,
+    subject: &Subject,
+    free: u64,
+    window: std::time::Duration,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, AppError> {
+    let since = Utc::now() - Duration::from_std(window).unwrap_or(Duration::days(365));
+    let failures = login_attempt::Entity::find()
+        .filter(login_attempt::Column::Subject.eq(&subject.key))
+        .filter(login_attempt::Column::AttemptedAt.gt(since))
+        .count(conn)
+        .await
+        .map_err(db::internal)?;
+    Ok(backoff_for(failures, free, max))
+}
+
+fn backoff_for(failures: u64, free: u64, max: std::time::Duration) -> std::time::Duration {
+    let Some(beyond) = failures.checked_sub(free) else {
+        return std::time::Duration::ZERO;
+    };
+    let doublings = u32::try_from(beyond.min(16)).unwrap_or(16);
+    std::time::Duration::from_millis(250)
+        .saturating_mul(1 << doublings)
+        .min(max)
+}
+
 /// Forgets the failures of one subject (after a successful login).
 pub async fn clear(conn: &impl ConnectionTrait, subject: &Subject) -> Result<(), AppError> {
     login_attempt::Entity::delete_many()
@@ -199,4 +243,22 @@ pub async fn prune(
         .await
         .map_err(db::internal)?;
     Ok(result.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_for;
+    use std::time::Duration;
+
+    #[test]
+    fn the_backoff_starts_after_the_free_failures_doubles_and_stops_at_its_cap() {
+        let max = Duration::from_secs(3);
+        assert_eq!(backoff_for(0, 10, max), Duration::ZERO);
+        assert_eq!(backoff_for(9, 10, max), Duration::ZERO);
+        assert_eq!(backoff_for(10, 10, max), Duration::from_millis(250));
+        assert_eq!(backoff_for(11, 10, max), Duration::from_millis(500));
+        assert_eq!(backoff_for(13, 10, max), Duration::from_secs(2));
+        assert_eq!(backoff_for(14, 10, max), max);
+        assert_eq!(backoff_for(u64::MAX, 10, max), max);
+    }
 }
