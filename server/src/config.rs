@@ -95,6 +95,9 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// How many days boot log rows are kept [default: 180]
+    #[arg(long, env = "PXECLOUD_BOOT_LOG_DAYS", value_name = "DAYS")]
+    pub boot_log_days: Option<u64>,
 }
 
 /// The web app over HTTPS: the certificate, its key, and where to listen.
@@ -143,9 +146,10 @@ pub struct Config {
     pub max_connections: usize,
     pub tls: Option<TlsConfig>,
     pub trusted_proxies: Vec<Network>,
+    pub boot_log_retention: Duration,
 }
 
-const KNOWN_KEYS: [&str; 13] = [
+const KNOWN_KEYS: [&str; 14] = [
     "data_dir",
     "database_url",
     "log_format",
@@ -159,6 +163,7 @@ const KNOWN_KEYS: [&str; 13] = [
     "tls_key",
     "tls_listen",
     "trusted_proxies",
+    "boot_log_days",
 ];
 
 /// The values a config file gives, each optional.
@@ -177,6 +182,7 @@ struct FileConfig {
     tls_key: Option<PathBuf>,
     tls_listen: Option<String>,
     trusted_proxies: Option<Vec<String>>,
+    boot_log_days: Option<u64>,
 }
 
 fn take<T: DeserializeOwned>(
@@ -223,6 +229,7 @@ impl FileConfig {
             tls_key: take(&mut table, "tls_key", path)?,
             tls_listen: take(&mut table, "tls_listen", path)?,
             trusted_proxies: take(&mut table, "trusted_proxies", path)?,
+            boot_log_days: take(&mut table, "boot_log_days", path)?,
         };
         if let Some(key) = table.keys().next() {
             return Err(ConfigError::UnknownKey {
@@ -287,6 +294,15 @@ fn check_ttl(seconds: u64) -> Result<Duration, String> {
         Ok(Duration::from_secs(seconds))
     } else {
         Err(format!("must be between 1 and {MAX} seconds"))
+    }
+}
+
+fn check_days(days: u64) -> Result<Duration, String> {
+    const MAX: u64 = 100 * 365;
+    if (1..=MAX).contains(&days) {
+        Ok(Duration::from_secs(days * 24 * 3600))
+    } else {
+        Err(format!("must be between 1 and {MAX} days"))
     }
 }
 
@@ -406,11 +422,19 @@ impl Config {
             (None, _) => Vec::new(),
         };
 
+        let boot_log_retention = match pick(serve.boot_log_days, file.boot_log_days) {
+            (Some(days), from_args) => {
+                check_days(days).map_err(fail("boot_log_days", from_args))?
+            }
+            (None, _) => Duration::from_secs(180 * 24 * 3600),
+        };
+
         Ok(Self {
             memdisk,
             max_connections,
             tls,
             trusted_proxies,
+            boot_log_retention,
             data_dir,
             database_url,
             log_format: log_format.unwrap_or_default(),
@@ -541,6 +565,26 @@ mod tests {
             error.starts_with("`trusted_proxies`") && error.contains("10.0.0.0/40"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_boot_log_is_kept_180_days_unless_told_otherwise() {
+        let default = Config::load(&CommonArgs::default(), None).unwrap();
+        assert_eq!(
+            default.boot_log_retention,
+            Duration::from_secs(180 * 86_400)
+        );
+        let f = file("boot_log_days = 30\n");
+        let from_file = Config::load(&common_with(f.path()), None).unwrap();
+        assert_eq!(
+            from_file.boot_log_retention,
+            Duration::from_secs(30 * 86_400)
+        );
+        let f = file("boot_log_days = 0\n");
+        let error = Config::load(&common_with(f.path()), None)
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("`boot_log_days`"), "{error}");
     }
 
     #[test]

@@ -214,6 +214,13 @@ async fn session_for(
     )
     .await
     {
+        Ok(Some(session)) if !state.boot_steps.allow(session.token_id) => {
+            tracing::warn!(
+                token_id = session.token_id,
+                "a boot session takes steps too fast; slowed down"
+            );
+            Err(script(&boot_flow::too_fast(&urls, token)))
+        }
         Ok(Some(session)) => Ok((session, urls)),
         Ok(None) => Err(script(&boot_flow::expired(&urls))),
         Err(error) => Err(failure(error)),

@@ -2,7 +2,8 @@
 
 use app::server::{
     password::PasswordHasher,
-    services::{accounts, boot_sessions, throttle},
+    rate::StepLimiter,
+    services::{accounts, boot_log, boot_sessions, throttle},
     session_store::DbSessionStore,
     state::{AppState, Settings},
 };
@@ -60,6 +61,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         memdisk_path: Some(config.memdisk.clone()),
         first_password_file: Some(first_password_file(config)),
         trusted_proxies: config.trusted_proxies.clone(),
+        boot_log_retention: config.boot_log_retention,
         ..Settings::default()
     };
     let leptos_options = LeptosOptions::builder()
@@ -70,6 +72,10 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
     Ok(AppState {
         db,
         hasher: PasswordHasher::new(hashing_concurrency()).map_err(|_| ServeError::Hasher)?,
+        boot_steps: Arc::new(StepLimiter::new(
+            settings.boot_steps_per_minute,
+            Duration::from_secs(60),
+        )),
         settings: Arc::new(settings),
         leptos_options,
     })
@@ -137,6 +143,7 @@ pub async fn first_start(state: &AppState, config: &Config) -> Result<(), ServeE
 fn spawn_housekeeping(state: &AppState) {
     let db = state.db.clone();
     let window = state.settings.throttle_window;
+    let retention = state.settings.boot_log_retention;
     tokio::spawn(async move {
         let sessions = DbSessionStore::new(db.clone());
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -150,6 +157,13 @@ fn spawn_housekeeping(state: &AppState) {
             }
             if let Err(error) = boot_sessions::prune(&db).await {
                 tracing::warn!(%error, "could not delete expired boot sessions");
+            }
+            match boot_log::prune(&db, retention).await {
+                Ok(0) => {}
+                Ok(deleted) => {
+                    tracing::info!(deleted, "deleted boot log rows past their retention")
+                }
+                Err(error) => tracing::warn!(%error, "could not delete old boot log rows"),
             }
         }
     });

@@ -129,6 +129,15 @@ pub fn expired(urls: &Urls) -> Plan {
     })
 }
 
+/// The answer to a boot session taking steps faster than a person can: a pause, then the
+/// start again (the session stays valid).
+pub fn too_fast(urls: &Urls, token: &str) -> Plan {
+    notice(
+        "Too many steps in a short time; wait a minute, then go on.",
+        urls.start(token),
+    )
+}
+
 fn notice(line: impl Into<String>, next_url: ServerUrl) -> Plan {
     Plan::Notice(NoticePlan {
         lines: vec![line.into()],

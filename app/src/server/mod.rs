@@ -6,6 +6,7 @@ pub mod db;
 pub mod entities;
 pub mod net;
 pub mod password;
+pub mod rate;
 pub mod services;
 pub mod session_store;
 pub mod state;

@@ -37,6 +37,10 @@ pub struct Settings {
     pub first_password_file: Option<std::path::PathBuf>,
     /// Proxies whose `Forwarded` / `X-Forwarded-For` headers name the client's address.
     pub trusted_proxies: Vec<super::net::Network>,
+    /// How long boot log rows are kept.
+    pub boot_log_retention: Duration,
+    /// iPXE steps one boot session may take per minute.
+    pub boot_steps_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -54,6 +58,8 @@ impl Default for Settings {
             memdisk_path: Some("/usr/lib/syslinux/memdisk".into()),
             first_password_file: None,
             trusted_proxies: Vec::new(),
+            boot_log_retention: Duration::from_secs(180 * 24 * 3600),
+            boot_steps_per_minute: 60,
         }
     }
 }
@@ -65,6 +71,9 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
+    /// Steps per boot session: a signed-in machine cannot hammer the server or fill the
+    /// boot log by replaying its URLs.
+    pub boot_steps: Arc<super::rate::StepLimiter>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -846,3 +846,71 @@ async fn a_password_holding_an_expansion_signs_in_by_post_and_by_query() {
         assert!(!screen.runs("login"), "{}", screen.text);
     }
 }
+
+#[tokio::test]
+async fn replaying_a_boot_url_is_limited_per_session_and_cannot_flood_the_boot_log() {
+    use app::server::rate::StepLimiter;
+    let app = crate::helpers::spawn_custom(
+        |state| {
+            state.boot_steps =
+                std::sync::Arc::new(StepLimiter::new(5, std::time::Duration::from_secs(60)))
+        },
+        server::http::Limits::default(),
+    )
+    .await;
+    let lab = lab_with(app).await;
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let choice = menu.pick("Debian installer");
+
+    for _ in 0..5 {
+        assert!(get(&lab.app, &choice).await.runs("kernel"));
+    }
+    let refused = get(&lab.app, &choice).await;
+
+    assert_eq!(
+        refused.messages()[0],
+        "Too many steps in a short time; wait a minute, then go on."
+    );
+    assert!(!refused.runs("kernel"));
+    assert_eq!(
+        boot_event::Entity::find()
+            .all(&lab.app.state.db)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
+}
+
+#[tokio::test]
+async fn boot_log_rows_past_their_retention_are_deleted() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let lab = lab().await;
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    get(&lab.app, &menu.pick("Debian installer")).await;
+    let old = boot_event::ActiveModel {
+        at: Set(chrono::Utc::now() - chrono::Duration::days(181)),
+        username: Set(Some("bob".into())),
+        outcome: Set("boot_script_served".into()),
+        ..Default::default()
+    };
+    old.insert(&lab.app.state.db).await.unwrap();
+
+    let deleted = app::server::services::boot_log::prune(
+        &lab.app.state.db,
+        std::time::Duration::from_secs(180 * 24 * 3600),
+    )
+    .await
+    .unwrap();
+
+    assert_eq!(deleted, 1);
+    assert_eq!(
+        boot_event::Entity::find()
+            .all(&lab.app.state.db)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "this week's boot stays"
+    );
+}

@@ -55,3 +55,18 @@ pub async fn page(
         .collect();
     Ok(db::to_page(items, total, page))
 }
+
+/// Deletes boot log rows older than `retention`; returns how many went.
+pub async fn prune(
+    conn: &impl sea_orm::ConnectionTrait,
+    retention: std::time::Duration,
+) -> Result<u64, AppError> {
+    let cutoff = chrono::Utc::now()
+        - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(36_500));
+    let result = boot_event::Entity::delete_many()
+        .filter(boot_event::Column::At.lt(cutoff))
+        .exec(conn)
+        .await
+        .map_err(db::internal)?;
+    Ok(result.rows_affected)
+}
