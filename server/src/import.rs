@@ -317,13 +317,8 @@ async fn import_user(
             }
         }
         (None, Some(hash), _) => {
-            if argon2::PasswordHash::new(hash).is_err() || !hash.starts_with("$argon2") {
-                return Err(fail(
-                    line,
-                    format!("{path}.password_hash"),
-                    "not an argon2 PHC string ($argon2id$…)",
-                ));
-            }
+            app::server::password::check_hash(hash)
+                .map_err(|m| fail(line, format!("{path}.password_hash"), m))?;
             Some(hash.clone())
         }
         (None, None, Some(_)) => None,

@@ -62,10 +62,42 @@ impl std::fmt::Debug for PasswordHasher {
     }
 }
 
-/// argon2id with the OWASP parameters: m = 19 MiB, t = 2, p = 1.
+/// The OWASP parameters: m = 19 MiB, t = 2, p = 1.
+fn params() -> Params {
+    Params::new(19 * 1024, 2, 1, None).expect("OWASP argon2 parameters are valid")
+}
+
+/// argon2id with the OWASP parameters.
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(19 * 1024, 2, 1, None).expect("OWASP argon2 parameters are valid");
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+}
+
+/// Checks that a stored hash is an argon2 PHC string that costs no more than the hashes this
+/// server makes. argon2 verifies with the *hash's* parameters, so one imported with
+/// m = 4 GiB would make every sign-in attempt for its user, even a wrong one, that costly.
+pub fn check_hash(hash: &str) -> Result<(), String> {
+    let parsed = PasswordHash::new(hash)
+        .ok()
+        .filter(|_| hash.starts_with("$argon2"))
+        .ok_or_else(|| "not an argon2 PHC string ($argon2id$…)".to_owned())?;
+    let theirs = Params::try_from(&parsed)
+        .map_err(|error| format!("its argon2 parameters cannot be read: {error}"))?;
+    let ours = params();
+    if theirs.m_cost() > ours.m_cost()
+        || theirs.t_cost() > ours.t_cost()
+        || theirs.p_cost() > ours.p_cost()
+    {
+        return Err(format!(
+            "its argon2 parameters (m={}, t={}, p={}) cost more than this server's (m={}, t={}, p={})",
+            theirs.m_cost(),
+            theirs.t_cost(),
+            theirs.p_cost(),
+            ours.m_cost(),
+            ours.t_cost(),
+            ours.p_cost()
+        ));
+    }
+    Ok(())
 }
 
 fn hash_blocking(password: &str) -> Result<String, AppError> {
@@ -79,6 +111,11 @@ fn hash_blocking(password: &str) -> Result<String, AppError> {
 }
 
 fn verify_blocking(password: &str, hash: &str) -> bool {
+    if let Err(error) = check_hash(hash) {
+        // Fails closed without the work: a stored hash this costly never came from here.
+        tracing::error!(%error, "a stored password hash is refused");
+        return false;
+    }
     match PasswordHash::new(hash) {
         Ok(parsed) => argon2()
             .verify_password(password.as_bytes(), &parsed)
@@ -272,6 +309,24 @@ mod tests {
         );
         assert!(hasher.verify("y", None).await.is_ok());
         assert_eq!(hasher.workers.available_permits(), 1);
+    }
+
+    #[test]
+    fn hashes_costlier_than_ours_are_refused() {
+        let ours = argon2().hash_password(b"x").unwrap().to_string();
+        assert_eq!(check_hash(&ours), Ok(()));
+        let salt = "c29tZXNhbHRzb21lc2FsdA";
+        let digest = "dGhpcnR5dHdvYnl0ZXNvZm91dHB1dHRoaXJ0eXR3bw";
+        let costly = format!("$argon2id$v=19$m=4194304,t=50,p=1${salt}${digest}");
+        let error = check_hash(&costly).unwrap_err();
+        assert!(
+            error.contains("m=4194304") && error.contains("m=19456"),
+            "{error}"
+        );
+        let cheaper = format!("$argon2id$v=19$m=8192,t=1,p=1${salt}${digest}");
+        assert_eq!(check_hash(&cheaper), Ok(()));
+        assert!(check_hash("$2b$12$bcrypt").is_err());
+        assert!(!verify_blocking("x", &costly), "fails closed");
     }
 
     #[tokio::test]

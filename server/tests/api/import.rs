@@ -192,3 +192,18 @@ async fn a_new_user_without_a_password_is_refused() {
         "line 1: users[0]: a new user needs `password` or `password_hash`"
     );
 }
+
+#[tokio::test]
+async fn an_imported_hash_costlier_than_the_servers_is_refused_with_its_line() {
+    let error = error_of(
+        "[[users]]\nusername = \"zed\"\npassword_hash = \"$argon2id$v=19$m=4194304,t=50,p=1$c29tZXNhbHRzb21lc2FsdA$dGhpcnR5dHdvYnl0ZXNvZm91dHB1dHRoaXJ0eXR3bw\"\n",
+    )
+    .await;
+
+    assert!(
+        error.starts_with(
+            "line 3: users[0].password_hash: its argon2 parameters (m=4194304, t=50, p=1) cost more"
+        ),
+        "{error}"
+    );
+}
