@@ -205,6 +205,11 @@ impl Title {
                 "A {what} title is one line, without control characters."
             ));
         }
+        if title.chars().any(crate::validate::is_invisible_format) {
+            return Err(format!(
+                "A {what} title cannot contain invisible or text-direction characters."
+            ));
+        }
         Ok(Self(title.to_owned()))
     }
 
@@ -376,6 +381,7 @@ mod tests {
     fn titles_may_hold_anything_printable_on_one_line() {
         assert!(Title::parse("Ubuntu || shell ${password} x\\", "image").is_ok());
         assert!(Title::parse("a\nb", "image").is_err());
+        assert!(Title::parse("Debian\u{202E}txt.exe", "image").is_err());
         assert!(Title::parse(" ", "image").is_err());
     }
 

@@ -135,7 +135,39 @@ impl Email {
     }
 }
 
-/// A display name (organization, group): trimmed, non-empty, without control characters.
+/// Whether `c` is an invisible formatting character (Unicode category Cf): zero-width
+/// spaces and joiners, bidirectional controls (`U+202E` turns "Lab" into a look-alike of
+/// something else), the soft hyphen, tags. Names and titles refuse them, so that what an
+/// admin reads is what is stored.
+pub fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
+/// A display name (organization, group): trimmed, non-empty, without control characters
+/// or invisible formatting characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisplayName(String);
 
@@ -152,6 +184,11 @@ impl DisplayName {
         if name.chars().any(char::is_control) {
             return Err(format!("A {what} name cannot contain control characters."));
         }
+        if name.chars().any(is_invisible_format) {
+            return Err(format!(
+                "A {what} name cannot contain invisible or text-direction characters."
+            ));
+        }
         Ok(Self(name.to_owned()))
     }
 
@@ -164,6 +201,23 @@ impl DisplayName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_refuse_invisible_and_text_direction_characters() {
+        for sneaky in [
+            "La\u{200B}b",
+            "\u{202E}baL",
+            "Lab\u{2066}",
+            "\u{FEFF}Lab",
+            "La\u{00AD}b",
+        ] {
+            let error = DisplayName::parse(sneaky, "organization", NAME_MAX).unwrap_err();
+            assert!(error.contains("invisible"), "{sneaky:?}: {error}");
+        }
+        assert!(DisplayName::parse("Labor für Ärzte – 東京", "organization", NAME_MAX).is_ok());
+        // The zero-width joiner of emoji sequences is refused too, like every Cf character.
+        assert!(!is_invisible_format('é') && is_invisible_format('\u{200D}'));
+    }
 
     #[test]
     fn usernames_are_trimmed_and_lower_cased() {

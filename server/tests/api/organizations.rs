@@ -51,6 +51,23 @@ async fn organization_names_are_unique_and_checked() {
 }
 
 #[tokio::test]
+async fn a_look_alike_name_made_with_invisible_or_text_direction_characters_is_refused() {
+    let app = spawn_app().await;
+    let operator = Actor::operator();
+    organizations::create(&app.state.db, &operator, "Lab", "")
+        .await
+        .unwrap();
+
+    for sneaky in ["La\u{200B}b", "\u{202E}baL", "Lab\u{FEFF}"] {
+        let refused = organizations::create(&app.state.db, &operator, sneaky, "").await;
+        assert!(
+            matches!(refused, Err(AppError::Invalid { ref field, ref message }) if field == "name" && message.contains("invisible")),
+            "{sneaky:?}: {refused:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn an_organization_admin_edits_their_own_organization_and_no_other() {
     let app = spawn_app().await;
     let alice = app.create_user("alice", PASSWORD, false).await;
