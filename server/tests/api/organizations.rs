@@ -51,6 +51,35 @@ async fn organization_names_are_unique_and_checked() {
 }
 
 #[tokio::test]
+async fn names_that_read_the_same_in_nfkc_form_or_another_case_are_one_name() {
+    let app = spawn_app().await;
+    let operator = Actor::operator();
+    let lab = organizations::create(&app.state.db, &operator, "Lab", "")
+        .await
+        .unwrap();
+    let other = organizations::create(&app.state.db, &operator, "Library", "")
+        .await
+        .unwrap();
+
+    for same in ["\u{FF2C}\u{FF41}\u{FF42}", "LAB", "lab"] {
+        let created = organizations::create(&app.state.db, &operator, same, "").await;
+        assert!(
+            matches!(created, Err(AppError::Conflict { ref field, .. }) if field == "name"),
+            "{same:?}: {created:?}"
+        );
+        let renamed = organizations::update(&app.state.db, &operator, other.id, same, "").await;
+        assert!(
+            matches!(renamed, Err(AppError::Conflict { ref field, .. }) if field == "name"),
+            "{same:?}: {renamed:?}"
+        );
+    }
+    // An organization may change the case of its own name.
+    organizations::update(&app.state.db, &operator, lab.id, "LAB", "")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
 async fn a_look_alike_name_made_with_invisible_or_text_direction_characters_is_refused() {
     let app = spawn_app().await;
     let operator = Actor::operator();

@@ -106,20 +106,56 @@ pub async fn create(
 ) -> Result<organization::Model, AppError> {
     actor.require_server_admin()?;
     let (name, description) = parse_details(name, description)?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    ensure_name_free(&txn, &name, None).await?;
     let now = Utc::now();
-    organization::ActiveModel {
+    let created = organization::ActiveModel {
         id: NotSet,
         name: Set(name.as_str().to_owned()),
         description: Set(description),
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(db)
+    .insert(&txn)
     .await
-    .map_err(db::conflict_on(
-        "name",
-        "An organization with this name exists.",
-    ))
+    .map_err(db::conflict_on("name", NAME_TAKEN))?;
+    txn.commit().await.map_err(db::internal)?;
+    Ok(created)
+}
+
+const NAME_TAKEN: &str = "An organization with this name exists.";
+
+/// How names are compared: in NFKC form and ignoring case, so that "Ｌａｂ" (full-width),
+/// "LAB" and "Lab" are one name and none can pose as another.
+pub fn name_key(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfkc().flat_map(char::to_lowercase).collect()
+}
+
+/// Refuses a name that compares equal to another organization's (`except` is the one being
+/// renamed). Names are checked one at a time, so that two creations cannot both pass.
+async fn ensure_name_free(
+    conn: &impl ConnectionTrait,
+    name: &DisplayName,
+    except: Option<i32>,
+) -> Result<(), AppError> {
+    db::serialize(conn, "organization-names").await?;
+    let key = name_key(name.as_str());
+    let taken = organization::Entity::find()
+        .select_only()
+        .column(organization::Column::Id)
+        .column(organization::Column::Name)
+        .into_tuple::<(i32, String)>()
+        .all(conn)
+        .await
+        .map_err(db::internal)?
+        .into_iter()
+        .any(|(id, other)| Some(id) != except && name_key(&other) == key);
+    if taken {
+        Err(AppError::conflict("name", NAME_TAKEN))
+    } else {
+        Ok(())
+    }
 }
 
 /// One organization, for its members and server admins.
@@ -149,8 +185,10 @@ pub async fn update(
 ) -> Result<organization::Model, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
     let (name, description) = parse_details(name, description)?;
+    let txn = db.begin().await.map_err(db::internal)?;
+    ensure_name_free(&txn, &name, Some(organization_id)).await?;
     let current = organization::Entity::find_by_id(organization_id)
-        .one(db)
+        .one(&txn)
         .await
         .map_err(db::internal)?
         .ok_or(AppError::NotFound)?;
@@ -158,10 +196,12 @@ pub async fn update(
     active.name = Set(name.as_str().to_owned());
     active.description = Set(description);
     active.updated_at = Set(Utc::now());
-    active.update(db).await.map_err(db::conflict_on(
-        "name",
-        "An organization with this name exists.",
-    ))
+    let updated = active
+        .update(&txn)
+        .await
+        .map_err(db::conflict_on("name", NAME_TAKEN))?;
+    txn.commit().await.map_err(db::internal)?;
+    Ok(updated)
 }
 
 /// Counts what an organization holds.
