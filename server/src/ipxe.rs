@@ -12,13 +12,12 @@ use app::{
 };
 use axum::{
     Form, Router,
-    extract::{ConnectInfo, FromRequestParts, Path, Query, State},
+    extract::{FromRequestParts, Path, Query, State},
     http::{HeaderMap, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
     routing::get,
 };
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 /// The iPXE routes.
 pub fn routes() -> Router<AppState> {
@@ -34,21 +33,20 @@ pub fn routes() -> Router<AppState> {
         .route("/ipxe/memdisk", get(memdisk))
 }
 
-/// The client's IP address: the one a trusted proxy names, else the peer's.
+/// The client's IP address: the one a trusted proxy names, else the peer's ([`ClientIp`],
+/// set by the router for every connection).
 struct ClientAddress(Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let behind_proxy = parts.extensions.get::<ClientIp>().map(|ClientIp(ip)| *ip);
-        let peer = || {
+        Ok(Self(
             parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| address.ip())
-        };
-        Ok(Self(behind_proxy.or_else(peer).map(|ip| ip.to_string())))
+                .get::<ClientIp>()
+                .map(|ClientIp(ip)| ip.to_string()),
+        ))
     }
 }
 

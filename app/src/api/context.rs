@@ -1,8 +1,7 @@
 //! What every server function needs: the state, the session and the signed-in actor.
 
-use axum::{Extension, extract::ConnectInfo};
+use axum::Extension;
 use leptos::prelude::*;
-use std::net::SocketAddr;
 use tower_sessions::Session;
 
 use crate::{
@@ -48,15 +47,12 @@ pub async fn session() -> Result<Session, AppError> {
 }
 
 /// The client's address, when the server knows it: behind a trusted proxy, the address the
-/// proxy names ([`ClientIp`]), else the peer's.
+/// proxy names, else the peer's ([`ClientIp`], set by the router for every connection).
 pub async fn client_address() -> Option<String> {
-    if let Ok(Extension(ClientIp(address))) = leptos_axum::extract::<Extension<ClientIp>>().await {
-        return Some(address.to_string());
-    }
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+    leptos_axum::extract::<Extension<ClientIp>>()
         .await
         .ok()
-        .map(|ConnectInfo(address)| address.ip().to_string())
+        .map(|Extension(ClientIp(address))| address.to_string())
 }
 
 /// Who a web session belongs to.

@@ -46,6 +46,15 @@ pub async fn fresh_database_url() -> (String, Option<tempfile::TempDir>) {
     }
 }
 
+/// A loopback port that was free a moment ago, for a server started as a separate process.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn hex_id() -> String {
     (0..12)
         .map(|_| format!("{:x}", rand::random::<u8>() % 16))

@@ -1,6 +1,8 @@
 //! Resource exhaustion: slow clients, too many clients, huge requests, a full hashing queue.
 
-use crate::helpers::{call_with, client, fresh_database_url, json, spawn_app, spawn_custom};
+use crate::helpers::{
+    call_with, client, free_port, fresh_database_url, json, spawn_app, spawn_custom,
+};
 use app::server::password::{PasswordHasher, Queue};
 use reqwest::{StatusCode, header};
 use server::{http::Limits, router};
@@ -250,14 +252,6 @@ fn peak_rss_bytes(pid: u32) -> u64 {
         .unwrap();
     let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
     kib * 1024
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// One sign-in of a 2 MB username over a raw connection; its status, if one came.

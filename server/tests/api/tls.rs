@@ -1,7 +1,7 @@
 //! HTTPS for the web app: browsers are sent to it, iPXE keeps plain HTTP, and a bad
 //! certificate or key stops the start with a clear message.
 
-use crate::helpers::{client, fresh_database_url};
+use crate::helpers::{client, free_port, fresh_database_url};
 use rustls::pki_types::{CertificateDer, ServerName, pem::PemObject};
 use std::{
     net::SocketAddr,
@@ -46,14 +46,6 @@ fn self_signed(dir: &Path, name: &str) -> (std::path::PathBuf, std::path::PathBu
         .expect("openssl runs");
     assert!(status.success());
     (cert, key)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn pxecloud(database_url: &str, data_dir: &Path, extra: &[&str]) -> Command {
