@@ -99,6 +99,37 @@ pub struct MemberRow {
     pub role: Role,
 }
 
+/// What adding a user to an organization did: a server admin adds the account at once; an
+/// organization admin invites the name, and its owner accepts on their dashboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddOutcome {
+    Added,
+    Invited,
+}
+
+/// A pending invitation to an organization, as its admins see it. The name need not belong
+/// to an account: the list is the same whether it does or not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub id: i32,
+    pub username: String,
+    pub role: Role,
+    pub invited_by: String,
+    /// When it lapses, as RFC 3339 in UTC.
+    pub expires_at: String,
+}
+
+/// An invitation the signed-in user may accept or decline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyInvitation {
+    pub id: i32,
+    pub organization_name: String,
+    pub role: Role,
+    pub invited_by: String,
+    /// When it lapses, as RFC 3339 in UTC.
+    pub expires_at: String,
+}
+
 /// An organization with what it holds, for its admins' page.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrganizationDetail {

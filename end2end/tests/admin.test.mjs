@@ -11,6 +11,7 @@ import { ipxeSignIn, menuLines } from '../ipxe-http.mjs';
 const backend = process.env.PXECLOUD_E2E_ADMIN_URL ? 'postgres' : 'sqlite';
 const MEMBER_PASSWORD = 'alice & her % password';
 const ADMIN_PASSWORD = 'the admin % own & password';
+const DAVE_PASSWORD = 'dave keeps # this one';
 // Tall enough for the editor's palette and entries to be on screen together while dragging.
 const VIEWPORT = { viewport: { width: 1280, height: 1600 } };
 
@@ -329,6 +330,51 @@ describe(`the admin web app (${backend})`, () => {
     await page.getByTestId('user-row').filter({ hasText: 'alice' }).waitFor({ state: 'detached' });
     await eventually(() => page.getByTestId('user-row').count(), 1);
     await page.screenshot({ path: join(artifacts, `users-${backend}.png`), fullPage: true });
+  });
+
+  test('an organization admin invites an account, whose owner accepts on the dashboard', async () => {
+    // The server admin makes alice an admin of the lab and creates dave, who belongs nowhere.
+    await page.goto(orgUrl + '/members');
+    await hydrated(page);
+    await page.getByLabel('Role of alice').selectOption('admin');
+    await page.getByText('The role was changed.').waitFor();
+    await page.goto(server.baseUrl + '/users');
+    await hydrated(page);
+    await page.fill('#user-username', 'dave');
+    await page.fill('#user-password', DAVE_PASSWORD);
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await page.getByTestId('user-row').filter({ hasText: 'dave' }).waitFor();
+    const admin = await openPage(browser, VIEWPORT);
+    const dave = await openPage(browser, VIEWPORT);
+    try {
+      await signIn(admin.page, server.baseUrl, 'alice', MEMBER_PASSWORD);
+      await admin.page.goto(orgUrl + '/members');
+      await hydrated(admin.page);
+      await admin.page.fill('#add-username', 'dave');
+      await admin.page.getByRole('button', { name: 'Send invitation' }).click();
+      await admin.page.getByText('Invited dave.', { exact: false }).waitFor();
+      await admin.page.getByTestId('invitation-row').filter({ hasText: 'dave' }).waitFor();
+      assert.equal(await admin.page.getByTestId('member-row').filter({ hasText: 'dave' }).count(), 0);
+      await admin.page.screenshot({ path: join(artifacts, `invited-${backend}.png`), fullPage: true });
+
+      await signIn(dave.page, server.baseUrl, 'dave', DAVE_PASSWORD);
+      const invitation = dave.page.getByTestId('my-invitation').filter({ hasText: 'Physics Lab' });
+      await invitation.getByText('alice invited you', { exact: false }).waitFor();
+      await dave.page.screenshot({ path: join(artifacts, `invitation-${backend}.png`), fullPage: true });
+      await invitation.getByRole('button', { name: 'Accept the invitation to Physics Lab' }).click();
+      await dave.page.getByText('You joined Physics Lab.').waitFor();
+      await dave.page.getByTestId('organization-row').filter({ hasText: 'Physics Lab' }).waitFor();
+      await dave.page.getByTestId('my-invitation').waitFor({ state: 'detached' });
+
+      await admin.page.reload();
+      await hydrated(admin.page);
+      await admin.page.getByTestId('member-row').filter({ hasText: 'dave' }).waitFor();
+      assert.equal(await admin.page.getByTestId('invitation-row').count(), 0);
+      assert.deepEqual([...admin.problems, ...dave.problems], []);
+    } finally {
+      await admin.context.close();
+      await dave.context.close();
+    }
   });
 
   test('the pages fit a phone screen without sideways scrolling', async () => {

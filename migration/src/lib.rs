@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial_schema;
 mod m20261201_000001_security;
+mod m20261202_000001_invitations;
 
 /// The ordered list of PXE Cloud's migrations.
 pub struct Migrator;
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_initial_schema::Migration),
             Box::new(m20261201_000001_security::Migration),
+            Box::new(m20261202_000001_invitations::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 use app::server::{
     password::PasswordHasher,
     rate::StepLimiter,
-    services::{accounts, boot_log, boot_sessions, throttle},
+    services::{accounts, boot_log, boot_sessions, invitations, throttle},
     session_store::DbSessionStore,
     state::{AppState, Settings},
 };
@@ -139,7 +139,8 @@ pub async fn first_start(state: &AppState, config: &Config) -> Result<(), ServeE
     Ok(())
 }
 
-/// Deletes expired web and boot sessions and old login failures, every few minutes.
+/// Deletes expired web and boot sessions, invitations and old login failures, every few
+/// minutes.
 fn spawn_housekeeping(state: &AppState) {
     let db = state.db.clone();
     let window = state.settings.throttle_window;
@@ -157,6 +158,9 @@ fn spawn_housekeeping(state: &AppState) {
             }
             if let Err(error) = boot_sessions::prune(&db).await {
                 tracing::warn!(%error, "could not delete expired boot sessions");
+            }
+            if let Err(error) = invitations::prune(&db).await {
+                tracing::warn!(%error, "could not delete expired invitations");
             }
             match boot_log::prune(&db, retention).await {
                 Ok(0) => {}

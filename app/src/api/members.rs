@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::{
     error::AppError,
-    model::{MemberRow, Page},
+    model::{AddOutcome, MemberRow, Page},
 };
 
 #[cfg(feature = "ssr")]
@@ -44,25 +44,36 @@ pub async fn members(
     organizations::members_page(&state()?.db, &actor, organization_id, &filter, page).await
 }
 
-/// Adds an existing user to the organization with a role.
+/// Adds an existing user to the organization with a role: a server admin adds the account
+/// at once; an organization admin invites the name, and the answer is the same whether or not
+/// it belongs to an account (only a current member is refused).
 #[server(endpoint = "add_member")]
 pub async fn add_member(
     organization_id: i32,
     username: String,
     role: String,
-) -> Result<(), AppError> {
+) -> Result<AddOutcome, AppError> {
     use super::context::{actor, state};
-    use crate::{server::services::organizations, validate::Username};
+    use crate::{
+        server::services::{invitations, organizations},
+        validate::Username,
+    };
 
     let actor = actor().await?;
     let db = &state()?.db;
-    let role = parse_role(&role)?;
     // Authorized before the name is judged, so outsiders learn nothing from the answer.
     actor
         .require_role(db, organization_id, crate::model::Role::Admin)
         .await?;
+    let role = parse_role(&role)?;
     let username = Username::parse(&username).map_err(|m| AppError::invalid("username", m))?;
-    organizations::add_member(db, &actor, organization_id, &username, role).await
+    if actor.is_server_admin {
+        organizations::add_member(db, &actor, organization_id, &username, role).await?;
+        Ok(AddOutcome::Added)
+    } else {
+        invitations::invite(db, &actor, organization_id, &username, role).await?;
+        Ok(AddOutcome::Invited)
+    }
 }
 
 /// Creates an account and makes it a member of the organization.
@@ -84,7 +95,16 @@ pub async fn create_member(
         .await?;
     let role = parse_role(&role)?;
     let new = parse_new_user(&username, &email, &password, false)?;
-    organizations::create_member(&state.db, &state.hasher, &actor, organization_id, new, role).await
+    organizations::create_member(
+        &state.db,
+        &state.hasher,
+        &actor,
+        organization_id,
+        new,
+        role,
+        state.settings.throttle_window,
+    )
+    .await
 }
 
 /// Changes a member's role.

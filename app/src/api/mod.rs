@@ -4,6 +4,7 @@ pub mod account;
 pub mod boot_log;
 pub mod groups;
 pub mod images;
+pub mod invitations;
 pub mod members;
 pub mod menus;
 pub mod organizations;

@@ -1,23 +1,29 @@
-//! The dashboard: the signed-in user's organizations and their role in each.
+//! The dashboard: invitations waiting for the signed-in user, their organizations and their
+//! role in each.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::{
-    api::organizations::my_organizations,
+    api::{
+        invitations::{accept_invitation, decline_invitation, my_invitations},
+        organizations::my_organizations,
+    },
     components::{
+        feedback::use_toasts,
         layout::signed_in,
         org_frame::{OrgTab, org_href},
-        ui::{Alert, Badge, Card, EmptyState, Loading, Pagination, Tone},
+        ui::{Alert, Badge, ButtonKind, Card, EmptyState, Loading, Pagination, Tone},
     },
-    model::{OrganizationSummary, PAGE_SIZE, Role},
+    model::{MyInvitation, OrganizationSummary, PAGE_SIZE, Role},
 };
 
 /// Lists the user's organizations, with a filter that works as you type.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let organizations = Resource::new(|| (), |_| my_organizations());
+    let reload = RwSignal::new(0u32);
+    let organizations = Resource::new(move || reload.get(), |_| my_organizations());
     let (filter, set_filter) = signal(String::new());
 
     view! {
@@ -30,6 +36,7 @@ pub fn DashboardPage() -> impl IntoView {
                     })}
                 </Suspense>
             </h1>
+            <Invitations reload />
             <Card title="Your organizations">
                 <Suspense fallback=Loading>
                     {move || Suspend::new(async move {
@@ -37,7 +44,7 @@ pub fn DashboardPage() -> impl IntoView {
                             Ok(list) if list.is_empty() => view! {
                                 <EmptyState
                                     title="No organizations yet"
-                                    text="An administrator adds you to an organization; it then shows up here."
+                                    text="An administrator adds you to an organization or invites you to one; it then shows up here."
                                 />
                             }
                                 .into_any(),
@@ -54,6 +61,106 @@ pub fn DashboardPage() -> impl IntoView {
                 </Suspense>
             </Card>
         </div>
+    }
+}
+
+/// What the user decided about an invitation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Accept,
+    Decline,
+}
+
+/// The invitations waiting for the user, each with Accept and Decline; nothing when none.
+#[component]
+fn Invitations(reload: RwSignal<u32>) -> impl IntoView {
+    let toasts = use_toasts();
+    let list = Resource::new(move || reload.get(), |_| my_invitations());
+    let answer = Action::new(move |(invitation, answer): &(MyInvitation, Answer)| {
+        let (invitation, answer) = (invitation.clone(), *answer);
+        async move {
+            match answer {
+                Answer::Accept => accept_invitation(invitation.id).await.map(|_| ()),
+                Answer::Decline => decline_invitation(invitation.id).await,
+            }
+            .map(|()| (invitation.organization_name, answer))
+        }
+    });
+    Effect::new(move || match answer.value().get() {
+        Some(Ok((organization, Answer::Accept))) => {
+            toasts.success(format!("You joined {organization}."));
+            reload.update(|n| *n += 1);
+        }
+        Some(Ok((organization, Answer::Decline))) => {
+            toasts.success(format!("You declined the invitation to {organization}."));
+            reload.update(|n| *n += 1);
+        }
+        Some(Err(error)) => {
+            toasts.error(error.to_string());
+            reload.update(|n| *n += 1);
+        }
+        None => {}
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(rows) if rows.is_empty() => None,
+                    Ok(rows) => Some(view! {
+                        <Card title="Invitations">
+                            <ul class="divide-y divide-slate-100" data-testid="my-invitations">
+                                {rows
+                                    .into_iter()
+                                    .map(|row| {
+                                        let expires = row.expires_at.get(..10).unwrap_or_default().to_owned();
+                                        let (accepting, declining) = (row.clone(), row.clone());
+                                        view! {
+                                            <li class="flex flex-wrap items-center justify-between gap-3 py-2" data-testid="my-invitation">
+                                                <div>
+                                                    <div>
+                                                        <span class="font-medium">{row.organization_name.clone()}</span>
+                                                        " "<Badge text=row.role.to_string() />
+                                                    </div>
+                                                    <div class="text-xs text-slate-500">
+                                                        {format!("{} invited you; the invitation lapses on {expires}.", row.invited_by)}
+                                                    </div>
+                                                </div>
+                                                <div class="flex gap-2">
+                                                    <button
+                                                        type="button"
+                                                        class=ButtonKind::Primary.classes()
+                                                        aria-label=format!("Accept the invitation to {}", row.organization_name)
+                                                        disabled=move || answer.pending().get()
+                                                        on:click=move |_| {
+                                                            answer.dispatch((accepting.clone(), Answer::Accept));
+                                                        }
+                                                    >
+                                                        "Accept"
+                                                    </button>
+                                                    <button
+                                                        type="button"
+                                                        class=ButtonKind::Secondary.classes()
+                                                        aria-label=format!("Decline the invitation to {}", row.organization_name)
+                                                        disabled=move || answer.pending().get()
+                                                        on:click=move |_| {
+                                                            answer.dispatch((declining.clone(), Answer::Decline));
+                                                        }
+                                                    >
+                                                        "Decline"
+                                                    </button>
+                                                </div>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        </Card>
+                    }
+                        .into_any()),
+                    Err(error) => Some(view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any()),
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -1,20 +1,25 @@
-//! An organization's members: their roles, adding an existing user or a new one, removing one
-//! (never the last admin).
+//! An organization's members: their roles, adding an existing user (a server admin) or
+//! inviting one (an organization admin), creating a new one, pending invitations, removing a
+//! member (never the last admin).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::{
-    api::members::{AddMember, CreateMember, SetMemberRole, members, remove_member},
+    api::{
+        invitations::{cancel_invitation, invitations},
+        members::{AddMember, CreateMember, SetMemberRole, members, remove_member},
+    },
     components::{
         feedback::{ConfirmDialog, bind_dialog, use_toasts},
+        layout::signed_in,
         org_frame::{OrgFrame, OrgTab},
         ui::{
             Alert, Badge, BoundField, ButtonKind, Card, INPUT_CLASSES, Loading, Pagination,
             SearchBox, Tone, field_error, form_error, table,
         },
     },
-    model::{MemberRow, PAGE_SIZE, Role},
+    model::{AddOutcome, InvitationRow, MemberRow, PAGE_SIZE, Role},
     validate::{Email, NewPassword, PASSWORD_MAX, USERNAME_MAX, Username},
 };
 
@@ -72,7 +77,13 @@ fn Members(organization_id: i32) -> impl IntoView {
                 </Transition>
             </div>
             <div class="space-y-6">
-                <AddExisting organization_id on_added=reloaded />
+                <Suspense fallback=Loading>
+                    {move || Suspend::new(async move {
+                        let direct = signed_in().await.is_some_and(|u| u.is_server_admin);
+                        view! { <AddExisting organization_id direct on_added=reloaded /> }
+                    })}
+                </Suspense>
+                <PendingInvitations organization_id reload />
                 <CreateNew organization_id on_added=reloaded />
             </div>
         </div>
@@ -166,8 +177,10 @@ fn RoleSelect(id: &'static str, value: RwSignal<String>) -> impl IntoView {
     }
 }
 
+/// Adds an existing user: a server admin adds them at once (`direct`); an organization admin
+/// invites the name, and the answer is the same whether or not an account has it.
 #[component]
-fn AddExisting(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
+fn AddExisting(organization_id: i32, direct: bool, on_added: Callback<()>) -> impl IntoView {
     let toasts = use_toasts();
     let add = ServerAction::<AddMember>::new();
     let username = RwSignal::new(String::new());
@@ -182,15 +195,26 @@ fn AddExisting(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
         )
     });
     Effect::new(move || {
-        if let Some(Ok(())) = add.value().get() {
-            toasts.success(format!("Added {}.", username.get_untracked().trim()));
+        if let Some(Ok(outcome)) = add.value().get() {
+            let name = username.get_untracked().trim().to_lowercase();
+            toasts.success(match outcome {
+                AddOutcome::Added => format!("Added {name}."),
+                AddOutcome::Invited => format!(
+                    "Invited {name}. If an account has this name, its owner can accept on their dashboard."
+                ),
+            });
             username.set(String::new());
             add.value().set(None);
             on_added.run(());
         }
     });
+    let (title, button, busy) = if direct {
+        ("Add an existing user", "Add member", "Adding…")
+    } else {
+        ("Invite an existing user", "Send invitation", "Inviting…")
+    };
     view! {
-        <Card title="Add an existing user">
+        <Card title=title>
             <form
                 class="space-y-3"
                 novalidate=true
@@ -205,14 +229,85 @@ fn AddExisting(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
                     }
                 }
             >
+                {(!direct).then(|| view! {
+                    <p class="text-sm text-slate-600">
+                        "They see the invitation on their dashboard and join when they accept it. It lapses after 14 days."
+                    </p>
+                })}
                 {move || form_error(server(), &["username", "role"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
                 <BoundField label="Username" id="add-username" value=username error=username_error maxlength=USERNAME_MAX />
                 <RoleSelect id="add-role" value=role />
                 <button type="submit" class=ButtonKind::Primary.classes() disabled=move || add.pending().get()>
-                    {move || if add.pending().get() { "Adding…" } else { "Add member" }}
+                    {move || if add.pending().get() { busy } else { button }}
                 </button>
             </form>
         </Card>
+    }
+}
+
+/// The organization's pending invitations, each with a button to withdraw it.
+#[component]
+fn PendingInvitations(organization_id: i32, reload: RwSignal<u32>) -> impl IntoView {
+    let toasts = use_toasts();
+    let list = Resource::new(move || reload.get(), move |_| invitations(organization_id));
+    let cancel = Action::new(move |row: &InvitationRow| {
+        let (id, name) = (row.id, row.username.clone());
+        async move { cancel_invitation(organization_id, id).await.map(|()| name) }
+    });
+    Effect::new(move || match cancel.value().get() {
+        Some(Ok(name)) => {
+            toasts.success(format!("Withdrew the invitation of {name}."));
+            reload.update(|n| *n += 1);
+        }
+        Some(Err(error)) => {
+            toasts.error(error.to_string());
+            reload.update(|n| *n += 1);
+        }
+        None => {}
+    });
+    view! {
+        <Transition fallback=Loading>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(rows) if rows.is_empty() => None,
+                    Ok(rows) => Some(view! {
+                        <Card title="Pending invitations">
+                            <ul class="divide-y divide-slate-100" data-testid="invitations">
+                                {rows
+                                    .into_iter()
+                                    .map(|row| {
+                                        let label = format!("Withdraw the invitation of {}", row.username);
+                                        let expires = row.expires_at.get(..10).unwrap_or_default().to_owned();
+                                        let item = row.clone();
+                                        view! {
+                                            <li class="flex items-center justify-between gap-3 py-2" data-testid="invitation-row">
+                                                <div>
+                                                    <div class="font-medium">{row.username.clone()}" "<Badge text=row.role.to_string() /></div>
+                                                    <div class="text-xs text-slate-500">{format!("by {}, until {expires}", row.invited_by)}</div>
+                                                </div>
+                                                <button
+                                                    type="button"
+                                                    class=ButtonKind::Quiet.classes()
+                                                    aria-label=label
+                                                    disabled=move || cancel.pending().get()
+                                                    on:click=move |_| {
+                                                        cancel.dispatch(item.clone());
+                                                    }
+                                                >
+                                                    "Withdraw"
+                                                </button>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        </Card>
+                    }
+                        .into_any()),
+                    Err(error) => Some(view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any()),
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -9,8 +9,8 @@ use app::{
     model::Role,
     server::{
         actor::Actor,
-        entities::user,
-        services::{groups, images, menus, organizations},
+        entities::{invitation, user},
+        services::{groups, images, invitations, menus, organizations},
     },
     validate::Username,
 };
@@ -145,6 +145,39 @@ impl World {
             .id
     }
 
+    /// Invites `name` into `organization_id` (as the operator) and answers the invitation's id.
+    async fn invitation(&self, organization_id: i32, name: &str) -> i32 {
+        let db = &self.app.state.db;
+        let username = Username::parse(name).unwrap();
+        invitations::invite(
+            db,
+            &Actor::operator(),
+            organization_id,
+            &username,
+            Role::Member,
+        )
+        .await
+        .unwrap();
+        invitations::pending(db, &Actor::operator(), organization_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|row| row.username == username.as_str())
+            .expect("the invitation just made")
+            .id
+    }
+
+    /// An invitation for `caller` into an organization of its own, which accepting it does
+    /// not make the caller a member of the fixture's organizations.
+    async fn invitation_for(&self, caller: Caller) -> i32 {
+        let org = self
+            .app
+            .create_organization(&self.unique("Inviting "), &[])
+            .await
+            .id;
+        self.invitation(org, name_of(caller)).await
+    }
+
     /// Everything a refused call must leave alone.
     async fn snapshot(&self) -> String {
         let db = &self.app.state.db;
@@ -156,8 +189,27 @@ impl World {
             .into_iter()
             .map(|u| (u.id, u.is_disabled))
             .collect();
+        let invitations: Vec<(i32, i32, String)> = invitation::Entity::find()
+            .order_by_asc(invitation::Column::Id)
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.id, i.organization_id, i.username))
+            .collect();
         let export = server::import::export(db, true).await.unwrap();
-        format!("{export}\n{users:?}")
+        format!("{export}\n{users:?}\n{invitations:?}")
+    }
+}
+
+/// The name each caller signs in with (the anonymous caller has none; any name will do).
+fn name_of(caller: Caller) -> &'static str {
+    match caller {
+        ServerAdmin => "root",
+        OrganizationAdmin => "alice",
+        Member => "bob",
+        Outsider => "mallory",
+        Anonymous => "nobody",
     }
 }
 
@@ -209,12 +261,8 @@ async fn world() -> World {
     let group = groups::create(db, &operator, org, &form).await.unwrap().id;
 
     let mut clients = vec![(Anonymous, client())];
-    for (caller, name) in [
-        (ServerAdmin, "root"),
-        (OrganizationAdmin, "alice"),
-        (Member, "bob"),
-        (Outsider, "mallory"),
-    ] {
+    for caller in [ServerAdmin, OrganizationAdmin, Member, Outsider] {
+        let name = name_of(caller);
         let signed_in = client();
         let response = signed_in
             .post(app.url("/api/login"))
@@ -392,6 +440,41 @@ fn table() -> Vec<Row> {
                         ("role", &"member"),
                     ])
                 })
+            },
+        },
+        // Invitations.
+        Row {
+            endpoint: "invitations",
+            allowed: ORGANIZATION_ADMINS,
+            args: |w, _| Box::pin(async move { form(&[("organization_id", &w.org)]) }),
+        },
+        Row {
+            endpoint: "cancel_invitation",
+            allowed: ORGANIZATION_ADMINS,
+            args: |w, _| {
+                Box::pin(async move {
+                    let id = w.invitation(w.org, &w.unique("invitee")).await;
+                    form(&[("organization_id", &w.org), ("invitation_id", &id)])
+                })
+            },
+        },
+        Row {
+            endpoint: "my_invitations",
+            allowed: EVERYONE_SIGNED_IN,
+            args: |_, _| Box::pin(async { form(&[]) }),
+        },
+        Row {
+            endpoint: "accept_invitation",
+            allowed: EVERYONE_SIGNED_IN,
+            args: |w, caller| {
+                Box::pin(async move { form(&[("invitation_id", &w.invitation_for(caller).await)]) })
+            },
+        },
+        Row {
+            endpoint: "decline_invitation",
+            allowed: EVERYONE_SIGNED_IN,
+            args: |w, caller| {
+                Box::pin(async move { form(&[("invitation_id", &w.invitation_for(caller).await)]) })
             },
         },
         Row {
@@ -753,8 +836,9 @@ async fn each_caller_may_do_what_their_role_allows_and_nothing_else() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // The member the fixture made is still there: refused removals removed nothing.
-    let members = organizations::members(&world.app.state.db, &Actor::operator(), world.org)
-        .await
-        .unwrap();
-    assert!(members.iter().any(|m| m.user_id == world.member));
+    let members =
+        organizations::members_page(&world.app.state.db, &Actor::operator(), world.org, "", 0)
+            .await
+            .unwrap();
+    assert!(members.items.iter().any(|m| m.user_id == world.member));
 }

@@ -9,6 +9,7 @@ mod catalog;
 mod cli;
 mod helpers;
 mod import;
+mod invitations;
 mod ipxe_client;
 mod limits;
 mod login;

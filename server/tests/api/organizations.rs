@@ -175,9 +175,10 @@ async fn the_last_admin_can_neither_leave_nor_be_demoted() {
     organizations::remove_member(&app.state.db, &operator, org.id, alice)
         .await
         .unwrap();
-    let members = organizations::members(&app.state.db, &operator, org.id)
+    let members = organizations::members_page(&app.state.db, &operator, org.id, "", 0)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(members.len(), 1);
     assert_eq!(members[0].username, "bob");
 }

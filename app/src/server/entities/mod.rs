@@ -6,6 +6,7 @@ pub mod boot_menu;
 pub mod boot_token;
 pub mod group;
 pub mod group_member;
+pub mod invitation;
 pub mod login_attempt;
 pub mod menu_entry;
 pub mod organization;

@@ -11,6 +11,8 @@ pub struct Model {
     pub user_id: i32,
     pub role: String,
     pub created_at: DateTimeUtc,
+    /// The account was created in this organization, whose admins may then see its email.
+    pub shows_email: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

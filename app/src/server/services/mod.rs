@@ -5,6 +5,7 @@ pub mod boot_log;
 pub mod boot_sessions;
 pub mod groups;
 pub mod images;
+pub mod invitations;
 pub mod menus;
 pub mod organizations;
 pub mod throttle;

@@ -20,7 +20,10 @@ use crate::{
         db,
         entities::{boot_image, boot_menu, group, organization, organization_member, user},
     },
-    server::{password::PasswordHasher, services::accounts},
+    server::{
+        password::PasswordHasher,
+        services::{accounts, throttle},
+    },
     validate::{DisplayName, Username},
 };
 
@@ -286,45 +289,12 @@ pub async fn delete(
     txn.commit().await.map_err(db::internal)
 }
 
-/// A member of an organization, as listed to its admins.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub user_id: i32,
-    pub username: String,
-    pub email: Option<String>,
-    pub role: Role,
-}
-
-/// The members of an organization, by name; its admins and server admins may see them.
-pub async fn members(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    organization_id: i32,
-) -> Result<Vec<Member>, AppError> {
-    actor.require_role(db, organization_id, Role::Admin).await?;
-    let rows = organization_member::Entity::find()
-        .filter(organization_member::Column::OrganizationId.eq(organization_id))
-        .find_also_related(user::Entity)
-        .order_by_asc(user::Column::Username)
-        .all(db)
-        .await
-        .map_err(db::internal)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(membership, user)| {
-            let user = user?;
-            Some(Member {
-                user_id: user.id,
-                username: user.username,
-                email: user.email,
-                role: Role::parse(&membership.role)?,
-            })
-        })
-        .collect())
-}
-
-/// A page of an organization's members whose name or email contains `filter`, by name; its
-/// admins and server admins may see them.
+/// A page of an organization's members whose name (or visible email) contains `filter`, by
+/// name; its admins and server admins may see them.
+///
+/// An organization admin sees the email only of accounts created in the organization
+/// (`shows_email`), and the filter matches only the emails they see: a search must not tell
+/// them another account's email either.
 pub async fn members_page(
     db: &DatabaseConnection,
     actor: &Actor,
@@ -333,13 +303,17 @@ pub async fn members_page(
     page: u64,
 ) -> Result<Page<MemberRow>, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
+    let mut email_matches = Condition::all().add(db::contains(user::Column::Email, filter));
+    if !actor.is_server_admin {
+        email_matches = email_matches.add(organization_member::Column::ShowsEmail.eq(true));
+    }
     let query = organization_member::Entity::find()
         .filter(organization_member::Column::OrganizationId.eq(organization_id))
         .find_also_related(user::Entity)
         .filter(
             Condition::any()
                 .add(db::contains(user::Column::Username, filter))
-                .add(db::contains(user::Column::Email, filter)),
+                .add(email_matches),
         )
         .order_by_asc(user::Column::Username);
     let total = query.clone().count(db).await.map_err(db::internal)?;
@@ -353,10 +327,15 @@ pub async fn members_page(
         .into_iter()
         .filter_map(|(membership, user)| {
             let user = user?;
+            let email = if actor.is_server_admin || membership.shows_email {
+                user.email
+            } else {
+                None
+            };
             Some(MemberRow {
                 user_id: user.id,
                 username: user.username,
-                email: user.email,
+                email,
                 role: Role::parse(&membership.role)?,
             })
         })
@@ -364,7 +343,9 @@ pub async fn members_page(
     Ok(db::to_page(items, total, page))
 }
 
-/// Adds an existing user to an organization with a role; refused for a member already there.
+/// Adds an existing user to an organization with a role, at once; refused for a member
+/// already there. Only server admins may: an organization admin invites instead
+/// ([`invitations::invite`](super::invitations::invite)).
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, username = %username))]
 pub async fn add_member(
     db: &DatabaseConnection,
@@ -373,7 +354,12 @@ pub async fn add_member(
     username: &Username,
     role: Role,
 ) -> Result<(), AppError> {
-    actor.require_role(db, organization_id, Role::Admin).await?;
+    actor.require_server_admin()?;
+    organization::Entity::find_by_id(organization_id)
+        .one(db)
+        .await
+        .map_err(db::internal)?
+        .ok_or(AppError::NotFound)?;
     let user = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(db)
@@ -385,6 +371,7 @@ pub async fn add_member(
         user_id: Set(user.id),
         role: Set(role.as_str().to_owned()),
         created_at: Set(Utc::now()),
+        shows_email: Set(false),
     }
     .insert(db)
     .await
@@ -395,8 +382,16 @@ pub async fn add_member(
     Ok(())
 }
 
+/// At most this many "name taken" answers per organization admin within the throttle window:
+/// each one tells them that an account exists.
+pub const MAX_TAKEN_NAMES: u64 = 10;
+
 /// Creates an account and makes it a member of the organization, in one go; its admins and
-/// server admins may.
+/// server admins may. The organization's admins may see the account's email.
+///
+/// A taken name must be told, but it also tells an organization admin that the account
+/// exists; so every attempt of theirs counts against [`MAX_TAKEN_NAMES`] until the account is
+/// made, and past it they wait (429).
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, username = %new.username))]
 pub async fn create_member(
     db: &DatabaseConnection,
@@ -405,11 +400,19 @@ pub async fn create_member(
     organization_id: i32,
     new: accounts::NewUser,
     role: Role,
+    throttle_window: std::time::Duration,
 ) -> Result<MemberRow, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
     if new.is_server_admin {
         actor.require_server_admin()?;
     }
+    let reservation = match (actor.is_server_admin, actor.user_id) {
+        (false, Some(user_id)) => {
+            let subject = throttle::Subject::taken_names(user_id, MAX_TAKEN_NAMES);
+            Some(throttle::reserve(db, &[subject], throttle_window).await?)
+        }
+        _ => None,
+    };
     let hash = hasher.hash(new.password.expose()).await?;
     let txn = db.begin().await.map_err(db::internal)?;
     let now = Utc::now();
@@ -419,11 +422,15 @@ pub async fn create_member(
         user_id: Set(user.id),
         role: Set(role.as_str().to_owned()),
         created_at: Set(now),
+        shows_email: Set(true),
     }
     .insert(&txn)
     .await
     .map_err(db::internal)?;
     txn.commit().await.map_err(db::internal)?;
+    if let Some(reservation) = reservation {
+        throttle::release(db, reservation).await?;
+    }
     Ok(MemberRow {
         user_id: user.id,
         username: user.username,
@@ -506,6 +513,7 @@ pub async fn set_member(
                 user_id: Set(user.id),
                 role: Set(role.as_str().to_owned()),
                 created_at: Set(Utc::now()),
+                shows_email: Set(false),
             }
             .insert(&txn)
             .await
@@ -560,7 +568,7 @@ pub async fn remove_member(
 
 /// The key that changes to an organization's admins are serialized on, so that two admins
 /// demoting each other at once cannot leave it without one.
-fn admins_key(organization_id: i32) -> String {
+pub(crate) fn admins_key(organization_id: i32) -> String {
     format!("organization:{organization_id}:admins")
 }
 

@@ -41,6 +41,15 @@ impl Subject {
         }
     }
 
+    /// "This username is taken." answers given to one organization admin: each tells them an
+    /// account exists, so they are limited like failed sign-ins.
+    pub fn taken_names(actor_user_id: i32, max_failures: u64) -> Self {
+        Self {
+            key: format!("names:{actor_user_id}"),
+            max_failures,
+        }
+    }
+
     /// Failures from one client address.
     pub fn address(address: &str, max_failures: u64) -> Self {
         Self {
