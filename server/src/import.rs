@@ -8,6 +8,7 @@
 
 use app::{
     boot::{MenuAction, MenuItem},
+    forms::parse_description,
     model::Role,
     server::{
         entities::{
@@ -23,8 +24,8 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -242,16 +243,26 @@ async fn apply_document(
     let lines = Lines(text);
     let txn = db.begin().await.map_err(db_error)?;
     let mut report = Report::default();
+    // The server keeps an active server admin, as in the web app.
+    let had_server_admin = active_server_admins(&txn).await? > 0;
+    let mut first_demotion = None;
     for (i, entry) in document.users.iter().enumerate() {
-        import_user(
-            &txn,
-            hasher,
-            entry.get_ref(),
-            lines.of(entry),
-            &format!("users[{i}]"),
-        )
-        .await?;
+        let path = format!("users[{i}]");
+        let demoted = import_user(&txn, hasher, entry.get_ref(), lines.of(entry), &path).await?;
+        if demoted && first_demotion.is_none() {
+            first_demotion = Some((lines.of(entry), path));
+        }
         report.users += 1;
+    }
+    if let Some((line, path)) = first_demotion
+        && had_server_admin
+        && active_server_admins(&txn).await? == 0
+    {
+        return Err(fail(
+            line,
+            format!("{path}.admin"),
+            "This would leave no active server admin; keep `admin = true` for one.",
+        ));
     }
     for (i, entry) in document.organizations.iter().enumerate() {
         let path = format!("organizations[{i}]");
@@ -270,13 +281,23 @@ async fn apply_document(
     Ok(report)
 }
 
+async fn active_server_admins(txn: &DatabaseTransaction) -> Result<u64, ImportError> {
+    user::Entity::find()
+        .filter(user::Column::IsServerAdmin.eq(true))
+        .filter(user::Column::IsDisabled.eq(false))
+        .count(txn)
+        .await
+        .map_err(db_error)
+}
+
+/// Creates or updates a user; answers whether it took the server-admin right from them.
 async fn import_user(
     txn: &DatabaseTransaction,
     hasher: &PasswordHasher,
     doc: &UserDoc,
     line: Option<usize>,
     path: &str,
-) -> Result<(), ImportError> {
+) -> Result<bool, ImportError> {
     let username =
         Username::parse(&doc.username).map_err(|m| fail(line, format!("{path}.username"), m))?;
     let email = Email::parse_optional(doc.email.as_deref().unwrap_or_default())
@@ -333,6 +354,7 @@ async fn import_user(
     let now = Utc::now();
     match existing {
         Some(found) => {
+            let demoted = found.is_server_admin && !doc.admin;
             let mut active: user::ActiveModel = found.into();
             active.email = Set(email);
             active.is_server_admin = Set(doc.admin);
@@ -343,6 +365,7 @@ async fn import_user(
                 active.updated_at = Set(now);
                 active.update(txn).await.map_err(db_error)?;
             }
+            Ok(demoted)
         }
         None => {
             user::ActiveModel {
@@ -359,9 +382,9 @@ async fn import_user(
             .insert(txn)
             .await
             .map_err(db_error)?;
+            Ok(false)
         }
     }
-    Ok(())
 }
 
 async fn user_ids(txn: &DatabaseTransaction) -> Result<HashMap<String, i32>, ImportError> {
@@ -384,6 +407,8 @@ async fn import_organization(
 ) -> Result<(), ImportError> {
     let name = DisplayName::parse(&doc.name, "organization", NAME_MAX)
         .map_err(|m| fail(line, format!("{path}.name"), m))?;
+    let description = parse_description(&doc.description)
+        .map_err(|e| fail(line, format!("{path}.description"), e.to_string()))?;
     let now = Utc::now();
     let existing = organization::Entity::find()
         .filter(organization::Column::Name.eq(name.as_str()))
@@ -393,9 +418,9 @@ async fn import_organization(
     let org_id = match existing {
         Some(found) => {
             let id = found.id;
-            if found.description != doc.description.trim() {
+            if found.description != description {
                 let mut active: organization::ActiveModel = found.into();
-                active.description = Set(doc.description.trim().to_owned());
+                active.description = Set(description);
                 active.updated_at = Set(now);
                 active.update(txn).await.map_err(db_error)?;
             }
@@ -405,7 +430,7 @@ async fn import_organization(
             organization::ActiveModel {
                 id: NotSet,
                 name: Set(name.as_str().to_owned()),
-                description: Set(doc.description.trim().to_owned()),
+                description: Set(description),
                 created_at: Set(now),
                 updated_at: Set(now),
             }
@@ -447,13 +472,42 @@ async fn import_organization(
         .into_iter()
         .map(|m| (m.user_id, m.role))
         .collect();
-    for user_id in current.keys() {
-        if !members.iter().any(|(id, _)| id == user_id) {
-            organization_member::Entity::delete_by_id((org_id, *user_id))
-                .exec(txn)
-                .await
-                .map_err(db_error)?;
-        }
+    // The rules the web app keeps: an organization that has an admin keeps one, and a member
+    // who leaves leaves its groups too.
+    let had_admin = current.values().any(|role| role == Role::Admin.as_str());
+    if had_admin && !members.iter().any(|(_, role)| *role == Role::Admin) {
+        return Err(fail(
+            line,
+            format!("{path}.members"),
+            "An organization keeps at least one admin.",
+        ));
+    }
+    let leaving: Vec<i32> = current
+        .keys()
+        .filter(|user_id| !members.iter().any(|(id, _)| id == *user_id))
+        .copied()
+        .collect();
+    if !leaving.is_empty() {
+        let group_ids: Vec<i32> = group::Entity::find()
+            .select_only()
+            .column(group::Column::Id)
+            .filter(group::Column::OrganizationId.eq(org_id))
+            .into_tuple()
+            .all(txn)
+            .await
+            .map_err(db_error)?;
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::GroupId.is_in(group_ids))
+            .filter(group_member::Column::UserId.is_in(leaving.iter().copied()))
+            .exec(txn)
+            .await
+            .map_err(db_error)?;
+        organization_member::Entity::delete_many()
+            .filter(organization_member::Column::OrganizationId.eq(org_id))
+            .filter(organization_member::Column::UserId.is_in(leaving))
+            .exec(txn)
+            .await
+            .map_err(db_error)?;
     }
     for (user_id, role) in &members {
         match current.get(user_id) {
@@ -464,6 +518,7 @@ async fn import_organization(
                     user_id: Set(*user_id),
                     role: Set(role.as_str().to_owned()),
                     created_at: NotSet,
+                    shows_email: NotSet,
                 }
                 .update(txn)
                 .await
@@ -475,6 +530,7 @@ async fn import_organization(
                     user_id: Set(*user_id),
                     role: Set(role.as_str().to_owned()),
                     created_at: Set(now),
+                    shows_email: Set(false),
                 }
                 .insert(txn)
                 .await
@@ -750,6 +806,8 @@ async fn import_group(
 ) -> Result<(), ImportError> {
     let name = DisplayName::parse(&doc.name, "group", NAME_MAX)
         .map_err(|m| fail(line, format!("{path}.name"), m))?;
+    let description = parse_description(&doc.description)
+        .map_err(|e| fail(line, format!("{path}.description"), e.to_string()))?;
     let menu_id = match &doc.menu {
         Some(title) => Some(
             boot_menu::Entity::find()
@@ -802,7 +860,7 @@ async fn import_group(
             ..Default::default()
         },
     };
-    active.description = Set(doc.description.trim().to_owned());
+    active.description = Set(description);
     active.menu_id = Set(menu_id);
     let group_id = if active.is_changed() {
         active.updated_at = Set(now);

@@ -207,3 +207,136 @@ async fn an_imported_hash_costlier_than_the_servers_is_refused_with_its_line() {
         "{error}"
     );
 }
+
+/// Lab as in the fixture, with these members and no images, menus or groups (which an import
+/// then leaves alone).
+fn lab_with_members(members: &str) -> String {
+    format!(
+        "[[organizations]]\nname = \"Lab\"\ndescription = \"The physics lab\"\nmembers = [{members}]\n"
+    )
+}
+
+#[tokio::test]
+async fn an_import_cannot_take_away_an_organizations_last_admin() {
+    let app = spawn_app().await;
+    import::apply(&app.state.db, &app.state.hasher, LAB)
+        .await
+        .unwrap();
+
+    let error = import::apply(
+        &app.state.db,
+        &app.state.hasher,
+        &lab_with_members(
+            r#"{ user = "alice", role = "member" }, { user = "bob", role = "member" }"#,
+        ),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+
+    assert_eq!(
+        error,
+        "line 4: organizations[0].members: An organization keeps at least one admin."
+    );
+    let lab = organizations::list_for(&app.state.db, &Actor::operator())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == "Lab")
+        .unwrap();
+    let members = organizations::members_page(&app.state.db, &Actor::operator(), lab.id, "", 0)
+        .await
+        .unwrap()
+        .items;
+    assert!(
+        members
+            .iter()
+            .any(|m| m.username == "alice" && m.role == app::model::Role::Admin)
+    );
+}
+
+#[tokio::test]
+async fn a_member_an_import_removes_leaves_the_organizations_groups() {
+    let app = spawn_app().await;
+    import::apply(&app.state.db, &app.state.hasher, LAB)
+        .await
+        .unwrap();
+
+    import::apply(
+        &app.state.db,
+        &app.state.hasher,
+        &lab_with_members(r#"{ user = "alice", role = "admin" }"#),
+    )
+    .await
+    .unwrap();
+
+    let operator = Actor::operator();
+    let lab = organizations::list_for(&app.state.db, &operator)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == "Lab")
+        .unwrap();
+    let student_counts: Vec<u64> = groups::list(&app.state.db, &operator, lab.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|g| g.member_count)
+        .collect();
+    // Students had alice and bob, Staff alice: bob left both with the organization.
+    assert_eq!(student_counts, vec![1, 1]);
+}
+
+#[tokio::test]
+async fn an_imported_description_is_bounded_like_the_forms() {
+    let long = "x".repeat(app::forms::DESCRIPTION_MAX + 1);
+    let organization = error_of(&LAB.replace(
+        "description = \"The physics lab\"",
+        &format!("description = \"{long}\""),
+    ))
+    .await;
+    let group = error_of(&LAB.replace(
+        "name = \"Staff\"",
+        &format!("name = \"Staff\"\ndescription = \"{long}\""),
+    ))
+    .await;
+
+    assert_eq!(
+        organization,
+        "line 14: organizations[0].description: A description has at most 2000 characters."
+    );
+    assert!(
+        group.ends_with(
+            "organizations[0].groups[1].description: A description has at most 2000 characters."
+        ),
+        "{group}"
+    );
+}
+
+#[tokio::test]
+async fn an_import_cannot_take_away_the_last_server_admin() {
+    let app = spawn_app().await;
+    app.create_user("root", "root's password", true).await;
+
+    let error = import::apply(
+        &app.state.db,
+        &app.state.hasher,
+        "[[users]]\nusername = \"root\"\n",
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    // Handing the right to another account in the same file is fine.
+    let handed_over = import::apply(
+        &app.state.db,
+        &app.state.hasher,
+        "[[users]]\nusername = \"root\"\n\n[[users]]\nusername = \"next\"\npassword = \"next's password\"\nadmin = true\n",
+    )
+    .await;
+
+    assert_eq!(
+        error,
+        "line 1: users[0].admin: This would leave no active server admin; keep `admin = true` for one."
+    );
+    assert!(handed_over.is_ok(), "{handed_over:?}");
+}
