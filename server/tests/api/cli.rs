@@ -332,3 +332,65 @@ fn the_data_dir_the_database_and_exports_are_for_their_owner_only() {
     assert_eq!(mode(&export), 0o600);
     assert_ne!(std::fs::read_to_string(&export).unwrap(), "old");
 }
+
+#[tokio::test]
+async fn a_throttled_sign_in_leaves_a_warning_in_the_log() {
+    let (url, _dir) = fresh_database_url().await;
+    let data = tempfile::tempdir().unwrap();
+    let log_path = data.path().join("serve.log");
+    let port = crate::helpers::free_port();
+    let mut child = pxecloud()
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .args(["--database-url", &url])
+        .arg("--data-dir")
+        .arg(data.path().join("data"))
+        .env("PXECLOUD_LOG_FORMAT", "text")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..300 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let mut statuses = Vec::new();
+    if up {
+        for n in 0..6 {
+            let response = client
+                .post(format!("{base}/api/login"))
+                .header("Accept", "application/json")
+                .header("Origin", &base)
+                .form(&[("username", "admin"), ("password", &format!("guess {n}"))])
+                .send()
+                .await
+                .unwrap();
+            statuses.push(response.status().as_u16());
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap();
+
+    assert!(up, "the server did not start: {log}");
+    assert_eq!(statuses, [422, 422, 422, 422, 422, 429]);
+    let refusal = log
+        .lines()
+        .find(|line| line.contains("sign-in refused: too many failures"))
+        .unwrap_or_else(|| panic!("no refusal in the log: {log}"));
+    assert!(refusal.contains("WARN"), "{refusal}");
+    assert!(refusal.contains("admin"), "the username: {refusal}");
+    assert!(refusal.contains("127.0.0.1"), "the client address: {refusal}");
+}
