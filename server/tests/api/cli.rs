@@ -392,5 +392,8 @@ async fn a_throttled_sign_in_leaves_a_warning_in_the_log() {
         .unwrap_or_else(|| panic!("no refusal in the log: {log}"));
     assert!(refusal.contains("WARN"), "{refusal}");
     assert!(refusal.contains("admin"), "the username: {refusal}");
-    assert!(refusal.contains("127.0.0.1"), "the client address: {refusal}");
+    assert!(
+        refusal.contains("127.0.0.1"),
+        "the client address: {refusal}"
+    );
 }
