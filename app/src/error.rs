@@ -122,6 +122,42 @@ impl fmt::Display for AppError {
 
 impl std::error::Error for AppError {}
 
+/// The answer of a plain HTTP handler that fails: the error's status, its JSON (the same body
+/// a server function sends), never cached, and `Retry-After` when the client should come
+/// back later.
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::{HeaderValue, StatusCode, header};
+        let status =
+            StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (
+            status,
+            [
+                (header::CONTENT_TYPE, "application/json"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            serde_json::to_string(&self).unwrap_or_default(),
+        )
+            .into_response();
+        if let Some(seconds) = self.retry_after_secs() {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+/// A database error is logged with its cause and hidden behind `Internal`, so services can
+/// use `?` on every query.
+#[cfg(feature = "ssr")]
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        crate::server::db::internal(error)
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

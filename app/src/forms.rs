@@ -60,6 +60,25 @@ pub struct ValidImage {
     pub args: Vec<String>,
 }
 
+impl From<&crate::boot::BootImage> for ImageForm {
+    /// The form that describes a stored image (what the editor starts from).
+    fn from(image: &crate::boot::BootImage) -> Self {
+        let iso = image.kind == crate::boot::ImageKind::Iso;
+        Self {
+            title: image.title.clone(),
+            kind: image.kind.as_str().to_owned(),
+            kernel_url: image.kernel_url.clone().unwrap_or_default(),
+            image_url: image.image_url.clone(),
+            iso_boot: if iso {
+                image.iso_boot.as_str().to_owned()
+            } else {
+                String::new()
+            },
+            args: image.args.clone(),
+        }
+    }
+}
+
 impl ImageForm {
     /// Checks every field; errors name the field (`args.N` for the Nth argument row).
     pub fn parse(&self) -> Result<ValidImage, AppError> {

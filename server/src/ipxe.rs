@@ -4,7 +4,7 @@ use app::{
     error::AppError,
     ipxe::{Plan, render},
     server::{
-        boot_flow::{self, Urls},
+        boot_flow::{self, Urls, paths},
         net::ClientIp,
         services::boot_sessions::{self, BootSession, ClientInfo},
         state::AppState,
@@ -18,19 +18,20 @@ use axum::{
     routing::get,
 };
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// The iPXE routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/boot.ipxe", get(entry))
-        .route("/ipxe/login", get(login))
-        .route("/ipxe/session", get(session_by_query).post(session_by_form))
-        .route("/ipxe/s/{token}/start", get(start))
-        .route("/ipxe/s/{token}/org/{organization}", get(organization))
-        .route("/ipxe/s/{token}/group/{group}", get(group))
-        .route("/ipxe/s/{token}/boot/{group}/{version}/{entry}", get(boot))
-        .route("/ipxe/s/{token}/logout", get(logout))
-        .route("/ipxe/memdisk", get(memdisk))
+        .route(paths::ENTRY, get(entry))
+        .route(paths::LOGIN, get(login))
+        .route(paths::SESSION, get(session_by_query).post(session_by_form))
+        .route(paths::START, get(start))
+        .route(paths::ORGANIZATION, get(organization))
+        .route(paths::GROUP, get(group))
+        .route(paths::BOOT, get(boot))
+        .route(paths::LOGOUT, get(logout))
+        .route(paths::MEMDISK, get(memdisk))
 }
 
 /// The client's IP address: the one a trusted proxy names, else the peer's ([`ClientIp`],
@@ -195,33 +196,52 @@ async fn session_by_query(
     .await
 }
 
-/// Resumes the session of a token; the error is the response to send instead (the
-/// "expired" script for a token that is unknown, expired or foreign).
-async fn session_for(
-    state: &AppState,
-    headers: &HeaderMap,
-    address: ClientAddress,
-    token: &str,
-) -> Result<(BootSession, Urls), Response> {
-    let urls = urls(state, headers);
-    match boot_sessions::resume(
-        &state.db,
-        token,
-        address.0.as_deref(),
-        state.settings.boot_token_ttl,
-    )
-    .await
-    {
-        Ok(Some(session)) if !state.boot_steps.allow(session.token_id) => {
-            tracing::warn!(
-                token_id = session.token_id,
-                "a boot session takes steps too fast; slowed down"
-            );
-            Err(script(&boot_flow::too_fast(&urls, token)))
+/// A step of a signed-in boot session: the session its token resumes (bound to the
+/// client's address) and the URLs to answer with. A token that is unknown, expired, foreign,
+/// or taking steps too fast is answered here, fail-closed, before any handler runs.
+struct Step {
+    state: AppState,
+    session: BootSession,
+    token: String,
+    urls: Urls,
+}
+
+impl FromRequestParts<AppState> for Step {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let token = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?
+            .0
+            .remove("token")
+            .unwrap_or_default();
+        let Ok(address) = ClientAddress::from_request_parts(parts, state).await;
+        let urls = urls(state, &parts.headers);
+        let resumed = boot_sessions::resume(
+            &state.db,
+            &token,
+            address.0.as_deref(),
+            state.settings.boot_token_ttl,
+        )
+        .await;
+        match resumed {
+            Ok(Some(session)) if !state.boot_steps.allow(session.token_id) => {
+                tracing::warn!(
+                    token_id = session.token_id,
+                    "a boot session takes steps too fast; slowed down"
+                );
+                Err(script(&boot_flow::too_fast(&urls, &token)))
+            }
+            Ok(Some(session)) => Ok(Self {
+                state: state.clone(),
+                session,
+                token,
+                urls,
+            }),
+            Ok(None) => Err(script(&boot_flow::expired(&urls))),
+            Err(error) => Err(failure(error)),
         }
-        Ok(Some(session)) => Ok((session, urls)),
-        Ok(None) => Err(script(&boot_flow::expired(&urls))),
-        Err(error) => Err(failure(error)),
     }
 }
 
@@ -230,80 +250,46 @@ fn id(text: &str) -> i32 {
     text.parse().unwrap_or(-1)
 }
 
-async fn start(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    address: ClientAddress,
-    Path(token): Path<String>,
-) -> Response {
-    let (session, urls) = match session_for(&state, &headers, address, &token).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    respond(boot_flow::start(&state, &urls, &session, &token).await)
+async fn start(step: Step) -> Response {
+    respond(boot_flow::start(&step.state, &step.urls, &step.session, &step.token).await)
 }
 
-async fn organization(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    address: ClientAddress,
-    Path((token, organization)): Path<(String, String)>,
-) -> Response {
-    let (session, urls) = match session_for(&state, &headers, address, &token).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    respond(boot_flow::organization(&state, &urls, &session, &token, id(&organization)).await)
+async fn organization(step: Step, Path((_, organization)): Path<(String, String)>) -> Response {
+    let Step {
+        state,
+        session,
+        token,
+        urls,
+    } = &step;
+    respond(boot_flow::organization(state, urls, session, token, id(&organization)).await)
 }
 
-async fn group(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    address: ClientAddress,
-    Path((token, group)): Path<(String, String)>,
-) -> Response {
-    let (session, urls) = match session_for(&state, &headers, address, &token).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    respond(boot_flow::group_menu(&state, &urls, &session, &token, id(&group)).await)
+async fn group(step: Step, Path((_, group)): Path<(String, String)>) -> Response {
+    let Step {
+        state,
+        session,
+        token,
+        urls,
+    } = &step;
+    respond(boot_flow::group_menu(state, urls, session, token, id(&group)).await)
 }
 
 async fn boot(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    address: ClientAddress,
-    Path((token, group, version, entry)): Path<(String, String, String, String)>,
+    step: Step,
+    Path((_, group, version, entry)): Path<(String, String, String, String)>,
 ) -> Response {
-    let (session, urls) = match session_for(&state, &headers, address, &token).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    respond(
-        boot_flow::boot(
-            &state,
-            &urls,
-            &session,
-            &token,
-            id(&group),
-            id(&version),
-            id(&entry),
-        )
-        .await,
-    )
+    let Step {
+        state,
+        session,
+        token,
+        urls,
+    } = &step;
+    let (group, version, entry) = (id(&group), id(&version), id(&entry));
+    respond(boot_flow::boot(state, urls, session, token, group, version, entry).await)
 }
 
-async fn logout(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    address: ClientAddress,
-    Path(token): Path<String>,
-) -> Response {
-    let (session, urls) = match session_for(&state, &headers, address, &token).await {
-        Ok(found) => found,
-        Err(response) => return response,
-    };
-    respond(boot_flow::logout(&state, &urls, &session).await)
+async fn logout(step: Step) -> Response {
+    respond(boot_flow::logout(&step.state, &step.urls, &step.session).await)
 }
 
 /// Serves syslinux's memdisk, for ISOs that boot from memory on BIOS machines.

@@ -72,10 +72,10 @@ pub async fn same_origin_writes(
                 origin = ?headers.get(header::ORIGIN),
                 "refused a cross-site request"
             );
-            return refuse(AppError::CrossSite);
+            return AppError::CrossSite.into_response();
         }
         if !readable_body(headers) {
-            return refuse(AppError::CrossSite);
+            return AppError::CrossSite.into_response();
         }
     }
     next.run(request).await
@@ -83,19 +83,6 @@ pub async fn same_origin_writes(
 
 fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
-}
-
-fn refuse(error: AppError) -> Response {
-    let status = axum::http::StatusCode::from_u16(error.status())
-        .unwrap_or(axum::http::StatusCode::FORBIDDEN);
-    let body = serde_json::to_string(&error).unwrap_or_default();
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        [(header::CACHE_CONTROL, "no-store")],
-        body,
-    )
-        .into_response()
 }
 
 /// The scheme, host and port of a URL, as browsers write an origin.

@@ -2,7 +2,7 @@
 
 use sea_orm::{ConnectionTrait, EntityTrait};
 
-use super::{db, entities::organization_member};
+use super::entities::organization_member;
 use crate::{error::AppError, model::Role};
 
 /// The user on whose behalf a service runs.
@@ -44,8 +44,7 @@ impl Actor {
         };
         let membership = organization_member::Entity::find_by_id((organization_id, user_id))
             .one(conn)
-            .await
-            .map_err(db::internal)?;
+            .await?;
         Ok(membership.and_then(|m| Role::parse(&m.role)))
     }
 

@@ -1,7 +1,7 @@
 //! The steps a network-booting machine walks, as plans for the renderer: sign-in, then
 //! organization, group, menu and entry, each re-checked against the services.
 
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::EntityTrait;
 
 use crate::{
     boot::{BootMenu, ImageKind, IsoBoot, MenuAction, MenuItem},
@@ -11,6 +11,7 @@ use crate::{
         ServerUrl, menu,
     },
     server::{
+        db,
         entities::{boot_image, group},
         services::{
             accounts::{self, Attempt},
@@ -41,6 +42,37 @@ pub fn base_url(settings: &Settings, host: Option<&str>) -> String {
     }
 }
 
+/// The iPXE routes, spelled once: the server routes these patterns, and [`Urls`] fills them
+/// in for the scripts.
+pub mod paths {
+    pub const ENTRY: &str = "/boot.ipxe";
+    pub const LOGIN: &str = "/ipxe/login";
+    pub const SESSION: &str = "/ipxe/session";
+    pub const START: &str = "/ipxe/s/{token}/start";
+    pub const ORGANIZATION: &str = "/ipxe/s/{token}/org/{organization}";
+    pub const GROUP: &str = "/ipxe/s/{token}/group/{group}";
+    pub const BOOT: &str = "/ipxe/s/{token}/boot/{group}/{version}/{entry}";
+    pub const LOGOUT: &str = "/ipxe/s/{token}/logout";
+    pub const MEMDISK: &str = "/ipxe/memdisk";
+}
+
+/// A route pattern with its `{…}` parts replaced by `values`, in order.
+fn fill(route: &str, values: &[&dyn std::fmt::Display]) -> String {
+    let mut out = String::with_capacity(route.len() + 48);
+    let mut values = values.iter();
+    let mut rest = route;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let close = rest[open..].find('}').map_or(rest.len(), |i| open + i + 1);
+        if let Some(value) = values.next() {
+            out.push_str(&value.to_string());
+        }
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Where a client reaches this server, and the URLs of each step under it.
 #[derive(Debug, Clone)]
 pub struct Urls {
@@ -55,54 +87,53 @@ impl Urls {
         }
     }
 
-    fn url(&self, path: &str) -> ServerUrl {
-        ServerUrl::new(&self.base, path)
+    /// The URL of a route, its parts filled in with `values`.
+    fn url(&self, route: &str, values: &[&dyn std::fmt::Display]) -> ServerUrl {
+        ServerUrl::new(&self.base, fill(route, values).trim_start_matches('/'))
     }
 
-    fn with_client(&self, path: &str, client: &ClientInfo) -> ServerUrl {
+    fn with_client(&self, route: &str, client: &ClientInfo) -> ServerUrl {
         match client.query() {
-            query if query.is_empty() => self.url(path),
-            query => self.url(&format!("{path}?{query}")),
+            query if query.is_empty() => self.url(route, &[]),
+            query => self.url(&format!("{route}?{query}"), &[]),
         }
     }
 
     /// The entry script, which collects the client's details again.
     pub fn entry(&self) -> ServerUrl {
-        self.url("boot.ipxe")
+        self.url(paths::ENTRY, &[])
     }
 
     fn login(&self) -> ServerUrl {
-        self.url("ipxe/login")
+        self.url(paths::LOGIN, &[])
     }
 
     fn session(&self, client: &ClientInfo) -> ServerUrl {
-        self.with_client("ipxe/session", client)
+        self.with_client(paths::SESSION, client)
     }
 
     fn start(&self, token: &str) -> ServerUrl {
-        self.url(&format!("ipxe/s/{token}/start"))
+        self.url(paths::START, &[&token])
     }
 
     fn organization(&self, token: &str, organization_id: i32) -> ServerUrl {
-        self.url(&format!("ipxe/s/{token}/org/{organization_id}"))
+        self.url(paths::ORGANIZATION, &[&token, &organization_id])
     }
 
     fn group(&self, token: &str, group_id: i32) -> ServerUrl {
-        self.url(&format!("ipxe/s/{token}/group/{group_id}"))
+        self.url(paths::GROUP, &[&token, &group_id])
     }
 
     fn boot(&self, token: &str, group_id: i32, menu_version: i32, entry_id: i32) -> ServerUrl {
-        self.url(&format!(
-            "ipxe/s/{token}/boot/{group_id}/{menu_version}/{entry_id}"
-        ))
+        self.url(paths::BOOT, &[&token, &group_id, &menu_version, &entry_id])
     }
 
     fn logout(&self, token: &str) -> ServerUrl {
-        self.url(&format!("ipxe/s/{token}/logout"))
+        self.url(paths::LOGOUT, &[&token])
     }
 
     fn memdisk(&self) -> ServerUrl {
-        self.url("ipxe/memdisk")
+        self.url(paths::MEMDISK, &[])
     }
 }
 
@@ -267,15 +298,11 @@ fn unavailable(urls: &Urls, token: &str) -> Plan {
 
 /// The group a member may boot from, with its organization; `None` for anyone else.
 async fn member_group(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     session: &BootSession,
     group_id: i32,
 ) -> Result<Option<(group::Model, Option<BootMenu>)>, AppError> {
-    let Some(group) = group::Entity::find_by_id(group_id)
-        .one(db)
-        .await
-        .map_err(crate::server::db::internal)?
-    else {
+    let Some(group) = group::Entity::find_by_id(group_id).one(db).await? else {
         return Ok(None);
     };
     match groups::menu_for_member(db, &session.actor, group.organization_id, group_id).await {
@@ -346,7 +373,7 @@ async fn group_menu_with(
 }
 
 async fn image_titles(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     organization_id: i32,
 ) -> Result<std::collections::HashMap<i32, String>, AppError> {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
@@ -357,8 +384,7 @@ async fn image_titles(
         .filter(boot_image::Column::OrganizationId.eq(organization_id))
         .into_tuple()
         .all(db)
-        .await
-        .map_err(crate::server::db::internal)?;
+        .await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -416,8 +442,7 @@ pub async fn boot(
         MenuItem::Image { image_id } => {
             let Some(model) = boot_image::Entity::find_by_id(*image_id)
                 .one(&state.db)
-                .await
-                .map_err(crate::server::db::internal)?
+                .await?
                 .filter(|m| m.organization_id == group.organization_id)
             else {
                 return Ok(notice("This image no longer exists.", menu_url));
@@ -473,4 +498,19 @@ pub async fn logout(
 ) -> Result<Plan, AppError> {
     boot_sessions::end(&state.db, session.token_id).await?;
     Ok(login(urls, &session.client, Some("Signed out.".into())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{fill, paths};
+
+    #[test]
+    fn a_route_is_filled_in_with_its_values_in_order() {
+        assert_eq!(
+            fill(paths::BOOT, &[&"t0k", &3, &7, &42]),
+            "/ipxe/s/t0k/boot/3/7/42"
+        );
+        assert_eq!(fill(paths::START, &[&"t0k"]), "/ipxe/s/t0k/start");
+        assert_eq!(fill(paths::ENTRY, &[]), "/boot.ipxe");
+    }
 }

@@ -1,7 +1,8 @@
 //! Mapping database errors to the UI API's error, in one place.
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, SqlErr, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, SqlErr, Statement, TransactionTrait,
+    Value,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -9,6 +10,12 @@ use crate::{
     error::AppError,
     model::{PAGE_SIZE, Page},
 };
+
+/// What a service runs on: the pool, or a transaction a caller opened to run several services
+/// as one (a service that opens its own transaction then opens a savepoint in it).
+pub trait Conn: ConnectionTrait + TransactionTrait + Sync {}
+
+impl<T: ConnectionTrait + TransactionTrait + Sync> Conn for T {}
 
 /// Logs a database error with its cause and hides it behind `Internal`.
 pub fn internal(error: DbErr) -> AppError {

@@ -236,7 +236,7 @@ async fn an_import_cannot_take_away_an_organizations_last_admin() {
 
     assert_eq!(
         error,
-        "line 4: organizations[0].members: An organization keeps at least one admin."
+        "line 4: organizations[0].members: An organization keeps at least one admin; make someone else admin first."
     );
     let lab = organizations::list_for(&app.state.db, &Actor::operator())
         .await
@@ -336,7 +336,52 @@ async fn an_import_cannot_take_away_the_last_server_admin() {
 
     assert_eq!(
         error,
-        "line 1: users[0].admin: This would leave no active server admin; keep `admin = true` for one."
+        "line 1: users[0].admin: This is the last active server admin; make someone else server admin first."
     );
     assert!(handed_over.is_ok(), "{handed_over:?}");
+}
+
+#[tokio::test]
+async fn importing_while_an_editor_holds_a_menu_makes_the_editors_next_save_a_conflict() {
+    let app = spawn_app().await;
+    let db = &app.state.db;
+    let operator = Actor::operator();
+    import::apply(db, &app.state.hasher, LAB).await.unwrap();
+    let lab = organizations::list_for(db, &operator)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == "Lab")
+        .unwrap();
+    let menu_id = menus::list(db, &operator, lab.id).await.unwrap()[0].id;
+    // The editor opens the menu.
+    let held = menus::get(db, &operator, lab.id, menu_id).await.unwrap();
+
+    // Importing the same file again changes nothing, so the editor may still save...
+    import::apply(db, &app.state.hasher, LAB).await.unwrap();
+    let unchanged = menus::get(db, &operator, lab.id, menu_id).await.unwrap();
+    // ...but a file that changes the menu moves its version on.
+    import::apply(
+        db,
+        &app.state.hasher,
+        &LAB.replace("timeout = 30", "timeout = 20"),
+    )
+    .await
+    .unwrap();
+    let saved = menus::save(
+        db,
+        &operator,
+        lab.id,
+        menu_id,
+        held.version,
+        None,
+        &held.entries,
+    )
+    .await;
+
+    assert_eq!(unchanged.version, held.version);
+    match saved {
+        Err(app::error::AppError::Conflict { field, .. }) => assert_eq!(field, "version"),
+        other => panic!("the editor's save should conflict: {other:?}"),
+    }
 }

@@ -4,8 +4,8 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionSession,
 };
 
 use crate::{
@@ -47,7 +47,7 @@ fn invalid_credentials() -> AppError {
 /// is refused without any hashing.
 #[tracing::instrument(skip_all, fields(username = tracing::field::Empty, client = ?attempt.client_address))]
 pub async fn authenticate(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     hasher: &PasswordHasher,
     settings: &Settings,
     attempt: Attempt<'_>,
@@ -77,8 +77,7 @@ pub async fn authenticate(
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     let verified = hasher
         .verify(
             attempt.password,
@@ -124,7 +123,7 @@ fn sign_in_subjects(
 /// Waits before a password check when its username has failed often lately, from anywhere:
 /// guesses from many addresses get slow, while the right password still works.
 async fn slow_down(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     subjects: &[Subject],
     settings: &Settings,
 ) -> Result<(), AppError> {
@@ -158,30 +157,39 @@ pub struct NewUser {
 /// Creates an account; only a server admin may.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, username = %new.username))]
 pub async fn create_user(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     hasher: &PasswordHasher,
     actor: &Actor,
     new: NewUser,
 ) -> Result<user::Model, AppError> {
     actor.require_server_admin()?;
     let hash = hasher.hash(new.password.expose()).await?;
-    insert_user(db, new, hash).await
+    insert_user(
+        db,
+        &new.username,
+        new.email.as_ref(),
+        new.is_server_admin,
+        hash,
+    )
+    .await
 }
 
 /// Stores a new account with its password hash, without checking who asks; a taken name is
 /// a `Conflict` on `username`.
-pub(crate) async fn insert_user(
+pub async fn insert_user(
     conn: &impl ConnectionTrait,
-    new: NewUser,
+    username: &Username,
+    email: Option<&Email>,
+    is_server_admin: bool,
     password_hash: String,
 ) -> Result<user::Model, AppError> {
     let now = Utc::now();
     user::ActiveModel {
         id: NotSet,
-        username: Set(new.username.as_str().to_owned()),
-        email: Set(new.email.map(|e| e.as_str().to_owned())),
+        username: Set(username.as_str().to_owned()),
+        email: Set(email.map(|e| e.as_str().to_owned())),
         password_hash: Set(password_hash),
-        is_server_admin: Set(new.is_server_admin),
+        is_server_admin: Set(is_server_admin),
         is_disabled: Set(false),
         must_change_password: Set(false),
         created_at: Set(now),
@@ -192,9 +200,24 @@ pub(crate) async fn insert_user(
     .map_err(db::conflict_on("username", "This username is taken."))
 }
 
+/// Changes a user's email (or removes it); only a server admin may.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, user_id))]
+pub async fn set_email(
+    db: &impl db::Conn,
+    actor: &Actor,
+    user_id: i32,
+    email: Option<&Email>,
+) -> Result<UserRow, AppError> {
+    actor.require_server_admin()?;
+    let mut active: user::ActiveModel = find_by_id(db, user_id).await?.into();
+    active.email = Set(email.map(|e| e.as_str().to_owned()));
+    active.updated_at = Set(Utc::now());
+    Ok(to_row(active.update(db).await?))
+}
+
 /// Finds a user by name, for a server admin.
 pub async fn find_by_username(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     username: &Username,
 ) -> Result<user::Model, AppError> {
@@ -202,22 +225,18 @@ pub async fn find_by_username(
     user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
 /// Every account, by name, for a server admin.
-pub async fn list_users(
-    db: &DatabaseConnection,
-    actor: &Actor,
-) -> Result<Vec<user::Model>, AppError> {
+pub async fn list_users(db: &impl db::Conn, actor: &Actor) -> Result<Vec<user::Model>, AppError> {
     actor.require_server_admin()?;
     user::Entity::find()
         .order_by_asc(user::Column::Username)
         .all(db)
         .await
-        .map_err(db::internal)
+        .map_err(AppError::from)
 }
 
 /// A user as the UI lists them.
@@ -233,7 +252,7 @@ pub fn to_row(user: user::Model) -> UserRow {
 
 /// A page of accounts whose name or email contains `filter`, by name, for a server admin.
 pub async fn users_page(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     filter: &str,
     page: u64,
@@ -246,13 +265,12 @@ pub async fn users_page(
                 .add(db::contains(user::Column::Email, filter)),
         )
         .order_by_asc(user::Column::Username);
-    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let total = query.clone().count(db).await?;
     let users = query
         .offset(db::offset_of(page))
         .limit(PAGE_SIZE)
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(db::to_page(
         users.into_iter().map(to_row).collect(),
         total,
@@ -263,8 +281,7 @@ pub async fn users_page(
 async fn find_by_id(conn: &impl ConnectionTrait, user_id: i32) -> Result<user::Model, AppError> {
     user::Entity::find_by_id(user_id)
         .one(conn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
@@ -272,7 +289,7 @@ async fn find_by_id(conn: &impl ConnectionTrait, user_id: i32) -> Result<user::M
 /// A disabled user's sessions stop working at their next request.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, user_id, disabled))]
 pub async fn set_disabled(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     user_id: i32,
     disabled: bool,
@@ -284,7 +301,7 @@ pub async fn set_disabled(
             "You cannot disable your own account.",
         ));
     }
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     db::serialize(&txn, SERVER_ADMINS_KEY).await?;
     ensure_still_server_admin(&txn, actor).await?;
     let user = find_by_id(&txn, user_id).await?;
@@ -294,8 +311,8 @@ pub async fn set_disabled(
     let mut active: user::ActiveModel = user.into();
     active.is_disabled = Set(disabled);
     active.updated_at = Set(Utc::now());
-    let row = to_row(active.update(&txn).await.map_err(db::internal)?);
-    txn.commit().await.map_err(db::internal)?;
+    let row = to_row(active.update(&txn).await?);
+    txn.commit().await?;
     Ok(row)
 }
 
@@ -312,10 +329,7 @@ async fn ensure_still_server_admin(
     let Some(actor_id) = actor.user_id else {
         return Ok(()); // the operator, on the command line
     };
-    let current = user::Entity::find_by_id(actor_id)
-        .one(conn)
-        .await
-        .map_err(db::internal)?;
+    let current = user::Entity::find_by_id(actor_id).one(conn).await?;
     match current {
         Some(user) if user.is_server_admin && !user.is_disabled => Ok(()),
         _ => Err(AppError::Forbidden),
@@ -332,8 +346,7 @@ async fn ensure_another_server_admin(
         .filter(user::Column::IsDisabled.eq(false))
         .filter(user::Column::Id.ne(leaving_user_id))
         .count(conn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if others == 0 {
         Err(AppError::conflict(
             "server_admin",
@@ -348,7 +361,7 @@ async fn ensure_another_server_admin(
 /// so that there is always one left.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, user_id, admin))]
 pub async fn set_server_admin(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     user_id: i32,
     admin: bool,
@@ -360,7 +373,7 @@ pub async fn set_server_admin(
             "You cannot take the server-admin right from yourself; ask another server admin.",
         ));
     }
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     db::serialize(&txn, SERVER_ADMINS_KEY).await?;
     ensure_still_server_admin(&txn, actor).await?;
     let user = find_by_id(&txn, user_id).await?;
@@ -370,15 +383,15 @@ pub async fn set_server_admin(
     let mut active: user::ActiveModel = user.into();
     active.is_server_admin = Set(admin);
     active.updated_at = Set(Utc::now());
-    let row = to_row(active.update(&txn).await.map_err(db::internal)?);
-    txn.commit().await.map_err(db::internal)?;
+    let row = to_row(active.update(&txn).await?);
+    txn.commit().await?;
     Ok(row)
 }
 
 /// Sets a new password for an account by id; only a server admin may.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, user_id))]
 pub async fn reset_password(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     hasher: &PasswordHasher,
     actor: &Actor,
     user_id: i32,
@@ -389,24 +402,50 @@ pub async fn reset_password(
     store_password(db, hasher, user, password).await.map(drop)
 }
 
-/// Stores a new password. Whoever signed in with the old one is signed out: every boot
-/// session of the user ends here, and every web session on its next request (its
-/// [`credential_stamp`] no longer matches).
+/// Sets an account's password hash as a file brought it (an argon2 string no costlier than
+/// the server's own, [`password::check_hash`]); only a server admin may. Like a reset, it
+/// signs out whoever used the old password.
+#[tracing::instrument(skip_all, fields(actor = %actor.username, user_id))]
+pub async fn set_password_hash(
+    db: &impl db::Conn,
+    actor: &Actor,
+    user_id: i32,
+    hash: String,
+) -> Result<(), AppError> {
+    actor.require_server_admin()?;
+    crate::server::password::check_hash(&hash)
+        .map_err(|m| AppError::invalid("password_hash", m))?;
+    let user = find_by_id(db, user_id).await?;
+    store_hash(db, user, hash).await.map(drop)
+}
+
+/// Stores a new password (see [`store_hash`]).
 async fn store_password(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     hasher: &PasswordHasher,
     user: user::Model,
     password: &NewPassword,
 ) -> Result<user::Model, AppError> {
     let hash = hasher.hash(password.expose()).await?;
+    store_hash(db, user, hash).await
+}
+
+/// Stores a new password hash. Whoever signed in with the old password is signed out: every
+/// boot session of the user ends here, and every web session on its next request (its
+/// [`credential_stamp`] no longer matches).
+async fn store_hash(
+    db: &impl db::Conn,
+    user: user::Model,
+    hash: String,
+) -> Result<user::Model, AppError> {
     let mut active: user::ActiveModel = user.into();
     active.password_hash = Set(hash);
     active.must_change_password = Set(false);
     active.updated_at = Set(Utc::now());
-    let txn = db.begin().await.map_err(db::internal)?;
-    let user = active.update(&txn).await.map_err(db::internal)?;
+    let txn = db.begin().await?;
+    let user = active.update(&txn).await?;
     let ended = boot_sessions::end_all_of(&txn, user.id).await?;
-    txn.commit().await.map_err(db::internal)?;
+    txn.commit().await?;
     tracing::info!(
         user_id = user.id,
         boot_sessions_ended = ended,
@@ -425,7 +464,7 @@ pub fn credential_stamp(user: &user::Model) -> String {
 /// Sets another user's password; only a server admin may.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, username = %username))]
 pub async fn set_password(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     hasher: &PasswordHasher,
     actor: &Actor,
     username: &Username,
@@ -440,7 +479,7 @@ pub async fn set_password(
 /// throttle), so a stolen session cannot guess it.
 #[tracing::instrument(skip_all, fields(actor = %actor.username))]
 pub async fn change_own_password(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     hasher: &PasswordHasher,
     settings: &Settings,
     actor: &Actor,
@@ -452,8 +491,7 @@ pub async fn change_own_password(
     check_login_password(current).map_err(|m| AppError::invalid("current", m))?;
     let user = user::Entity::find_by_id(user_id)
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::Unauthenticated)?;
     let username = Username::parse(&user.username).map_err(|_| AppError::Internal)?;
     let subjects = sign_in_subjects(&username, client_address, settings);
@@ -485,13 +523,10 @@ pub async fn change_own_password(
 
 /// The user a session points at, if it still exists and is enabled.
 pub async fn active_user(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     user_id: i32,
 ) -> Result<Option<user::Model>, AppError> {
-    let found = user::Entity::find_by_id(user_id)
-        .one(db)
-        .await
-        .map_err(db::internal)?;
+    let found = user::Entity::find_by_id(user_id).one(db).await?;
     Ok(found.filter(|u| !u.is_disabled))
 }
 
@@ -502,10 +537,10 @@ const GENERATED_PASSWORD_LEN: usize = 20;
 /// returns that password (to be shown once). Returns `None` when users exist, including when
 /// another process created the admin first.
 pub async fn ensure_first_admin(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     hasher: &PasswordHasher,
 ) -> Result<Option<String>, AppError> {
-    if user::Entity::find().count(db).await.map_err(db::internal)? > 0 {
+    if user::Entity::find().count(db).await? > 0 {
         return Ok(None);
     }
     let password = generate_password(GENERATED_PASSWORD_LEN);
@@ -520,7 +555,7 @@ pub async fn ensure_first_admin(
             // The password went to a file: the admin chooses their own at first sign-in.
             let mut active: user::ActiveModel = admin.into();
             active.must_change_password = Set(true);
-            active.update(db).await.map_err(db::internal)?;
+            active.update(db).await?;
             Ok(Some(password))
         }
         Err(AppError::Conflict { .. }) => Ok(None),
@@ -529,13 +564,12 @@ pub async fn ensure_first_admin(
 }
 
 /// Whether the first-start admin (`admin`) still has to replace the generated password.
-pub async fn first_admin_must_change(db: &DatabaseConnection) -> Result<bool, AppError> {
+pub async fn first_admin_must_change(db: &impl db::Conn) -> Result<bool, AppError> {
     Ok(user::Entity::find()
         .filter(user::Column::Username.eq("admin"))
         .filter(user::Column::MustChangePassword.eq(true))
         .count(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         > 0)
 }
 

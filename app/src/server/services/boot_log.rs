@@ -1,8 +1,7 @@
 //! The boot log of an organization: who booted what, on which machine, when.
 
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::{
@@ -14,7 +13,7 @@ use crate::{
 /// A page of the organization's boot log, newest first; `filter` matches the user, the
 /// machine (MAC or address) or the entry.
 pub async fn page(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     filter: &str,
@@ -32,13 +31,12 @@ pub async fn page(
         )
         .order_by_desc(boot_event::Column::At)
         .order_by_desc(boot_event::Column::Id);
-    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let total = query.clone().count(db).await?;
     let events = query
         .offset(db::offset_of(page))
         .limit(PAGE_SIZE)
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     let items = events
         .into_iter()
         .map(|event| BootLogRow {
@@ -66,7 +64,6 @@ pub async fn prune(
     let result = boot_event::Entity::delete_many()
         .filter(boot_event::Column::At.lt(cutoff))
         .exec(conn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(result.rows_affected)
 }

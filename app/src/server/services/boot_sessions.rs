@@ -8,7 +8,7 @@ use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
 use sha2::{Digest, Sha256};
 
@@ -91,7 +91,7 @@ fn well_formed(token: &str) -> bool {
 
 /// Starts a session for a signed-in user; returns it with its token, which is never stored.
 pub async fn start(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     user: &user::Model,
     client: &ClientInfo,
     ttl: std::time::Duration,
@@ -116,8 +116,7 @@ pub async fn start(
         expires_at: Set(now + Duration::from_std(ttl).unwrap_or(Duration::minutes(15))),
     }
     .insert(db)
-    .await
-    .map_err(db::internal)?;
+    .await?;
     let session = BootSession {
         token_id: row.id,
         actor: Actor {
@@ -133,7 +132,7 @@ pub async fn start(
 /// The session a token belongs to, extended by `ttl`; `None` when the token is unknown,
 /// expired, issued to another client address, or its user is gone or disabled.
 pub async fn resume(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     token: &str,
     ip: Option<&str>,
     ttl: std::time::Duration,
@@ -146,8 +145,7 @@ pub async fn resume(
         .filter(boot_token::Column::TokenHash.eq(hash(&token.to_ascii_lowercase())))
         .filter(boot_token::Column::ExpiresAt.gt(now))
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
     else {
         return Ok(None);
     };
@@ -162,8 +160,7 @@ pub async fn resume(
     }
     let Some(user) = user::Entity::find_by_id(row.user_id)
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .filter(|u| !u.is_disabled)
     else {
         return Ok(None);
@@ -186,16 +183,13 @@ pub async fn resume(
     let mut active: boot_token::ActiveModel = row.into();
     active.last_used_at = Set(now);
     active.expires_at = Set(now + Duration::from_std(ttl).unwrap_or(Duration::minutes(15)));
-    active.update(db).await.map_err(db::internal)?;
+    active.update(db).await?;
     Ok(Some(session))
 }
 
 /// Ends a session (sign-out at the client).
-pub async fn end(db: &DatabaseConnection, token_id: i32) -> Result<(), AppError> {
-    boot_token::Entity::delete_by_id(token_id)
-        .exec(db)
-        .await
-        .map_err(db::internal)?;
+pub async fn end(db: &impl db::Conn, token_id: i32) -> Result<(), AppError> {
+    boot_token::Entity::delete_by_id(token_id).exec(db).await?;
     Ok(())
 }
 
@@ -205,18 +199,16 @@ pub async fn end_all_of(db: &impl ConnectionTrait, user_id: i32) -> Result<u64, 
     let result = boot_token::Entity::delete_many()
         .filter(boot_token::Column::UserId.eq(user_id))
         .exec(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(result.rows_affected)
 }
 
 /// Deletes expired sessions.
-pub async fn prune(db: &DatabaseConnection) -> Result<u64, AppError> {
+pub async fn prune(db: &impl db::Conn) -> Result<u64, AppError> {
     let result = boot_token::Entity::delete_many()
         .filter(boot_token::Column::ExpiresAt.lte(Utc::now()))
         .exec(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(result.rows_affected)
 }
 
@@ -234,7 +226,7 @@ pub struct BootRecord {
 
 /// Writes one line of the boot log.
 pub async fn record(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     session: &BootSession,
     record: BootRecord,
 ) -> Result<(), AppError> {
@@ -244,8 +236,7 @@ pub async fn record(
     let organization_name = match record.organization_id {
         Some(id) => organization::Entity::find_by_id(id)
             .one(db)
-            .await
-            .map_err(db::internal)?
+            .await?
             .map(|o| o.name),
         None => None,
     };
@@ -268,8 +259,7 @@ pub async fn record(
         outcome: Set(record.outcome),
     }
     .insert(db)
-    .await
-    .map_err(db::internal)?;
+    .await?;
     Ok(())
 }
 

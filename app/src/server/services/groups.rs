@@ -4,8 +4,8 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionSession,
 };
 use std::collections::HashMap;
 
@@ -51,8 +51,7 @@ async fn check_form(
         let own = boot_menu::Entity::find_by_id(menu_id)
             .filter(boot_menu::Column::OrganizationId.eq(organization_id))
             .one(conn)
-            .await
-            .map_err(db::internal)?;
+            .await?;
         if own.is_none() {
             return Err(AppError::invalid(
                 "menu_id",
@@ -71,14 +70,13 @@ async fn find(
     group::Entity::find_by_id(group_id)
         .filter(group::Column::OrganizationId.eq(organization_id))
         .one(conn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
 /// The organization's groups, by name.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
 ) -> Result<Vec<GroupSummary>, AppError> {
@@ -87,8 +85,7 @@ pub async fn list(
         .filter(group::Column::OrganizationId.eq(organization_id))
         .order_by_asc(group::Column::Name)
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     let ids: Vec<i32> = groups.iter().map(|g| g.id).collect();
     let counts: HashMap<i32, i64> = group_member::Entity::find()
         .select_only()
@@ -98,8 +95,7 @@ pub async fn list(
         .group_by(group_member::Column::GroupId)
         .into_tuple::<(i32, i64)>()
         .all(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .into_iter()
         .collect();
     Ok(groups
@@ -117,7 +113,7 @@ pub async fn list(
 /// A page of the organization's groups whose name contains `filter`, by name, with the title
 /// of the menu each boots.
 pub async fn list_page(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     filter: &str,
@@ -128,21 +124,17 @@ pub async fn list_page(
         .filter(group::Column::OrganizationId.eq(organization_id))
         .filter(db::contains(group::Column::Name, filter))
         .order_by_asc(group::Column::Name);
-    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let total = query.clone().count(db).await?;
     let groups = query
         .offset(db::offset_of(page))
         .limit(PAGE_SIZE)
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(db::to_page(rows(db, groups).await?, total, page))
 }
 
 /// Groups as listed: with their member counts and menu titles, in two queries for all.
-async fn rows(
-    db: &DatabaseConnection,
-    groups: Vec<group::Model>,
-) -> Result<Vec<GroupRow>, AppError> {
+async fn rows(db: &impl db::Conn, groups: Vec<group::Model>) -> Result<Vec<GroupRow>, AppError> {
     let ids: Vec<i32> = groups.iter().map(|g| g.id).collect();
     let counts: HashMap<i32, i64> = group_member::Entity::find()
         .select_only()
@@ -152,8 +144,7 @@ async fn rows(
         .group_by(group_member::Column::GroupId)
         .into_tuple::<(i32, i64)>()
         .all(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .into_iter()
         .collect();
     let menu_ids: Vec<i32> = groups.iter().filter_map(|g| g.menu_id).collect();
@@ -164,8 +155,7 @@ async fn rows(
         .filter(boot_menu::Column::Id.is_in(menu_ids))
         .into_tuple::<(i32, String)>()
         .all(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .into_iter()
         .collect();
     Ok(groups
@@ -183,7 +173,7 @@ async fn rows(
 
 /// One group with its members, for its edit page.
 pub async fn detail(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     group_id: i32,
@@ -200,7 +190,7 @@ pub async fn detail(
 /// Creates a group.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id))]
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     form: &GroupForm,
@@ -225,7 +215,7 @@ pub async fn create(
 /// Changes a group's name, description and menu.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, group_id))]
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     group_id: i32,
@@ -247,7 +237,7 @@ pub async fn update(
 
 /// The usernames of a group's members, in order.
 pub async fn members(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     group_id: i32,
@@ -260,8 +250,7 @@ pub async fn members(
         .filter(group_member::Column::GroupId.eq(group_id))
         .into_tuple()
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     user::Entity::find()
         .select_only()
         .column(user::Column::Username)
@@ -270,20 +259,20 @@ pub async fn members(
         .into_tuple()
         .all(db)
         .await
-        .map_err(db::internal)
+        .map_err(AppError::from)
 }
 
 /// Makes exactly these users the group's members; each must belong to the organization.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, group_id))]
 pub async fn set_members(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     group_id: i32,
     usernames: &[Username],
 ) -> Result<(), AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     find(&txn, organization_id, group_id).await?;
     let names: Vec<&str> = usernames.iter().map(Username::as_str).collect();
     let found: Vec<(i32, String)> = user::Entity::find()
@@ -295,8 +284,7 @@ pub async fn set_members(
         .filter(user::Column::Username.is_in(names.iter().copied()))
         .into_tuple()
         .all(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if let Some(missing) = names.iter().find(|n| !found.iter().any(|(_, f)| f == *n)) {
         return Err(AppError::invalid(
             "members",
@@ -306,8 +294,7 @@ pub async fn set_members(
     group_member::Entity::delete_many()
         .filter(group_member::Column::GroupId.eq(group_id))
         .exec(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if !found.is_empty() {
         let rows = found.iter().map(|(user_id, _)| group_member::ActiveModel {
             group_id: Set(group_id),
@@ -315,16 +302,15 @@ pub async fn set_members(
         });
         group_member::Entity::insert_many(rows)
             .exec_without_returning(&txn)
-            .await
-            .map_err(db::internal)?;
+            .await?;
     }
-    txn.commit().await.map_err(db::internal)
+    Ok(txn.commit().await?)
 }
 
 /// Deletes a group (not its menu, nor its members' accounts).
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, group_id))]
 pub async fn delete(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     group_id: i32,
@@ -334,8 +320,7 @@ pub async fn delete(
         .filter(group::Column::Id.eq(group_id))
         .filter(group::Column::OrganizationId.eq(organization_id))
         .exec(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if result.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
@@ -344,7 +329,7 @@ pub async fn delete(
 
 /// The groups of the organization the actor belongs to, by name: what they may boot from.
 pub async fn of_member(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
 ) -> Result<Vec<group::Model>, AppError> {
@@ -361,13 +346,13 @@ pub async fn of_member(
         .order_by_asc(group::Column::Name)
         .all(db)
         .await
-        .map_err(db::internal)
+        .map_err(AppError::from)
 }
 
 /// The menu a group boots, for one of its members; `None` when the group has no menu.
 /// Anyone outside the group is refused as if the group did not exist.
 pub async fn menu_for_member(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     group_id: i32,

@@ -4,8 +4,8 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, TransactionTrait,
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    TransactionSession,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -48,7 +48,7 @@ const TITLE_TAKEN: &str = "This organization has an image with this title.";
 
 /// The organization's images, by title.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
 ) -> Result<Vec<BootImage>, AppError> {
@@ -57,8 +57,7 @@ pub async fn list(
         .filter(boot_image::Column::OrganizationId.eq(organization_id))
         .order_by_asc(boot_image::Column::Title)
         .all(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .into_iter()
         .map(to_view)
         .collect()
@@ -66,7 +65,7 @@ pub async fn list(
 
 /// A page of the organization's images whose title contains `filter`, by title.
 pub async fn list_page(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     filter: &str,
@@ -77,13 +76,12 @@ pub async fn list_page(
         .filter(boot_image::Column::OrganizationId.eq(organization_id))
         .filter(db::contains(boot_image::Column::Title, filter))
         .order_by_asc(boot_image::Column::Title);
-    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let total = query.clone().count(db).await?;
     let images = query
         .offset(db::offset_of(page))
         .limit(PAGE_SIZE)
         .all(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .into_iter()
         .map(to_view)
         .collect::<Result<_, _>>()?;
@@ -91,21 +89,20 @@ pub async fn list_page(
 }
 
 async fn find(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     organization_id: i32,
     image_id: i32,
 ) -> Result<boot_image::Model, AppError> {
     boot_image::Entity::find_by_id(image_id)
         .filter(boot_image::Column::OrganizationId.eq(organization_id))
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
 /// One image of the organization.
 pub async fn get(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     image_id: i32,
@@ -121,7 +118,7 @@ fn args_json(args: &[String]) -> Result<String, AppError> {
 /// Adds an image to the organization.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id))]
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     form: &ImageForm,
@@ -150,7 +147,7 @@ pub async fn create(
 /// Changes an image of the organization.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, image_id))]
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     image_id: i32,
@@ -175,7 +172,7 @@ pub async fn update(
 
 /// The titles of the menus that show an image: what deleting it would change.
 pub async fn menus_using(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     image_id: i32,
@@ -189,8 +186,7 @@ pub async fn menus_using(
         .filter(menu_entry::Column::ImageId.eq(image_id))
         .into_tuple()
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     boot_menu::Entity::find()
         .select_only()
         .column(boot_menu::Column::Title)
@@ -200,19 +196,19 @@ pub async fn menus_using(
         .into_tuple()
         .all(db)
         .await
-        .map_err(db::internal)
+        .map_err(AppError::from)
 }
 
 /// Deletes an image; its entries leave every menu (the database cascades).
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, image_id))]
 pub async fn delete(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     image_id: i32,
 ) -> Result<(), AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     // The menus that lose entries change: a bumped version makes a choice made on the
     // old menu show the new one instead of booting whatever moved into its place.
     let menus_losing_entries = menu_entry::Entity::find()
@@ -228,16 +224,14 @@ pub async fn delete(
         .filter(boot_menu::Column::OrganizationId.eq(organization_id))
         .filter(boot_menu::Column::Id.in_subquery(menus_losing_entries.into_query()))
         .exec(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     let result = boot_image::Entity::delete_many()
         .filter(boot_image::Column::Id.eq(image_id))
         .filter(boot_image::Column::OrganizationId.eq(organization_id))
         .exec(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if result.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
-    txn.commit().await.map_err(db::internal)
+    Ok(txn.commit().await?)
 }

@@ -11,8 +11,8 @@ use chrono::{Duration, SecondsFormat, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    TransactionSession,
 };
 
 use super::organizations::admins_key;
@@ -50,13 +50,13 @@ fn role_of(stored: &str) -> Result<Role, AppError> {
 /// members anyway); any other name that parses gets the same answer and the same work.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, role = %role))]
 pub async fn invite(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     username: &Username,
     role: Role,
 ) -> Result<(), AppError> {
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     db::serialize(&txn, &admins_key(organization_id)).await?;
     // Checked under the lock: an admin demoted a moment ago is refused.
     actor
@@ -67,8 +67,7 @@ pub async fn invite(
         .filter(organization_member::Column::OrganizationId.eq(organization_id))
         .filter(user::Column::Username.eq(username.as_str()))
         .one(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if member.is_some() {
         return Err(AppError::conflict(
             "username",
@@ -80,8 +79,7 @@ pub async fn invite(
         .filter(invitation::Column::OrganizationId.eq(organization_id))
         .filter(invitation::Column::Username.eq(username.as_str()))
         .one(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     let mut row = match existing {
         Some(found) => found.into(),
         None => {
@@ -89,8 +87,7 @@ pub async fn invite(
                 .filter(invitation::Column::OrganizationId.eq(organization_id))
                 .filter(invitation::Column::ExpiresAt.gt(now))
                 .count(&txn)
-                .await
-                .map_err(db::internal)?;
+                .await?;
             if pending >= MAX_PENDING {
                 return Err(AppError::conflict(
                     "username",
@@ -109,15 +106,15 @@ pub async fn invite(
     row.invited_by = Set(actor.username.clone());
     row.created_at = Set(now);
     row.expires_at = Set(now + VALID_FOR);
-    row.save(&txn).await.map_err(db::internal)?;
-    txn.commit().await.map_err(db::internal)?;
+    row.save(&txn).await?;
+    txn.commit().await?;
     tracing::info!(username = %username, "invited");
     Ok(())
 }
 
 /// The organization's pending invitations, by name; its admins may see them.
 pub async fn pending(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
 ) -> Result<Vec<InvitationRow>, AppError> {
@@ -127,8 +124,7 @@ pub async fn pending(
         .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
         .order_by_asc(invitation::Column::Username)
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     rows.into_iter()
         .map(|row| {
             Ok(InvitationRow {
@@ -145,7 +141,7 @@ pub async fn pending(
 /// Withdraws an invitation; the organization's admins may.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, invitation_id))]
 pub async fn cancel(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     invitation_id: i32,
@@ -155,8 +151,7 @@ pub async fn cancel(
         .filter(invitation::Column::Id.eq(invitation_id))
         .filter(invitation::Column::OrganizationId.eq(organization_id))
         .exec(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if deleted.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
@@ -164,7 +159,7 @@ pub async fn cancel(
 }
 
 /// The invitations waiting for the actor, oldest first.
-pub async fn mine(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<MyInvitation>, AppError> {
+pub async fn mine(db: &impl db::Conn, actor: &Actor) -> Result<Vec<MyInvitation>, AppError> {
     if actor.user_id.is_none() {
         return Ok(Vec::new());
     }
@@ -174,8 +169,7 @@ pub async fn mine(db: &DatabaseConnection, actor: &Actor) -> Result<Vec<MyInvita
         .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
         .order_by_asc(invitation::Column::CreatedAt)
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     rows.into_iter()
         .filter_map(|(row, org)| Some((row, org?)))
         .map(|(row, org)| {
@@ -204,8 +198,7 @@ async fn own(
         .filter(invitation::Column::Username.eq(actor.username.as_str()))
         .filter(invitation::Column::ExpiresAt.gt(Utc::now()))
         .one(conn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
@@ -213,14 +206,14 @@ async fn own(
 /// already keeps their role). Answers the organization's id.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, invitation_id))]
 pub async fn accept(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     invitation_id: i32,
 ) -> Result<i32, AppError> {
     let Some(user_id) = actor.user_id else {
         return Err(AppError::NotFound);
     };
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     let found = own(&txn, actor, invitation_id).await?;
     let organization_id = found.organization_id;
     db::serialize(&txn, &admins_key(organization_id)).await?;
@@ -229,8 +222,7 @@ pub async fn accept(
     let role = role_of(&found.role)?;
     let already = organization_member::Entity::find_by_id((organization_id, user_id))
         .one(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if already.is_none() {
         organization_member::ActiveModel {
             organization_id: Set(organization_id),
@@ -240,14 +232,12 @@ pub async fn accept(
             shows_email: Set(false),
         }
         .insert(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     }
     invitation::Entity::delete_by_id(found.id)
         .exec(&txn)
-        .await
-        .map_err(db::internal)?;
-    txn.commit().await.map_err(db::internal)?;
+        .await?;
+    txn.commit().await?;
     tracing::info!(organization_id, role = %role, "accepted an invitation");
     Ok(organization_id)
 }
@@ -255,24 +245,20 @@ pub async fn accept(
 /// Declines one of the actor's invitations; the organization may invite them again.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, invitation_id))]
 pub async fn decline(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     invitation_id: i32,
 ) -> Result<(), AppError> {
     let found = own(db, actor, invitation_id).await?;
-    invitation::Entity::delete_by_id(found.id)
-        .exec(db)
-        .await
-        .map_err(db::internal)?;
+    invitation::Entity::delete_by_id(found.id).exec(db).await?;
     Ok(())
 }
 
 /// Deletes invitations past their expiry; answers how many.
-pub async fn prune(db: &DatabaseConnection) -> Result<u64, AppError> {
+pub async fn prune(db: &impl db::Conn) -> Result<u64, AppError> {
     let deleted = invitation::Entity::delete_many()
         .filter(invitation::Column::ExpiresAt.lte(Utc::now()))
         .exec(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(deleted.rows_affected)
 }

@@ -4,8 +4,8 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionSession,
     sea_query::{Expr, ExprTrait},
 };
 use std::collections::{HashMap, HashSet};
@@ -24,7 +24,8 @@ use crate::{
 
 const TITLE_TAKEN: &str = "This organization has a menu with this title.";
 
-fn entry_from_row(row: menu_entry::Model) -> Result<MenuEntry, AppError> {
+/// A stored entry row as a menu entry; a row that does not parse is a logged `Internal`.
+pub fn entry_from_row(row: menu_entry::Model) -> Result<MenuEntry, AppError> {
     let corrupt = || {
         tracing::error!(entry_id = row.id, "a stored menu entry does not parse");
         AppError::Internal
@@ -58,15 +59,13 @@ pub async fn load(
     let menu = boot_menu::Entity::find_by_id(menu_id)
         .filter(boot_menu::Column::OrganizationId.eq(organization_id))
         .one(conn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     let rows = menu_entry::Entity::find()
         .filter(menu_entry::Column::MenuId.eq(menu_id))
         .order_by_asc(menu_entry::Column::Position)
         .all(conn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     let entry_ids = rows.iter().map(|row| row.id).collect();
     let entries = rows
         .into_iter()
@@ -93,7 +92,7 @@ pub struct MenuSummary {
 
 /// How many entries each menu has, in one query for all of them.
 async fn entry_counts(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     menu_ids: Vec<i32>,
 ) -> Result<HashMap<i32, u64>, AppError> {
     Ok(menu_entry::Entity::find()
@@ -104,8 +103,7 @@ async fn entry_counts(
         .group_by(menu_entry::Column::MenuId)
         .into_tuple::<(i32, i64)>()
         .all(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .into_iter()
         .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
         .collect())
@@ -113,7 +111,7 @@ async fn entry_counts(
 
 /// The organization's menus, by title.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
 ) -> Result<Vec<MenuSummary>, AppError> {
@@ -122,8 +120,7 @@ pub async fn list(
         .filter(boot_menu::Column::OrganizationId.eq(organization_id))
         .order_by_asc(boot_menu::Column::Title)
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     let counts = entry_counts(db, menus.iter().map(|m| m.id).collect()).await?;
     Ok(menus
         .into_iter()
@@ -137,7 +134,7 @@ pub async fn list(
 
 /// A page of the organization's menus whose title contains `filter`, by title.
 pub async fn list_page(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     filter: &str,
@@ -148,13 +145,12 @@ pub async fn list_page(
         .filter(boot_menu::Column::OrganizationId.eq(organization_id))
         .filter(db::contains(boot_menu::Column::Title, filter))
         .order_by_asc(boot_menu::Column::Title);
-    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let total = query.clone().count(db).await?;
     let menus = query
         .offset(db::offset_of(page))
         .limit(PAGE_SIZE)
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     let counts = entry_counts(db, menus.iter().map(|m| m.id).collect()).await?;
     let items = menus
         .into_iter()
@@ -169,7 +165,7 @@ pub async fn list_page(
 
 /// The organization's menus as choices (id and title), by title.
 pub async fn choices(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
 ) -> Result<Vec<Choice>, AppError> {
@@ -182,8 +178,7 @@ pub async fn choices(
         .order_by_asc(boot_menu::Column::Title)
         .into_tuple()
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, text)| Choice { id, text })
@@ -192,7 +187,7 @@ pub async fn choices(
 
 /// One menu with its entries.
 pub async fn get(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     menu_id: i32,
@@ -204,7 +199,7 @@ pub async fn get(
 /// Creates an empty menu.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id))]
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     settings: &MenuSettings,
@@ -231,7 +226,7 @@ pub async fn create(
 /// Changes a menu's title, background and timeout.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, menu_id))]
 pub async fn update_settings(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     menu_id: i32,
@@ -242,8 +237,7 @@ pub async fn update_settings(
     let menu = boot_menu::Entity::find_by_id(menu_id)
         .filter(boot_menu::Column::OrganizationId.eq(organization_id))
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     let mut active: boot_menu::ActiveModel = menu.into();
     active.title = Set(valid.title.as_str().to_owned());
@@ -281,8 +275,7 @@ pub async fn check_entries(
         .filter(boot_image::Column::OrganizationId.eq(organization_id))
         .into_tuple()
         .all(conn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .into_iter()
         .collect();
     entries
@@ -328,7 +321,7 @@ pub fn entry_row(menu_id: i32, position: i32, entry: MenuEntry) -> menu_entry::A
 /// Replaces a menu's entries, if nobody saved since `expected_version`; returns the menu as
 /// saved. A stale version is a `Conflict` on `version`, and nothing changes.
 pub async fn save_entries(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     menu_id: i32,
@@ -352,7 +345,7 @@ pub async fn save_entries(
 /// `Conflict` on `version`, and nothing changes.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, menu_id, expected_version))]
 pub async fn save(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     menu_id: i32,
@@ -362,7 +355,7 @@ pub async fn save(
 ) -> Result<BootMenu, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
     let settings = settings.map(MenuSettings::check).transpose()?;
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     let entries = check_entries(&txn, organization_id, entries).await?;
     // The version check and the bump are one statement, so two saves cannot both pass it.
     let mut bump = boot_menu::Entity::update_many()
@@ -401,8 +394,7 @@ pub async fn save(
     menu_entry::Entity::delete_many()
         .filter(menu_entry::Column::MenuId.eq(menu_id))
         .exec(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if !entries.is_empty() {
         let rows = entries
             .into_iter()
@@ -410,17 +402,16 @@ pub async fn save(
             .map(|(i, entry)| entry_row(menu_id, i as i32, entry));
         menu_entry::Entity::insert_many(rows)
             .exec_without_returning(&txn)
-            .await
-            .map_err(db::internal)?;
+            .await?;
     }
     let saved = load(&txn, organization_id, menu_id).await?;
-    txn.commit().await.map_err(db::internal)?;
+    txn.commit().await?;
     Ok(saved)
 }
 
 /// The names of the groups that boot a menu: what deleting it would change.
 pub async fn groups_using(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     menu_id: i32,
@@ -435,13 +426,13 @@ pub async fn groups_using(
         .into_tuple()
         .all(db)
         .await
-        .map_err(db::internal)
+        .map_err(AppError::from)
 }
 
 /// Deletes a menu; groups that booted it are left without a menu.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, menu_id))]
 pub async fn delete(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     menu_id: i32,
@@ -451,8 +442,7 @@ pub async fn delete(
         .filter(boot_menu::Column::Id.eq(menu_id))
         .filter(boot_menu::Column::OrganizationId.eq(organization_id))
         .exec(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if result.rows_affected == 0 {
         return Err(AppError::NotFound);
     }

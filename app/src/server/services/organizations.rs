@@ -4,8 +4,8 @@ use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionSession,
 };
 use std::collections::HashMap;
 
@@ -44,8 +44,7 @@ where
         .group_by(column)
         .into_tuple()
         .all(conn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(rows
         .into_iter()
         .map(|(id, n)| (id, n.max(0) as u64))
@@ -54,15 +53,14 @@ where
 
 /// The organizations the actor belongs to (a server admin: all of them), by name.
 pub async fn list_for(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
 ) -> Result<Vec<OrganizationSummary>, AppError> {
     let memberships: HashMap<i32, Role> = match actor.user_id {
         Some(user_id) => organization_member::Entity::find()
             .filter(organization_member::Column::UserId.eq(user_id))
             .all(db)
-            .await
-            .map_err(db::internal)?
+            .await?
             .into_iter()
             .filter_map(|m| Role::parse(&m.role).map(|r| (m.organization_id, r)))
             .collect(),
@@ -72,7 +70,7 @@ pub async fn list_for(
     if !actor.is_server_admin {
         query = query.filter(organization::Column::Id.is_in(memberships.keys().copied()));
     }
-    let organizations = query.all(db).await.map_err(db::internal)?;
+    let organizations = query.all(db).await?;
     let ids: Vec<i32> = organizations.iter().map(|o| o.id).collect();
     let members = counts_by_org::<organization_member::Entity, _>(
         db,
@@ -102,14 +100,14 @@ pub fn parse_details(name: &str, description: &str) -> Result<(DisplayName, Stri
 /// Creates an organization; only a server admin may.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, name))]
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     name: &str,
     description: &str,
 ) -> Result<organization::Model, AppError> {
     actor.require_server_admin()?;
     let (name, description) = parse_details(name, description)?;
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     ensure_name_free(&txn, &name, None).await?;
     let now = Utc::now();
     let created = organization::ActiveModel {
@@ -122,7 +120,7 @@ pub async fn create(
     .insert(&txn)
     .await
     .map_err(db::conflict_on("name", NAME_TAKEN))?;
-    txn.commit().await.map_err(db::internal)?;
+    txn.commit().await?;
     Ok(created)
 }
 
@@ -150,8 +148,7 @@ async fn ensure_name_free(
         .column(organization::Column::Name)
         .into_tuple::<(i32, String)>()
         .all(conn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .into_iter()
         .any(|(id, other)| Some(id) != except && name_key(&other) == key);
     if taken {
@@ -163,7 +160,7 @@ async fn ensure_name_free(
 
 /// One organization, for its members and server admins.
 pub async fn get(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
 ) -> Result<organization::Model, AppError> {
@@ -172,15 +169,14 @@ pub async fn get(
         .await?;
     organization::Entity::find_by_id(organization_id)
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)
 }
 
 /// Renames and re-describes an organization; its admins and server admins may.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id))]
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     name: &str,
@@ -188,12 +184,11 @@ pub async fn update(
 ) -> Result<organization::Model, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
     let (name, description) = parse_details(name, description)?;
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     ensure_name_free(&txn, &name, Some(organization_id)).await?;
     let current = organization::Entity::find_by_id(organization_id)
         .one(&txn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     let mut active: organization::ActiveModel = current.into();
     active.name = Set(name.as_str().to_owned());
@@ -203,7 +198,7 @@ pub async fn update(
         .update(&txn)
         .await
         .map_err(db::conflict_on("name", NAME_TAKEN))?;
-    txn.commit().await.map_err(db::internal)?;
+    txn.commit().await?;
     Ok(updated)
 }
 
@@ -239,15 +234,14 @@ pub async fn contents(
 
 /// An organization with its counts, for its admins and server admins.
 pub async fn detail(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
 ) -> Result<OrganizationDetail, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
     let organization = organization::Entity::find_by_id(organization_id)
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     Ok(OrganizationDetail {
         role: actor.role_in(db, organization_id).await?,
@@ -262,13 +256,13 @@ pub async fn detail(
 /// images, unless `cascade` says to delete them too.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, cascade))]
 pub async fn delete(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     cascade: bool,
 ) -> Result<(), AppError> {
     actor.require_server_admin()?;
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     let contents = contents(&txn, organization_id).await?;
     if !cascade && !contents.is_empty() {
         return Err(AppError::conflict(
@@ -281,12 +275,11 @@ pub async fn delete(
     }
     let result = organization::Entity::delete_by_id(organization_id)
         .exec(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if result.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
-    txn.commit().await.map_err(db::internal)
+    Ok(txn.commit().await?)
 }
 
 /// A page of an organization's members whose name (or visible email) contains `filter`, by
@@ -296,7 +289,7 @@ pub async fn delete(
 /// (`shows_email`), and the filter matches only the emails they see: a search must not tell
 /// them another account's email either.
 pub async fn members_page(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     filter: &str,
@@ -316,13 +309,12 @@ pub async fn members_page(
                 .add(email_matches),
         )
         .order_by_asc(user::Column::Username);
-    let total = query.clone().count(db).await.map_err(db::internal)?;
+    let total = query.clone().count(db).await?;
     let rows = query
         .offset(db::offset_of(page))
         .limit(PAGE_SIZE)
         .all(db)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     let items = rows
         .into_iter()
         .filter_map(|(membership, user)| {
@@ -348,7 +340,7 @@ pub async fn members_page(
 /// ([`invitations::invite`](super::invitations::invite)).
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, username = %username))]
 pub async fn add_member(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     username: &Username,
@@ -357,14 +349,12 @@ pub async fn add_member(
     actor.require_server_admin()?;
     organization::Entity::find_by_id(organization_id)
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     let user = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(db)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or_else(|| AppError::invalid("username", "There is no user with this name."))?;
     organization_member::ActiveModel {
         organization_id: Set(organization_id),
@@ -394,7 +384,7 @@ pub const MAX_TAKEN_NAMES: u64 = 10;
 /// made, and past it they wait (429).
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, username = %new.username))]
 pub async fn create_member(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     hasher: &PasswordHasher,
     actor: &Actor,
     organization_id: i32,
@@ -414,9 +404,16 @@ pub async fn create_member(
         _ => None,
     };
     let hash = hasher.hash(new.password.expose()).await?;
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     let now = Utc::now();
-    let user = accounts::insert_user(&txn, new, hash).await?;
+    let user = accounts::insert_user(
+        &txn,
+        &new.username,
+        new.email.as_ref(),
+        new.is_server_admin,
+        hash,
+    )
+    .await?;
     organization_member::ActiveModel {
         organization_id: Set(organization_id),
         user_id: Set(user.id),
@@ -425,9 +422,8 @@ pub async fn create_member(
         shows_email: Set(true),
     }
     .insert(&txn)
-    .await
-    .map_err(db::internal)?;
-    txn.commit().await.map_err(db::internal)?;
+    .await?;
+    txn.commit().await?;
     if let Some(reservation) = reservation {
         throttle::release(db, reservation).await?;
     }
@@ -442,13 +438,13 @@ pub async fn create_member(
 /// Changes a member's role; the last admin stays an admin.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, user_id))]
 pub async fn set_role(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     user_id: i32,
     role: Role,
 ) -> Result<(), AppError> {
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     db::serialize(&txn, &admins_key(organization_id)).await?;
     // Checked under the lock: an admin demoted a moment ago is refused.
     actor
@@ -456,28 +452,27 @@ pub async fn set_role(
         .await?;
     let membership = organization_member::Entity::find_by_id((organization_id, user_id))
         .one(&txn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     if membership.role == Role::Admin.as_str() && role != Role::Admin {
         ensure_another_admin(&txn, organization_id, user_id).await?;
     }
     let mut active: organization_member::ActiveModel = membership.into();
     active.role = Set(role.as_str().to_owned());
-    active.update(&txn).await.map_err(db::internal)?;
-    txn.commit().await.map_err(db::internal)
+    active.update(&txn).await?;
+    Ok(txn.commit().await?)
 }
 
 /// Adds an existing user to an organization with a role, or changes their role.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, username = %username))]
 pub async fn set_member(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     username: &Username,
     role: Role,
 ) -> Result<(), AppError> {
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     db::serialize(&txn, &admins_key(organization_id)).await?;
     // Checked under the lock: an admin demoted a moment ago is refused.
     actor
@@ -485,19 +480,16 @@ pub async fn set_member(
         .await?;
     organization::Entity::find_by_id(organization_id)
         .one(&txn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     let user = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(&txn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or_else(|| AppError::invalid("username", "There is no user with this name."))?;
     let existing = organization_member::Entity::find_by_id((organization_id, user.id))
         .one(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     match existing {
         Some(membership) => {
             if membership.role == Role::Admin.as_str() && role != Role::Admin {
@@ -505,7 +497,7 @@ pub async fn set_member(
             }
             let mut active: organization_member::ActiveModel = membership.into();
             active.role = Set(role.as_str().to_owned());
-            active.update(&txn).await.map_err(db::internal)?;
+            active.update(&txn).await?;
         }
         None => {
             organization_member::ActiveModel {
@@ -516,22 +508,21 @@ pub async fn set_member(
                 shows_email: Set(false),
             }
             .insert(&txn)
-            .await
-            .map_err(db::internal)?;
+            .await?;
         }
     }
-    txn.commit().await.map_err(db::internal)
+    Ok(txn.commit().await?)
 }
 
 /// Removes a user from an organization (and so from its groups); never its last admin.
 #[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, user_id))]
 pub async fn remove_member(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     actor: &Actor,
     organization_id: i32,
     user_id: i32,
 ) -> Result<(), AppError> {
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     db::serialize(&txn, &admins_key(organization_id)).await?;
     // Checked under the lock: an admin demoted a moment ago is refused.
     actor
@@ -539,8 +530,7 @@ pub async fn remove_member(
         .await?;
     let membership = organization_member::Entity::find_by_id((organization_id, user_id))
         .one(&txn)
-        .await
-        .map_err(db::internal)?
+        .await?
         .ok_or(AppError::NotFound)?;
     if membership.role == Role::Admin.as_str() {
         ensure_another_admin(&txn, organization_id, user_id).await?;
@@ -551,19 +541,16 @@ pub async fn remove_member(
         .filter(group::Column::OrganizationId.eq(organization_id))
         .into_tuple()
         .all(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     crate::server::entities::group_member::Entity::delete_many()
         .filter(crate::server::entities::group_member::Column::UserId.eq(user_id))
         .filter(crate::server::entities::group_member::Column::GroupId.is_in(group_ids))
         .exec(&txn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     organization_member::Entity::delete_by_id((organization_id, user_id))
         .exec(&txn)
-        .await
-        .map_err(db::internal)?;
-    txn.commit().await.map_err(db::internal)
+        .await?;
+    Ok(txn.commit().await?)
 }
 
 /// The key that changes to an organization's admins are serialized on, so that two admins
@@ -582,8 +569,7 @@ async fn ensure_another_admin(
         .filter(organization_member::Column::Role.eq(Role::Admin.as_str()))
         .filter(organization_member::Column::UserId.ne(leaving_user_id))
         .count(conn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     if others == 0 {
         Err(AppError::conflict(
             "role",

@@ -2,8 +2,8 @@
 
 use chrono::{Duration, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionSession, Value,
 };
 
 use crate::{
@@ -78,8 +78,7 @@ pub async fn check(
             .limit(subject.max_failures)
             .into_tuple()
             .all(conn)
-            .await
-            .map_err(db::internal)?;
+            .await?;
         if subject.max_failures > 0 && recent.len() as u64 >= subject.max_failures {
             // The lock lifts when the oldest of the last `max_failures` leaves the window.
             let oldest = recent[recent.len() - 1];
@@ -112,13 +111,13 @@ pub struct Reservation {
 /// order for all), so however many attempts arrive at once, at most `max_failures` of them
 /// get a password check.
 pub async fn reserve(
-    db: &DatabaseConnection,
+    db: &impl db::Conn,
     subjects: &[Subject],
     window: std::time::Duration,
 ) -> Result<Reservation, AppError> {
     let backend = db.get_database_backend();
     let since = Utc::now() - Duration::from_std(window).unwrap_or(Duration::days(365));
-    let txn = db.begin().await.map_err(db::internal)?;
+    let txn = db.begin().await?;
     let mut keys: Vec<&str> = subjects.iter().map(|s| s.key.as_str()).collect();
     // One order for every caller, so that two attempts never wait for each other.
     keys.sort_unstable();
@@ -144,10 +143,9 @@ pub async fn reserve(
         );
         let row = txn
             .query_one_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await
-            .map_err(db::internal)?;
+            .await?;
         match row {
-            Some(row) => ids.push(row.try_get::<i32>("", "id").map_err(db::internal)?),
+            Some(row) => ids.push(row.try_get::<i32>("", "id")?),
             None => {
                 full = true;
                 break;
@@ -155,14 +153,14 @@ pub async fn reserve(
         }
     }
     if full {
-        txn.rollback().await.map_err(db::internal)?;
+        txn.rollback().await?;
         // The subject that is full says how long until it frees up.
         check(db, subjects, window).await?;
         return Err(AppError::RateLimited {
             retry_after_secs: 1,
         });
     }
-    txn.commit().await.map_err(db::internal)?;
+    txn.commit().await?;
     Ok(Reservation { ids })
 }
 
@@ -177,8 +175,7 @@ pub async fn release(
     login_attempt::Entity::delete_many()
         .filter(login_attempt::Column::Id.is_in(reservation.ids))
         .exec(conn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(())
 }
 
@@ -215,8 +212,7 @@ pub async fn backoff(
         .filter(login_attempt::Column::Subject.eq(&subject.key))
         .filter(login_attempt::Column::AttemptedAt.gt(since))
         .count(conn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(backoff_for(failures, free, max))
 }
 
@@ -235,8 +231,7 @@ pub async fn clear(conn: &impl ConnectionTrait, subject: &Subject) -> Result<(),
     login_attempt::Entity::delete_many()
         .filter(login_attempt::Column::Subject.eq(&subject.key))
         .exec(conn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(())
 }
 
@@ -249,8 +244,7 @@ pub async fn prune(
     let result = login_attempt::Entity::delete_many()
         .filter(login_attempt::Column::AttemptedAt.lte(cutoff))
         .exec(conn)
-        .await
-        .map_err(db::internal)?;
+        .await?;
     Ok(result.rows_affected)
 }
 
