@@ -19,8 +19,15 @@ pub const TIMEOUT_MAX_SECS: i32 = 3600;
 
 /// What kind of image: a kernel with an initrd, or an ISO.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text")
+)]
 pub enum ImageKind {
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "kernel_initrd"))]
     KernelInitrd,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "iso"))]
     Iso,
 }
 
@@ -47,9 +54,16 @@ impl ImageKind {
 
 /// How an ISO boots: `sanboot` over HTTP (BIOS and UEFI) or `memdisk` (BIOS only).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text")
+)]
 pub enum IsoBoot {
     #[default]
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "sanboot"))]
     Sanboot,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "memdisk"))]
     Memdisk,
 }
 
@@ -126,7 +140,22 @@ impl fmt::Display for HttpUrl {
 
 /// One kernel argument: `key=value` or a bare flag, one word, with nothing iPXE would act on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub struct BootArg(String);
+
+impl TryFrom<String> for BootArg {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl From<BootArg> for String {
+    fn from(arg: BootArg) -> Self {
+        arg.0
+    }
+}
 
 impl BootArg {
     /// Parses an argument typed by a user.
@@ -169,68 +198,92 @@ impl BootArg {
     }
 }
 
-/// Parses an ordered list of arguments; the error names the first bad row (1-based).
-pub fn parse_boot_args<S: AsRef<str>>(rows: &[S]) -> Result<Vec<BootArg>, (usize, String)> {
-    if rows.len() > BOOT_ARGS_MAX {
-        return Err((
-            BOOT_ARGS_MAX + 1,
-            format!("An image has at most {BOOT_ARGS_MAX} arguments."),
-        ));
-    }
-    rows.iter()
-        .enumerate()
-        .map(|(i, row)| BootArg::parse(row.as_ref()).map_err(|m| (i + 1, m)))
-        .collect()
-}
+/// An image's kernel arguments in order, each a checked `BootArg`. The database keeps them as
+/// a JSON array in a text column; a stored list that no longer parses is a database error.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sea_orm::DeriveValueType),
+    sea_orm(
+        value_type = "String",
+        from_str = "BootArgs::from_json",
+        to_str = "BootArgs::to_json"
+    )
+)]
+pub struct BootArgs(Vec<BootArg>);
 
-/// A title (of an image, a menu, a separator): trimmed, one line, bounded. Any character may
-/// appear; the renderer neutralises what iPXE would act on.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Title(String);
-
-impl Title {
-    /// Parses a title; `what` names the thing in messages.
-    pub fn parse(input: &str, what: &str) -> Result<Self, String> {
-        let title = input.trim();
-        if title.is_empty() {
-            return Err(format!("Enter a title for the {what}."));
-        }
-        if title.chars().count() > TITLE_MAX {
-            return Err(format!(
-                "A {what} title has at most {TITLE_MAX} characters."
+impl BootArgs {
+    /// Parses an ordered list of arguments; the error names the first bad row (1-based).
+    pub fn parse<S: AsRef<str>>(rows: &[S]) -> Result<Self, (usize, String)> {
+        if rows.len() > BOOT_ARGS_MAX {
+            return Err((
+                BOOT_ARGS_MAX + 1,
+                format!("An image has at most {BOOT_ARGS_MAX} arguments."),
             ));
         }
-        if title.chars().any(char::is_control) {
-            return Err(format!(
-                "A {what} title is one line, without control characters."
-            ));
-        }
-        if title.chars().any(crate::validate::is_invisible_format) {
-            return Err(format!(
-                "A {what} title cannot contain invisible or text-direction characters."
-            ));
-        }
-        Ok(Self(title.to_owned()))
+        rows.iter()
+            .enumerate()
+            .map(|(i, row)| BootArg::parse(row.as_ref()).map_err(|m| (i + 1, m)))
+            .collect::<Result<_, _>>()
+            .map(Self)
     }
 
-    /// The title, trimmed.
-    pub fn as_str(&self) -> &str {
-        &self.0
+    /// The arguments, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(BootArg::as_str)
+    }
+
+    /// The arguments as plain strings, in order (what a form edits).
+    pub fn to_strings(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    #[cfg(feature = "ssr")]
+    fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        use serde::de::Error as _;
+        let rows: Vec<String> = serde_json::from_str(text)?;
+        Self::parse(&rows)
+            .map_err(|(row, message)| serde_json::Error::custom(format!("row {row}: {message}")))
+    }
+
+    #[cfg(feature = "ssr")]
+    fn to_json(&self) -> String {
+        serde_json::Value::from(self.to_strings()).to_string()
     }
 }
 
 /// What a menu entry can do besides booting an image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text")
+)]
 pub enum MenuAction {
     /// Boot from the first local disk (BIOS), or leave iPXE to the firmware's next device (UEFI).
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "local_disk"))]
     LocalDisk,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "reboot"))]
     Reboot,
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "poweroff"))]
     PowerOff,
     /// Drop to the iPXE shell.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "shell"))]
     Shell,
     /// Leave iPXE and return to the firmware.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "exit"))]
     Exit,
     /// Chain-load another script or binary from a URL.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "chain"))]
     Chain,
 }
 
@@ -309,7 +362,7 @@ pub struct BootImage {
     pub kernel_url: Option<String>,
     pub image_url: String,
     pub iso_boot: IsoBoot,
-    pub args: Vec<String>,
+    pub args: BootArgs,
 }
 
 /// A boot menu with its entries in order.
@@ -332,6 +385,7 @@ pub struct BootMenu {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::validate::Label;
 
     #[test]
     fn urls_must_be_http_with_a_host_and_no_spaces() {
@@ -373,16 +427,16 @@ mod tests {
 
     #[test]
     fn a_bad_argument_row_is_named() {
-        assert_eq!(parse_boot_args(&["quiet", "a b"]).unwrap_err().0, 2);
-        assert_eq!(parse_boot_args(&["quiet", "splash"]).unwrap().len(), 2);
+        assert_eq!(BootArgs::parse(&["quiet", "a b"]).unwrap_err().0, 2);
+        assert_eq!(BootArgs::parse(&["quiet", "splash"]).unwrap().len(), 2);
     }
 
     #[test]
     fn titles_may_hold_anything_printable_on_one_line() {
-        assert!(Title::parse("Ubuntu || shell ${password} x\\", "image").is_ok());
-        assert!(Title::parse("a\nb", "image").is_err());
-        assert!(Title::parse("Debian\u{202E}txt.exe", "image").is_err());
-        assert!(Title::parse(" ", "image").is_err());
+        assert!(Label::title("Ubuntu || shell ${password} x\\", "image").is_ok());
+        assert!(Label::title("a\nb", "image").is_err());
+        assert!(Label::title("Debian\u{202E}txt.exe", "image").is_err());
+        assert!(Label::title(" ", "image").is_err());
     }
 
     #[test]

@@ -5,11 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     boot::{
-        HttpUrl, ImageKind, IsoBoot, MenuAction, MenuEntry, MenuItem, TIMEOUT_MAX_SECS, Title,
-        parse_boot_args,
+        BootArgs, HttpUrl, ImageKind, IsoBoot, MenuAction, MenuEntry, MenuItem, TIMEOUT_MAX_SECS,
     },
     error::AppError,
-    validate::{DisplayName, NAME_MAX},
+    validate::Label,
 };
 
 /// The longest description (organization, group) accepted.
@@ -28,13 +27,8 @@ pub fn parse_description(input: &str) -> Result<String, AppError> {
 }
 
 /// Checks a name and description of `what` (an organization, a group).
-pub fn parse_named(
-    name: &str,
-    description: &str,
-    what: &str,
-) -> Result<(DisplayName, String), AppError> {
-    let name =
-        DisplayName::parse(name, what, NAME_MAX).map_err(|m| AppError::invalid("name", m))?;
+pub fn parse_named(name: &str, description: &str, what: &str) -> Result<(Label, String), AppError> {
+    let name = Label::name(name, what).map_err(|m| AppError::invalid("name", m))?;
     Ok((name, parse_description(description)?))
 }
 
@@ -52,12 +46,12 @@ pub struct ImageForm {
 /// An image whose every field has been checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidImage {
-    pub title: Title,
+    pub title: Label,
     pub kind: ImageKind,
     pub kernel_url: Option<HttpUrl>,
     pub image_url: HttpUrl,
     pub iso_boot: Option<IsoBoot>,
-    pub args: Vec<String>,
+    pub args: BootArgs,
 }
 
 impl From<&crate::boot::BootImage> for ImageForm {
@@ -74,7 +68,7 @@ impl From<&crate::boot::BootImage> for ImageForm {
             } else {
                 String::new()
             },
-            args: image.args.clone(),
+            args: image.args.to_strings(),
         }
     }
 }
@@ -83,7 +77,7 @@ impl ImageForm {
     /// Checks every field; errors name the field (`args.N` for the Nth argument row).
     pub fn parse(&self) -> Result<ValidImage, AppError> {
         let title =
-            Title::parse(&self.title, "image").map_err(|m| AppError::invalid("title", m))?;
+            Label::title(&self.title, "image").map_err(|m| AppError::invalid("title", m))?;
         let kind = ImageKind::parse(&self.kind).map_err(|m| AppError::invalid("kind", m))?;
         let (kernel_url, iso_boot) = match kind {
             ImageKind::KernelInitrd => {
@@ -109,11 +103,8 @@ impl ImageForm {
         };
         let image_url =
             HttpUrl::parse(&self.image_url).map_err(|m| AppError::invalid("image_url", m))?;
-        let args = parse_boot_args(&self.args)
-            .map_err(|(row, m)| AppError::invalid(format!("args.{row}"), m))?
-            .into_iter()
-            .map(|a| a.as_str().to_owned())
-            .collect();
+        let args = BootArgs::parse(&self.args)
+            .map_err(|(row, m)| AppError::invalid(format!("args.{row}"), m))?;
         Ok(ValidImage {
             title,
             kind,
@@ -159,7 +150,7 @@ pub fn check_entry(entry: &MenuEntry) -> Result<MenuEntry, String> {
         MenuItem::Separator { text } => MenuItem::Separator {
             text: match text.trim() {
                 "" => String::new(),
-                text => Title::parse(text, "separator")?.as_str().to_owned(),
+                text => Label::title(text, "separator")?.as_str().to_owned(),
             },
         },
         MenuItem::Action { action, url } => {
@@ -197,7 +188,7 @@ pub struct MenuSettings {
 /// Menu settings whose every field has been checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ValidSettings {
-    pub title: Title,
+    pub title: Label,
     pub background_url: Option<HttpUrl>,
     pub timeout_secs: Option<i32>,
 }
@@ -205,7 +196,7 @@ pub struct ValidSettings {
 impl MenuSettings {
     /// Checks every field; errors name the field.
     pub fn check(&self) -> Result<ValidSettings, AppError> {
-        let title = Title::parse(&self.title, "menu").map_err(|m| AppError::invalid("title", m))?;
+        let title = Label::title(&self.title, "menu").map_err(|m| AppError::invalid("title", m))?;
         let background_url = parse_background(&self.background_url)
             .map_err(|m| AppError::invalid("background_url", m))?;
         let timeout_secs =

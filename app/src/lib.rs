@@ -20,7 +20,7 @@ use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::{
     SsrMode,
-    components::{Route, Router, Routes},
+    components::{ParentRoute, Route, Router, Routes},
     path,
 };
 
@@ -28,6 +28,7 @@ use crate::{
     components::{
         feedback::{ToastHost, provide_toasts},
         layout::Layout,
+        org_frame::OrgSection,
     },
     pages::{
         account::PasswordPage, boot_log::BootLogPage, dashboard::DashboardPage, group::GroupPage,
@@ -82,76 +83,24 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=NotFoundPage>
                 <Route path=path!("/login") view=LoginPage ssr=ssr.clone() />
-                <Route
-                    path=path!("/")
-                    view=|| view! { <Layout><DashboardPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/account/password")
-                    view=|| view! { <Layout><PasswordPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/organizations")
-                    view=|| view! { <Layout><OrganizationsPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/users")
-                    view=|| view! { <Layout><UsersPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org")
-                    view=|| view! { <Layout><OrganizationPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org/members")
-                    view=|| view! { <Layout><MembersPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org/groups")
-                    view=|| view! { <Layout><GroupsPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org/groups/:group")
-                    view=|| view! { <Layout><GroupPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org/images")
-                    view=|| view! { <Layout><ImagesPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org/images/new")
-                    view=|| view! { <Layout><ImagePage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org/images/:image")
-                    view=|| view! { <Layout><ImagePage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org/menus")
-                    view=|| view! { <Layout><MenusPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org/menus/:menu")
-                    view=|| view! { <Layout><MenuEditorPage /></Layout> }
-                    ssr=ssr.clone()
-                />
-                <Route
-                    path=path!("/org/:org/boot-log")
-                    view=|| view! { <Layout><BootLogPage /></Layout> }
-                    ssr=ssr.clone()
-                />
+                <ParentRoute path=path!("") view=Layout ssr=ssr.clone()>
+                    <Route path=path!("/") view=DashboardPage ssr=ssr.clone() />
+                    <Route path=path!("/account/password") view=PasswordPage ssr=ssr.clone() />
+                    <Route path=path!("/organizations") view=OrganizationsPage ssr=ssr.clone() />
+                    <Route path=path!("/users") view=UsersPage ssr=ssr.clone() />
+                    <ParentRoute path=path!("/org/:org") view=OrgSection ssr=ssr.clone()>
+                        <Route path=path!("") view=OrganizationPage ssr=ssr.clone() />
+                        <Route path=path!("/members") view=MembersPage ssr=ssr.clone() />
+                        <Route path=path!("/groups") view=GroupsPage ssr=ssr.clone() />
+                        <Route path=path!("/groups/:group") view=GroupPage ssr=ssr.clone() />
+                        <Route path=path!("/images") view=ImagesPage ssr=ssr.clone() />
+                        <Route path=path!("/images/new") view=ImagePage ssr=ssr.clone() />
+                        <Route path=path!("/images/:image") view=ImagePage ssr=ssr.clone() />
+                        <Route path=path!("/menus") view=MenusPage ssr=ssr.clone() />
+                        <Route path=path!("/menus/:menu") view=MenuEditorPage ssr=ssr.clone() />
+                        <Route path=path!("/boot-log") view=BootLogPage ssr=ssr.clone() />
+                    </ParentRoute>
+                </ParentRoute>
             </Routes>
         </Router>
     }

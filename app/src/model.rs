@@ -3,12 +3,20 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A user's role in an organization.
+/// A user's role in an organization (stored as text; a row with another value is a loud
+/// database error, not a missing member).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text")
+)]
 pub enum Role {
     /// Manages the organization's users, groups, images and menus.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "admin"))]
     Admin,
     /// Boots what the organization's groups give them.
+    #[cfg_attr(feature = "ssr", sea_orm(string_value = "member"))]
     Member,
 }
 

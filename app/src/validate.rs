@@ -166,33 +166,46 @@ pub fn is_invisible_format(c: char) -> bool {
     )
 }
 
-/// A display name (organization, group): trimmed, non-empty, without control characters
-/// or invisible formatting characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DisplayName(String);
+/// What people read a thing by: the name of an organization or a group, the title of an
+/// image, a menu or a separator. Trimmed, non-empty, bounded, one line, without invisible or
+/// text-direction characters. Any other character may appear: the iPXE renderer neutralises
+/// what iPXE would act on, and the web app shows text as text.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Label(String);
 
-impl DisplayName {
-    /// Parses a name of at most `max` characters; `what` names the thing in messages.
-    pub fn parse(input: &str, what: &str, max: usize) -> Result<Self, String> {
-        let name = input.trim();
-        if name.is_empty() {
-            return Err(format!("Enter a name for the {what}."));
-        }
-        if name.chars().count() > max {
-            return Err(format!("A {what} name has at most {max} characters."));
-        }
-        if name.chars().any(char::is_control) {
-            return Err(format!("A {what} name cannot contain control characters."));
-        }
-        if name.chars().any(is_invisible_format) {
-            return Err(format!(
-                "A {what} name cannot contain invisible or text-direction characters."
-            ));
-        }
-        Ok(Self(name.to_owned()))
+impl Label {
+    /// Parses the name of an organization or a group (`what`), as messages call it.
+    pub fn name(input: &str, what: &str) -> Result<Self, String> {
+        Self::parse(input, what, "name", NAME_MAX)
     }
 
-    /// The name, trimmed.
+    /// Parses the title of an image, a menu or a separator (`what`).
+    pub fn title(input: &str, what: &str) -> Result<Self, String> {
+        Self::parse(input, what, "title", crate::boot::TITLE_MAX)
+    }
+
+    fn parse(input: &str, what: &str, word: &str, max: usize) -> Result<Self, String> {
+        let label = input.trim();
+        if label.is_empty() {
+            return Err(format!("Enter a {word} for the {what}."));
+        }
+        if label.chars().count() > max {
+            return Err(format!("A {what} {word} has at most {max} characters."));
+        }
+        if label.chars().any(char::is_control) {
+            return Err(format!(
+                "A {what} {word} is one line, without control characters."
+            ));
+        }
+        if label.chars().any(is_invisible_format) {
+            return Err(format!(
+                "A {what} {word} cannot contain invisible or text-direction characters."
+            ));
+        }
+        Ok(Self(label.to_owned()))
+    }
+
+    /// The label, trimmed.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -211,10 +224,10 @@ mod tests {
             "\u{FEFF}Lab",
             "La\u{00AD}b",
         ] {
-            let error = DisplayName::parse(sneaky, "organization", NAME_MAX).unwrap_err();
+            let error = Label::name(sneaky, "organization").unwrap_err();
             assert!(error.contains("invisible"), "{sneaky:?}: {error}");
         }
-        assert!(DisplayName::parse("Labor für Ärzte – 東京", "organization", NAME_MAX).is_ok());
+        assert!(Label::name("Labor für Ärzte – 東京", "organization").is_ok());
         // The zero-width joiner of emoji sequences is refused too, like every Cf character.
         assert!(!is_invisible_format('é') && is_invisible_format('\u{200D}'));
     }
@@ -260,8 +273,8 @@ mod tests {
 
     #[test]
     fn display_names_refuse_control_characters() {
-        assert!(DisplayName::parse("Lab\n", "organization", NAME_MAX).is_ok());
-        assert!(DisplayName::parse("La\nb", "organization", NAME_MAX).is_err());
-        assert!(DisplayName::parse("", "organization", NAME_MAX).is_err());
+        assert!(Label::name("Lab\n", "organization").is_ok());
+        assert!(Label::name("La\nb", "organization").is_err());
+        assert!(Label::name("", "organization").is_err());
     }
 }

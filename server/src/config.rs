@@ -1,8 +1,11 @@
 //! Settings from flags, environment variables and an optional TOML file, in that order of
 //! precedence, checked once at start so that a bad value is named before anything runs.
+//!
+//! Each setting is declared once, as a field of [`CommonArgs`] or [`ServeArgs`]: the field
+//! gives the flag and the variable (clap), the config file's key (serde, the field's name),
+//! and the help text with its default, which a test holds the README's table to.
 
 use app::server::net::Network;
-use serde::de::DeserializeOwned;
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
@@ -21,10 +24,12 @@ pub enum LogFormat {
 }
 
 /// Options every command takes.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args, serde::Deserialize)]
+#[serde(default)]
 pub struct CommonArgs {
     /// A TOML file with settings; flags and environment variables override what it says.
     #[arg(long, env = "PXECLOUD_CONFIG", global = true, value_name = "FILE")]
+    #[serde(skip)]
     pub config: Option<PathBuf>,
     /// Where PXE Cloud keeps its files, the SQLite database among them [default: ./pxecloud-data]
     #[arg(long, env = "PXECLOUD_DATA_DIR", global = true, value_name = "DIR")]
@@ -44,7 +49,8 @@ pub struct CommonArgs {
 }
 
 /// Options of `pxecloud serve`.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, Default, clap::Args, serde::Deserialize)]
+#[serde(default)]
 pub struct ServeArgs {
     /// The address and port to listen on [default: 0.0.0.0:8080]
     #[arg(long, env = "PXECLOUD_LISTEN", value_name = "ADDR:PORT")]
@@ -126,7 +132,7 @@ pub enum ConfigError {
     },
     #[error("`{key}` {origin}: {message}")]
     Value {
-        key: &'static str,
+        key: String,
         origin: String,
         message: String,
     },
@@ -149,58 +155,30 @@ pub struct Config {
     pub boot_log_retention: Duration,
 }
 
-const KNOWN_KEYS: [&str; 14] = [
-    "data_dir",
-    "database_url",
-    "log_format",
-    "listen",
-    "public_url",
-    "boot_token_ttl",
-    "session_ttl",
-    "memdisk",
-    "max_connections",
-    "tls_cert",
-    "tls_key",
-    "tls_listen",
-    "trusted_proxies",
-    "boot_log_days",
-];
-
-/// The values a config file gives, each optional.
-#[derive(Debug, Default)]
-struct FileConfig {
-    data_dir: Option<PathBuf>,
-    database_url: Option<String>,
-    log_format: Option<LogFormat>,
-    listen: Option<String>,
-    public_url: Option<String>,
-    boot_token_ttl: Option<u64>,
-    session_ttl: Option<u64>,
-    memdisk: Option<PathBuf>,
-    max_connections: Option<usize>,
-    tls_cert: Option<PathBuf>,
-    tls_key: Option<PathBuf>,
-    tls_listen: Option<String>,
-    trusted_proxies: Option<Vec<String>>,
-    boot_log_days: Option<u64>,
+/// The config file keys: the settings' field names, `config` aside.
+fn known_keys() -> (Vec<String>, Vec<String>) {
+    fn ids(command: clap::Command) -> Vec<String> {
+        command
+            .get_arguments()
+            .map(|arg| arg.get_id().as_str().to_owned())
+            .filter(|id| id != "config")
+            .collect()
+    }
+    (
+        ids(<CommonArgs as clap::Args>::augment_args(
+            clap::Command::new("common"),
+        )),
+        ids(<ServeArgs as clap::Args>::augment_args(clap::Command::new(
+            "serve",
+        ))),
+    )
 }
 
-fn take<T: DeserializeOwned>(
-    table: &mut toml::Table,
-    key: &'static str,
-    path: &Path,
-) -> Result<Option<T>, ConfigError> {
-    let Some(value) = table.remove(key) else {
-        return Ok(None);
-    };
-    value
-        .try_into::<T>()
-        .map(Some)
-        .map_err(|error| ConfigError::Value {
-            key,
-            origin: format!("in {}", path.display()),
-            message: error.message().trim().to_owned(),
-        })
+/// What a config file gives: the same settings as the flags, each optional.
+#[derive(Debug, Default)]
+struct FileConfig {
+    common: CommonArgs,
+    serve: ServeArgs,
 }
 
 impl FileConfig {
@@ -209,36 +187,41 @@ impl FileConfig {
             path: path.to_owned(),
             source,
         })?;
-        let mut table: toml::Table =
+        let table: toml::Table =
             text.parse()
                 .map_err(|error: toml::de::Error| ConfigError::Syntax {
                     path: path.to_owned(),
                     message: error.to_string().trim().to_owned(),
                 })?;
-        let config = Self {
-            data_dir: take(&mut table, "data_dir", path)?,
-            database_url: take(&mut table, "database_url", path)?,
-            log_format: take(&mut table, "log_format", path)?,
-            listen: take(&mut table, "listen", path)?,
-            public_url: take(&mut table, "public_url", path)?,
-            boot_token_ttl: take(&mut table, "boot_token_ttl", path)?,
-            session_ttl: take(&mut table, "session_ttl", path)?,
-            memdisk: take(&mut table, "memdisk", path)?,
-            max_connections: take(&mut table, "max_connections", path)?,
-            tls_cert: take(&mut table, "tls_cert", path)?,
-            tls_key: take(&mut table, "tls_key", path)?,
-            tls_listen: take(&mut table, "tls_listen", path)?,
-            trusted_proxies: take(&mut table, "trusted_proxies", path)?,
-            boot_log_days: take(&mut table, "boot_log_days", path)?,
-        };
-        if let Some(key) = table.keys().next() {
-            return Err(ConfigError::UnknownKey {
-                path: path.to_owned(),
+        let (common_keys, serve_keys) = known_keys();
+        // Each value is read on its own first, so that a bad one is named by its key.
+        for (key, value) in &table {
+            let alone = toml::Table::from_iter([(key.clone(), value.clone())]);
+            let read = if common_keys.contains(key) {
+                alone.try_into::<CommonArgs>().map(drop)
+            } else if serve_keys.contains(key) {
+                alone.try_into::<ServeArgs>().map(drop)
+            } else {
+                return Err(ConfigError::UnknownKey {
+                    path: path.to_owned(),
+                    key: key.clone(),
+                    known: [common_keys, serve_keys].concat().join(", "),
+                });
+            };
+            read.map_err(|error| ConfigError::Value {
                 key: key.clone(),
-                known: KNOWN_KEYS.join(", "),
-            });
+                origin: format!("in {}", path.display()),
+                message: error.message().trim().to_owned(),
+            })?;
         }
-        Ok(config)
+        let read = |error: toml::de::Error| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: error.to_string().trim().to_owned(),
+        };
+        Ok(Self {
+            common: table.clone().try_into().map_err(read)?,
+            serve: table.try_into().map_err(read)?,
+        })
     }
 }
 
@@ -334,16 +317,16 @@ impl Config {
         let serve = serve.cloned().unwrap_or_default();
         let fail = |key: &'static str, from_args: bool| {
             move |message: String| ConfigError::Value {
-                key,
+                key: key.to_owned(),
                 origin: origin(from_args, file_path),
                 message,
             }
         };
 
-        let (data_dir, _) = pick(common.data_dir.clone(), file.data_dir);
+        let (data_dir, _) = pick(common.data_dir.clone(), file.common.data_dir);
         let data_dir = data_dir.unwrap_or_else(|| PathBuf::from("./pxecloud-data"));
 
-        let database_url = match pick(common.database_url.clone(), file.database_url) {
+        let database_url = match pick(common.database_url.clone(), file.common.database_url) {
             (Some(url), from_args) => {
                 check_database_url(&url).map_err(fail("database_url", from_args))?
             }
@@ -353,50 +336,50 @@ impl Config {
             ),
         };
 
-        let (log_format, _) = pick(common.log_format, file.log_format);
+        let (log_format, _) = pick(common.log_format, file.common.log_format);
 
-        let listen = match pick(serve.listen, file.listen) {
+        let listen = match pick(serve.listen, file.serve.listen) {
             (Some(value), from_args) => parse_listen(&value).map_err(fail("listen", from_args))?,
             (None, _) => SocketAddr::from(([0, 0, 0, 0], 8080)),
         };
 
-        let public_url = match pick(serve.public_url, file.public_url) {
+        let public_url = match pick(serve.public_url, file.serve.public_url) {
             (Some(value), from_args) => {
                 Some(parse_public_url(&value).map_err(fail("public_url", from_args))?)
             }
             (None, _) => None,
         };
 
-        let boot_token_ttl = match pick(serve.boot_token_ttl, file.boot_token_ttl) {
+        let boot_token_ttl = match pick(serve.boot_token_ttl, file.serve.boot_token_ttl) {
             (Some(value), from_args) => {
                 check_ttl(value).map_err(fail("boot_token_ttl", from_args))?
             }
             (None, _) => Duration::from_secs(15 * 60),
         };
-        let session_ttl = match pick(serve.session_ttl, file.session_ttl) {
+        let session_ttl = match pick(serve.session_ttl, file.serve.session_ttl) {
             (Some(value), from_args) => check_ttl(value).map_err(fail("session_ttl", from_args))?,
             (None, _) => Duration::from_secs(7 * 24 * 3600),
         };
 
-        let (memdisk, _) = pick(serve.memdisk, file.memdisk);
+        let (memdisk, _) = pick(serve.memdisk, file.serve.memdisk);
         let memdisk = memdisk.unwrap_or_else(|| PathBuf::from("/usr/lib/syslinux/memdisk"));
 
-        let max_connections = match pick(serve.max_connections, file.max_connections) {
+        let max_connections = match pick(serve.max_connections, file.serve.max_connections) {
             (Some(value), from_args) => {
                 check_max_connections(value).map_err(fail("max_connections", from_args))?
             }
             (None, _) => crate::http::Limits::default().max_connections,
         };
 
-        let tls_listen = match pick(serve.tls_listen, file.tls_listen) {
+        let tls_listen = match pick(serve.tls_listen, file.serve.tls_listen) {
             (Some(value), from_args) => {
                 parse_listen(&value).map_err(fail("tls_listen", from_args))?
             }
             (None, _) => SocketAddr::from(([0, 0, 0, 0], 8443)),
         };
         let tls = match (
-            pick(serve.tls_cert, file.tls_cert),
-            pick(serve.tls_key, file.tls_key),
+            pick(serve.tls_cert, file.serve.tls_cert),
+            pick(serve.tls_key, file.serve.tls_key),
         ) {
             ((Some(cert), _), (Some(key), _)) => Some(TlsConfig {
                 cert,
@@ -413,7 +396,8 @@ impl Config {
         };
 
         let given = (!serve.trusted_proxies.is_empty()).then_some(serve.trusted_proxies);
-        let trusted_proxies = match pick(given, file.trusted_proxies) {
+        let in_file = file.serve.trusted_proxies;
+        let trusted_proxies = match pick(given, (!in_file.is_empty()).then_some(in_file)) {
             (Some(values), from_args) => values
                 .iter()
                 .map(|value| Network::parse(value))
@@ -422,7 +406,7 @@ impl Config {
             (None, _) => Vec::new(),
         };
 
-        let boot_log_retention = match pick(serve.boot_log_days, file.boot_log_days) {
+        let boot_log_retention = match pick(serve.boot_log_days, file.serve.boot_log_days) {
             (Some(days), from_args) => {
                 check_days(days).map_err(fail("boot_log_days", from_args))?
             }
@@ -585,6 +569,98 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.starts_with("`boot_log_days`"), "{error}");
+    }
+
+    /// The README's settings table, row by row: flag, variable, file key, default.
+    fn readme_rows() -> Vec<Vec<String>> {
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        readme
+            .lines()
+            .filter(|line| line.starts_with("| `--"))
+            .map(|line| line.split('|').map(|cell| cell.trim().to_owned()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_every_setting_as_the_code_declares_it() {
+        let rows = readme_rows();
+        let mut documented = 0;
+        for command in [
+            <CommonArgs as clap::Args>::augment_args(clap::Command::new("common")),
+            <ServeArgs as clap::Args>::augment_args(clap::Command::new("serve")),
+        ] {
+            for arg in command.get_arguments() {
+                let id = arg.get_id().as_str();
+                if id == "config" {
+                    continue;
+                }
+                let flag = format!("`--{}`", arg.get_long().unwrap());
+                let row = rows
+                    .iter()
+                    .find(|row| row[1] == flag)
+                    .unwrap_or_else(|| panic!("the README has no row for {flag}"));
+                let env = arg.get_env().unwrap().to_str().unwrap();
+                assert!(
+                    row[2].starts_with(&format!("`{env}`")),
+                    "{flag}: {}",
+                    row[2]
+                );
+                assert!(row[3].starts_with(&format!("`{id}`")), "{flag}: {}", row[3]);
+                // A default the help gives as one word must be the README's, word for word.
+                let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+                if let Some(default) = help
+                    .split_once("[default: ")
+                    .and_then(|(_, rest)| rest.split_once(']'))
+                    .map(|(default, _)| default)
+                    .filter(|default| !default.contains(' '))
+                {
+                    assert_eq!(row[4], format!("`{default}`"), "{flag}");
+                }
+                documented += 1;
+            }
+        }
+        assert_eq!(
+            rows.len(),
+            documented,
+            "the README has rows for settings that do not exist"
+        );
+    }
+
+    #[test]
+    fn the_defaults_are_what_the_help_says() {
+        let config = Config::load(&CommonArgs::default(), None).unwrap();
+        let help = |name: &str| -> String {
+            let command = <ServeArgs as clap::Args>::augment_args(
+                <CommonArgs as clap::Args>::augment_args(clap::Command::new("pxecloud")),
+            );
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_id().as_str() == name)
+                .unwrap();
+            arg.get_help().unwrap().to_string()
+        };
+        for (name, value) in [
+            ("listen", config.listen.to_string()),
+            (
+                "boot_token_ttl",
+                config.boot_token_ttl.as_secs().to_string(),
+            ),
+            ("session_ttl", config.session_ttl.as_secs().to_string()),
+            ("memdisk", config.memdisk.display().to_string()),
+            ("max_connections", config.max_connections.to_string()),
+            (
+                "boot_log_days",
+                (config.boot_log_retention.as_secs() / 86_400).to_string(),
+            ),
+            ("data_dir", config.data_dir.display().to_string()),
+        ] {
+            assert!(
+                help(name).contains(&format!("[default: {value}]")),
+                "{name}: {value} / {}",
+                help(name)
+            );
+        }
     }
 
     #[test]

@@ -1,14 +1,20 @@
-//! The PXE Cloud server: configuration, router, sessions, embedded assets and the CLI.
+//! The PXE Cloud server, by what listens and what starts it:
+//!
+//! - [`http`]: the HTTP front door (listener, router, pages and assets, iPXE steps,
+//!   security layers); the REST API, metrics and hosted files join it as routes.
+//! - The boot server's UDP doors (`tftp`, `dhcp`) will sit here, beside `http`, each started
+//!   by [`serve`] with its own listener.
+//! - [`cli`]: the command line (`serve`, `migrate`, `user`, `import`, `export`).
+//! - [`serve`] wires a run together from its [`config`]: database, listeners, housekeeping.
+//! - [`import`]: the configuration file format, applied and exported through the services.
 
-pub mod assets;
+// Leptos view types nest deeply in builds without `erase_components` (tests, clippy).
+#![recursion_limit = "256"]
+
 pub mod cli;
 pub mod config;
 pub mod database;
 pub mod http;
 pub mod import;
-pub mod ipxe;
 pub mod logging;
-pub mod router;
-pub mod security;
 pub mod serve;
-pub mod users;

@@ -13,7 +13,11 @@ use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tower_sessions::ExpiredDeletion;
 
-use crate::{assets, config::Config, database, http, router};
+use crate::{
+    config::Config,
+    database,
+    http::{self, assets, router},
+};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]

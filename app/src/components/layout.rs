@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::{
-    components::{A, Redirect},
+    components::{A, Outlet, Redirect},
     hooks::use_location,
 };
 
@@ -31,12 +31,13 @@ pub fn signed_in() -> impl std::future::Future<Output = Option<SignedInUser>> {
     }
 }
 
-/// Wraps a page for signed-in users; sends everyone else to the login.
+/// The route around every page for signed-in users; sends everyone else to the login. It
+/// stays while the user moves between its pages: only the page in its outlet changes.
 ///
 /// The page is made once, outside the suspense that waits for the user: a page made inside
 /// it would be made again when the user arrives, with resources the browser never sees.
 #[component]
-pub fn Layout(children: Children) -> impl IntoView {
+pub fn Layout() -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     provide_context(CurrentUser(user));
     let location = use_location();
@@ -62,7 +63,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 }
             })}
         </Suspense>
-        <main class="mx-auto max-w-5xl px-4 py-8 sm:px-6">{children()}</main>
+        <main class="mx-auto max-w-5xl px-4 py-8 sm:px-6"><Outlet /></main>
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod feedback;
 pub mod layout;
+pub mod list;
 pub mod menu_board;
 pub mod org_frame;
 pub mod ui;

@@ -4,16 +4,18 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 
-/// The error to show under a field: what the browser's parser finds in `typed` once
-/// something is typed, else what the server said about `field`.
+/// The error under a field, computed the one way every form does: the browser's own check
+/// (the parser the server runs) once something is typed or a save was `tried`, else what the
+/// server said about `field`. An empty field therefore complains only after a first save.
 pub fn field_error(
     typed: &str,
-    parse: impl Fn(&str) -> Option<String>,
+    tried: bool,
+    check: impl FnOnce(&str) -> Option<String>,
     server: Option<AppError>,
     field: &str,
 ) -> Option<String> {
-    (!typed.is_empty())
-        .then(|| parse(typed))
+    (tried || !typed.trim().is_empty())
+        .then(|| check(typed))
         .flatten()
         .or_else(|| server.and_then(|e| e.field_message(field)))
 }
@@ -21,70 +23,6 @@ pub fn field_error(
 /// The server's error when it is about none of `fields`: for an alert above the form.
 pub fn form_error(error: Option<AppError>, fields: &[&str]) -> Option<AppError> {
     error.filter(|e| fields.iter().all(|f| e.field_message(f).is_none()))
-}
-
-/// A labelled text input with its error message in place.
-#[component]
-pub fn TextField(
-    /// The label shown above the input.
-    label: &'static str,
-    /// The form field name (the server function's argument).
-    name: &'static str,
-    /// The input type: `text`, `password`, `email`…
-    #[prop(default = "text")]
-    kind: &'static str,
-    /// The browser's autocomplete hint.
-    #[prop(default = "off")]
-    autocomplete: &'static str,
-    /// The longest value accepted.
-    #[prop(optional)]
-    maxlength: Option<usize>,
-    /// The error to show under the input, if any.
-    #[prop(into, optional)]
-    error: Signal<Option<String>>,
-    /// A hint shown when there is no error.
-    #[prop(optional)]
-    hint: Option<&'static str>,
-    /// Called with the value on every keystroke.
-    #[prop(optional)]
-    on_input: Option<Callback<String>>,
-    /// Focus this input when the page loads.
-    #[prop(optional)]
-    autofocus: bool,
-) -> impl IntoView {
-    let id = format!("field-{name}");
-    let error_id = format!("{id}-error");
-    let has_error = move || error.get().is_some();
-    view! {
-        <div class="space-y-1">
-            <label for=id.clone() class="block text-sm font-medium text-slate-700">
-                {label}
-            </label>
-            <input
-                id=id
-                name=name
-                type=kind
-                autocomplete=autocomplete
-                maxlength=maxlength
-                autofocus=autofocus
-                required=true
-                aria-invalid=move || has_error().to_string()
-                aria-describedby=error_id.clone()
-                class="block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 aria-[invalid=true]:border-red-500"
-                on:input=move |ev| {
-                    if let Some(callback) = on_input {
-                        callback.run(event_target_value(&ev));
-                    }
-                }
-            />
-            <p id=error_id class="min-h-5 text-sm" role="status">
-                {move || match error.get() {
-                    Some(message) => view! { <span class="text-red-600">{message}</span> }.into_any(),
-                    None => view! { <span class="text-slate-500">{hint}</span> }.into_any(),
-                }}
-            </p>
-        </div>
-    }
 }
 
 /// A primary submit button that shows when its action is running.
@@ -216,15 +154,25 @@ impl ButtonKind {
 /// The classes of a text input, a select or a text area.
 pub const INPUT_CLASSES: &str = "block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500 aria-[invalid=true]:border-red-500";
 
-/// A labelled input bound to a signal, with its error (or a hint) under it.
+/// A labelled input with its error (or a hint) under it: the one field of every form.
+///
+/// Bound to `value` when given (the page reads the signal); submitted under `name` when given
+/// (an `ActionForm` that works before the page is hydrated); either or both.
 #[component]
-pub fn BoundField(
+pub fn Field(
     /// The label shown above the input.
     label: &'static str,
     /// The element id, also what tests and labels point at.
     id: &'static str,
+    /// The form field name (the server function's argument), for forms that submit it.
+    #[prop(optional)]
+    name: Option<&'static str>,
     /// The value, updated as the user types.
-    value: RwSignal<String>,
+    #[prop(optional)]
+    value: Option<RwSignal<String>>,
+    /// Called with the value on every keystroke.
+    #[prop(optional)]
+    on_input: Option<Callback<String>>,
     /// The error to show, if any.
     #[prop(into, optional)]
     error: Signal<Option<String>>,
@@ -243,6 +191,12 @@ pub fn BoundField(
     /// A placeholder.
     #[prop(optional)]
     placeholder: Option<&'static str>,
+    /// The browser refuses to submit the form while this is empty.
+    #[prop(optional)]
+    required: bool,
+    /// Focus this input when the page loads.
+    #[prop(optional)]
+    autofocus: bool,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     view! {
@@ -250,17 +204,28 @@ pub fn BoundField(
             <label for=id class="block text-sm font-medium text-slate-700">{label}</label>
             <input
                 id=id
+                name=name
                 type=kind
                 maxlength=maxlength
                 autocomplete=autocomplete
                 placeholder=placeholder
+                required=required
+                autofocus=autofocus
                 aria-invalid=move || error.get().is_some().to_string()
                 aria-describedby=error_id.clone()
                 class=INPUT_CLASSES
-                prop:value=move || value.get()
-                on:input=move |ev| value.set(event_target_value(&ev))
+                prop:value=move || value.map(|v| v.get()).unwrap_or_default()
+                on:input=move |ev| {
+                    let typed = event_target_value(&ev);
+                    if let Some(callback) = on_input {
+                        callback.run(typed.clone());
+                    }
+                    if let Some(value) = value {
+                        value.set(typed);
+                    }
+                }
             />
-            <p id=error_id class="min-h-5 text-sm">
+            <p id=error_id class="min-h-5 text-sm" role="status">
                 {move || match error.get() {
                     Some(message) => view! { <span class="text-red-600">{message}</span> }.into_any(),
                     None => view! { <span class="text-slate-500">{hint}</span> }.into_any(),

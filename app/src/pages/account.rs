@@ -7,7 +7,7 @@ use crate::{
     api::account::ChangePassword,
     components::{
         layout::signed_in,
-        ui::{Alert, Card, SubmitButton, TextField, Tone},
+        ui::{Alert, Card, Field, SubmitButton, Tone, field_error},
     },
     validate::{NewPassword, PASSWORD_MAX},
 };
@@ -33,19 +33,22 @@ pub fn PasswordPage() -> impl IntoView {
     });
 
     let new_error = Signal::derive(move || {
-        let typed = new.get();
-        if typed.is_empty() {
-            return server_error().and_then(|e| e.field_message("new"));
-        }
-        NewPassword::parse(&typed).err()
+        field_error(
+            &new.get(),
+            false,
+            |v| NewPassword::parse(v).err(),
+            server_error(),
+            "new",
+        )
     });
     let confirm_error = Signal::derive(move || {
-        let typed = confirm.get();
-        if !typed.is_empty() && typed != new.get() {
-            Some("The passwords do not match.".to_owned())
-        } else {
-            server_error().and_then(|e| e.field_message("confirm"))
-        }
+        field_error(
+            &confirm.get(),
+            false,
+            |v| (v != new.get()).then(|| "The passwords do not match.".to_owned()),
+            server_error(),
+            "confirm",
+        )
     });
     let current_error =
         Signal::derive(move || server_error().and_then(|e| e.field_message("current")));
@@ -79,17 +82,21 @@ pub fn PasswordPage() -> impl IntoView {
                             <Alert tone=Tone::Success>"Your password has been changed."</Alert>
                         </Show>
                         {move || general_error().map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
-                        <TextField
+                        <Field
                             label="Current password"
+                            id="field-current"
                             name="current"
+                            required=true
                             kind="password"
                             autocomplete="current-password"
                             maxlength=PASSWORD_MAX
                             error=current_error
                         />
-                        <TextField
+                        <Field
                             label="New password"
+                            id="field-new"
                             name="new"
+                            required=true
                             kind="password"
                             autocomplete="new-password"
                             maxlength=PASSWORD_MAX
@@ -97,9 +104,11 @@ pub fn PasswordPage() -> impl IntoView {
                             hint="At least 8 characters; spaces and symbols are welcome."
                             on_input=Callback::new(move |value| set_new.set(value))
                         />
-                        <TextField
+                        <Field
                             label="Repeat the new password"
+                            id="field-confirm"
                             name="confirm"
+                            required=true
                             kind="password"
                             autocomplete="new-password"
                             maxlength=PASSWORD_MAX

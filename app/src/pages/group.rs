@@ -12,8 +12,8 @@ use crate::{
     },
     components::{
         feedback::use_toasts,
-        org_frame::{OrgFrame, OrgTab, org_href},
-        ui::{Alert, BoundField, ButtonKind, Card, INPUT_CLASSES, Loading, Tone},
+        org_frame::{OrgTab, org_href, use_org_id},
+        ui::{Alert, ButtonKind, Card, Field, INPUT_CLASSES, Loading, Tone, field_error},
     },
     error::AppError,
     forms::DESCRIPTION_MAX,
@@ -22,39 +22,34 @@ use crate::{
         groups::{MenuSelect, menu_choices_resource},
         id_param,
     },
-    validate::{DisplayName, NAME_MAX, USERNAME_MAX, Username},
+    validate::{Label, NAME_MAX, USERNAME_MAX, Username},
 };
 
 /// `/org/:org/groups/:group`.
 #[component]
 pub fn GroupPage() -> impl IntoView {
-    let org = id_param("org");
+    let organization_id = use_org_id();
     let group_id = id_param("group");
-    let choices = menu_choices_resource(org.get_untracked().unwrap_or_default());
+    let choices = menu_choices_resource(organization_id);
     let loaded = Resource::new(
-        move || (org.get(), group_id.get()),
-        |(org, id)| async move {
-            match (org, id) {
-                (Some(org), Some(id)) => group(org, id).await,
-                _ => Err(AppError::NotFound),
+        move || group_id.get(),
+        move |id| async move {
+            match id {
+                Some(id) => group(organization_id, id).await,
+                None => Err(AppError::NotFound),
             }
         },
     );
     view! {
         <Title text="Group" />
-        <OrgFrame organization_id=org tab=OrgTab::Groups>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match loaded.await {
-                        Ok(detail) => view! {
-                            <GroupEditor organization_id=org.get_untracked().unwrap_or_default() detail choices />
-                        }
-                            .into_any(),
-                        Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </OrgFrame>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match loaded.await {
+                    Ok(detail) => view! { <GroupEditor organization_id detail choices /> }.into_any(),
+                    Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -92,7 +87,7 @@ fn GroupSettings(
     let update = ServerAction::<UpdateGroup>::new();
     let server = move || update.value().get().and_then(Result::err);
     let name_error = Signal::derive(move || {
-        DisplayName::parse(&name.get(), "group", NAME_MAX)
+        Label::name(&name.get(), "group")
             .err()
             .or_else(|| server().and_then(|e| e.field_message("name")))
     });
@@ -128,8 +123,8 @@ fn GroupSettings(
             >
                 {move || server().filter(|e| ["name", "description", "menu_id"].iter().all(|f| e.field_message(f).is_none()))
                     .map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
-                <BoundField label="Name" id="group-name" value=name error=name_error maxlength=NAME_MAX />
-                <BoundField label="Description" id="group-description" value=description error=description_error maxlength=DESCRIPTION_MAX />
+                <Field label="Name" id="group-name" value=name error=name_error maxlength=NAME_MAX />
+                <Field label="Description" id="group-description" value=description error=description_error maxlength=DESCRIPTION_MAX />
                 <MenuSelect choices id="group-menu" value=menu error=menu_error />
                 <button type="submit" class=ButtonKind::Primary.classes() disabled=move || update.pending().get()>
                     {move || if update.pending().get() { "Saving…" } else { "Save group" }}
@@ -159,11 +154,15 @@ fn GroupMembers(organization_id: i32, group_id: i32, initial: Vec<String>) -> im
                 .unwrap_or_default()
         }
     });
+    // Only what is typed is checked here; the server's answer is about the whole list.
     let typed_error = Signal::derive(move || {
-        let value = typed.get();
-        (!value.trim().is_empty())
-            .then(|| Username::parse(&value).err())
-            .flatten()
+        field_error(
+            &typed.get(),
+            false,
+            |v| Username::parse(v).err(),
+            None,
+            "username",
+        )
     });
     let server = move || save.value().get().and_then(Result::err);
     Effect::new(move || {

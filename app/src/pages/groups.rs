@@ -9,62 +9,49 @@ use crate::{
     api::groups::{CreateGroup, delete_group, groups, menu_choices},
     components::{
         feedback::{DeleteDialog, Doomed},
-        org_frame::{OrgFrame, OrgTab, org_href},
-        ui::{
-            Alert, BoundField, ButtonKind, Card, EmptyState, INPUT_CLASSES, Loading, Pagination,
-            SearchBox, Tone, table,
-        },
+        list::{Column, Empty, PagedList},
+        org_frame::{OrgTab, org_href, use_org_id},
+        ui::{Alert, ButtonKind, Card, Field, INPUT_CLASSES, Tone, field_error, table},
     },
     error::AppError,
-    model::{Choice, GroupRow, PAGE_SIZE},
-    pages::id_param,
-    validate::{DisplayName, NAME_MAX},
+    model::{Choice, GroupRow},
+    validate::{Label, NAME_MAX},
 };
 
 /// `/org/:org/groups`.
 #[component]
 pub fn GroupsPage() -> impl IntoView {
-    let org = id_param("org");
+    let organization_id = use_org_id();
     view! {
         <Title text="Groups" />
-        <OrgFrame organization_id=org tab=OrgTab::Groups>
-            <GroupList organization_id=org.get_untracked().unwrap_or_default() />
-        </OrgFrame>
+        <GroupList organization_id />
     }
 }
 
 #[component]
 fn GroupList(organization_id: i32) -> impl IntoView {
-    let filter = RwSignal::new(String::new());
-    let page = RwSignal::new(0u64);
     let reload = RwSignal::new(0u32);
-    let list = Resource::new(
-        move || (filter.get(), page.get(), reload.get()),
-        move |(filter, page, _)| groups(organization_id, filter, page),
-    );
     let doomed = RwSignal::new(None);
     view! {
         <div class="grid gap-6 lg:grid-cols-3">
-            <div class="space-y-4 lg:col-span-2">
-                <SearchBox label="Filter groups" value=filter on_change=Callback::new(move |_| page.set(0)) />
-                <Transition fallback=Loading>
-                    {move || Suspend::new(async move {
-                        match list.await {
-                            Ok(found) if found.total == 0 && filter.get_untracked().is_empty() => view! {
-                                <EmptyState
-                                    title="No groups yet"
-                                    text="A group gives its members a menu to boot."
-                                />
-                            }
-                                .into_any(),
-                            Ok(found) => {
-                                let total = found.total;
-                                view! { <GroupTable organization_id groups=found.items doomed /> <Pagination page total page_size=PAGE_SIZE /> }.into_any()
-                            }
-                            Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
-                        }
-                    })}
-                </Transition>
+            <div class="lg:col-span-2">
+                <PagedList
+                    filter_label="Filter groups"
+                    fetch=move |filter, page| groups(organization_id, filter, page)
+                    columns=vec![
+                        Column::new("Group"),
+                        Column::new("Menu"),
+                        Column::new("Members").class("text-right"),
+                        Column::actions(),
+                    ]
+                    row=move |group| view! { <GroupListRow organization_id group doomed /> }
+                    empty=Empty {
+                        title: "No groups yet",
+                        text: "A group gives its members a menu to boot.",
+                        no_match: "No group matches the filter.",
+                    }
+                    reload
+                />
             </div>
             <NewGroup organization_id />
         </div>
@@ -81,62 +68,32 @@ fn GroupList(organization_id: i32) -> impl IntoView {
 }
 
 #[component]
-fn GroupTable(
-    organization_id: i32,
-    groups: Vec<GroupRow>,
-    doomed: RwSignal<Doomed>,
-) -> impl IntoView {
-    if groups.is_empty() {
-        return view! { <p class="py-4 text-center text-sm text-slate-500">"No group matches the filter."</p> }
-            .into_any();
-    }
+fn GroupListRow(organization_id: i32, group: GroupRow, doomed: RwSignal<Doomed>) -> impl IntoView {
+    let href = format!("{}/{}", org_href(organization_id, OrgTab::Groups), group.id);
+    let name = group.name.clone();
+    let link_text = name.clone();
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white px-4 shadow-sm">
-            <table class=table::TABLE>
-                <thead>
-                    <tr>
-                        <th scope="col" class=table::TH>"Group"</th>
-                        <th scope="col" class=table::TH>"Menu"</th>
-                        <th scope="col" class=format!("{} text-right", table::TH)>"Members"</th>
-                        <th scope="col" class=table::TH><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
-                    {groups
-                        .into_iter()
-                        .map(|group| {
-                            let href = format!("{}/{}", org_href(organization_id, OrgTab::Groups), group.id);
-                            let name = group.name.clone();
-                            let link_text = name.clone();
-                            view! {
-                                <tr data-testid="group-row">
-                                    <td class=table::TD>
-                                        <A href=href attr:class="font-medium text-indigo-700 hover:underline">{link_text}</A>
-                                        <div class="text-xs text-slate-500">{group.description.clone()}</div>
-                                    </td>
-                                    <td class=table::TD>
-                                        {group.menu_title.clone().unwrap_or_else(|| "— no menu —".into())}
-                                    </td>
-                                    <td class=format!("{} text-right tabular-nums", table::TD)>{group.member_count}</td>
-                                    <td class=format!("{} text-right", table::TD)>
-                                        <button
-                                            type="button"
-                                            class=ButtonKind::Quiet.classes()
-                                            aria-label=format!("Delete {name}")
-                                            on:click=move |_| doomed.set(Some((group.id, group.name.clone())))
-                                        >
-                                            "Delete"
-                                        </button>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <tr data-testid="group-row">
+            <td class=table::TD>
+                <A href=href attr:class="font-medium text-indigo-700 hover:underline">{link_text}</A>
+                <div class="text-xs text-slate-500">{group.description.clone()}</div>
+            </td>
+            <td class=table::TD>
+                {group.menu_title.clone().unwrap_or_else(|| "— no menu —".into())}
+            </td>
+            <td class=format!("{} text-right tabular-nums", table::TD)>{group.member_count}</td>
+            <td class=format!("{} text-right", table::TD)>
+                <button
+                    type="button"
+                    class=ButtonKind::Quiet.classes()
+                    aria-label=format!("Delete {name}")
+                    on:click=move |_| doomed.set(Some((group.id, group.name.clone())))
+                >
+                    "Delete"
+                </button>
+            </td>
+        </tr>
     }
-    .into_any()
 }
 
 /// The organization's menus as choices, for a [`MenuSelect`].
@@ -195,11 +152,13 @@ fn NewGroup(organization_id: i32) -> impl IntoView {
     let tried = RwSignal::new(false);
     let server = move || create.value().get().and_then(Result::err);
     let name_error = Signal::derive(move || {
-        let typed = name.get();
-        (tried.get() || !typed.trim().is_empty())
-            .then(|| DisplayName::parse(&typed, "group", NAME_MAX).err())
-            .flatten()
-            .or_else(|| server().and_then(|e| e.field_message("name")))
+        field_error(
+            &name.get(),
+            tried.get(),
+            |v| Label::name(v, "group").err(),
+            server(),
+            "name",
+        )
     });
     Effect::new(move || {
         if let Some(Ok(group_id)) = create.value().get() {
@@ -228,7 +187,7 @@ fn NewGroup(organization_id: i32) -> impl IntoView {
                 }
             >
                 {move || server().filter(|e| e.field_message("name").is_none()).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
-                <BoundField label="Name" id="new-group-name" value=name error=name_error maxlength=NAME_MAX />
+                <Field label="Name" id="new-group-name" value=name error=name_error maxlength=NAME_MAX />
                 <MenuSelect choices id="new-group-menu" value=menu />
                 <button type="submit" class=ButtonKind::Primary.classes() disabled=move || create.pending().get()>
                     {move || if create.pending().get() { "Creating…" } else { "Create group" }}

@@ -7,11 +7,11 @@ use leptos_router::hooks::use_navigate;
 
 use crate::{
     api::images::{CreateImage, UpdateImage, image},
-    boot::{BOOT_ARGS_MAX, BootArg, BootImage, HttpUrl, ImageKind, IsoBoot, Title, URL_MAX},
+    boot::{BOOT_ARGS_MAX, BootArg, BootImage, HttpUrl, ImageKind, IsoBoot, URL_MAX},
     components::{
         feedback::use_toasts,
-        org_frame::{OrgFrame, OrgTab, org_href},
-        ui::{Alert, BoundField, ButtonKind, Card, INPUT_CLASSES, Loading, Tone},
+        org_frame::{OrgTab, org_href, use_org_id},
+        ui::{Alert, ButtonKind, Card, Field, INPUT_CLASSES, Loading, Tone, field_error},
     },
     error::AppError,
     forms::ImageForm,
@@ -21,22 +21,15 @@ use crate::{
 /// `/org/:org/images/new` and `/org/:org/images/:image`.
 #[component]
 pub fn ImagePage() -> impl IntoView {
-    let org = id_param("org");
+    let organization_id = use_org_id();
     let image_id = id_param("image");
-    view! {
-        <OrgFrame organization_id=org tab=OrgTab::Images>
-            {move || {
-                let organization_id = org.get().unwrap_or_default();
-                match image_id.get() {
-                    None => view! {
-                        <PageTitle text="New image" />
-                        <ImageEditor organization_id existing=None />
-                    }
-                        .into_any(),
-                    Some(id) => view! { <ExistingImage organization_id image_id=id /> }.into_any(),
-                }
-            }}
-        </OrgFrame>
+    move || match image_id.get() {
+        None => view! {
+            <PageTitle text="New image" />
+            <ImageEditor organization_id existing=None />
+        }
+        .into_any(),
+        Some(id) => view! { <ExistingImage organization_id image_id=id /> }.into_any(),
     }
 }
 
@@ -107,7 +100,13 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
     let args = RwSignal::new(
         existing
             .as_ref()
-            .map(|i| i.args.iter().cloned().map(new_row).collect::<Vec<_>>())
+            .map(|i| {
+                i.args
+                    .iter()
+                    .map(str::to_owned)
+                    .map(new_row)
+                    .collect::<Vec<_>>()
+            })
             .unwrap_or_default(),
     );
     let submitted = RwSignal::new(false);
@@ -126,15 +125,19 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
     // Each field is checked alone, with the parser the server uses, so that every error shows
     // at once; empty fields complain only after a first attempt to save.
     let check = move |field: &'static str, value: String, parse: fn(&str) -> Result<(), String>| {
-        if value.trim().is_empty() && !submitted.get() {
-            return server_error.get().and_then(|e| e.field_message(field));
-        }
-        parse(&value)
-            .err()
-            .or_else(|| server_error.get().and_then(|e| e.field_message(field)))
+        field_error(
+            &value,
+            submitted.get(),
+            |v| parse(v).err(),
+            server_error.get(),
+            field,
+        )
     };
-    let title_error =
-        Signal::derive(move || check("title", title.get(), |v| Title::parse(v, "image").map(drop)));
+    let title_error = Signal::derive(move || {
+        check("title", title.get(), |v| {
+            crate::validate::Label::title(v, "image").map(drop)
+        })
+    });
     let kernel_error = Signal::derive(move || {
         (kind.get() == ImageKind::KernelInitrd)
             .then(|| {
@@ -151,10 +154,13 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
     });
     let arg_error = move |index: usize, value: String| {
         let field = format!("args.{}", index + 1);
-        BootArg::parse(&value)
-            .err()
-            .filter(|_| !value.trim().is_empty() || submitted.get())
-            .or_else(|| server_error.get().and_then(|e| e.field_message(&field)))
+        field_error(
+            &value,
+            submitted.get(),
+            |v| BootArg::parse(v).err(),
+            server_error.get(),
+            &field,
+        )
     };
     let any_error = move || {
         title_error.get().is_some()
@@ -234,7 +240,7 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
         <Card title=if image_id.is_some() { "Edit image" } else { "New image" }>
             <form class="space-y-4" on:submit=save novalidate=true>
                 {move || general_error().map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
-                <BoundField label="Title" id="image-title" value=title error=title_error maxlength=crate::boot::TITLE_MAX />
+                <Field label="Title" id="image-title" value=title error=title_error maxlength=crate::boot::TITLE_MAX />
                 <fieldset class="space-y-1">
                     <legend class="text-sm font-medium text-slate-700">"Type"</legend>
                     <div class="flex flex-wrap gap-4 text-sm">
@@ -261,7 +267,7 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
                     </div>
                 </fieldset>
                 <Show when=move || kind.get() == ImageKind::KernelInitrd>
-                    <BoundField
+                    <Field
                         label="Kernel URL"
                         id="image-kernel"
                         value=kernel_url
@@ -276,7 +282,7 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
                         ImageKind::KernelInitrd => "Initrd URL",
                     };
                     view! {
-                        <BoundField
+                        <Field
                             label
                             id="image-source"
                             value=image_url

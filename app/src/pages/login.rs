@@ -6,7 +6,7 @@ use leptos_router::components::Redirect;
 
 use crate::{
     api::account::{Login, current_user},
-    components::ui::{Alert, SubmitButton, TextField, Tone},
+    components::ui::{Alert, Field, SubmitButton, Tone},
     error::AppError,
     validate::{PASSWORD_MAX, USERNAME_MAX},
 };
@@ -46,17 +46,21 @@ pub fn LoginPage() -> impl IntoView {
                                 general_error()
                                     .map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })
                             }}
-                            <TextField
+                            <Field
                                 label="Username"
+                                id="field-username"
                                 name="username"
+                                required=true
                                 autocomplete="username"
                                 maxlength=USERNAME_MAX
                                 error=field_error("username")
                                 autofocus=true
                             />
-                            <TextField
+                            <Field
                                 label="Password"
+                                id="field-password"
                                 name="password"
+                                required=true
                                 kind="password"
                                 autocomplete="current-password"
                                 maxlength=PASSWORD_MAX

@@ -13,38 +13,31 @@ use crate::{
     components::{
         feedback::{ConfirmDialog, bind_dialog, use_toasts},
         layout::signed_in,
-        org_frame::{OrgFrame, OrgTab},
+        list::{Column, Empty, PagedList},
+        org_frame::use_org_id,
         ui::{
-            Alert, Badge, BoundField, ButtonKind, Card, INPUT_CLASSES, Loading, Pagination,
-            SearchBox, Tone, field_error, form_error, table,
+            Alert, Badge, ButtonKind, Card, Field, INPUT_CLASSES, Loading, Tone, field_error,
+            form_error, table,
         },
     },
-    model::{AddOutcome, InvitationRow, MemberRow, PAGE_SIZE, Role},
+    model::{AddOutcome, InvitationRow, MemberRow, Role},
     validate::{Email, NewPassword, PASSWORD_MAX, USERNAME_MAX, Username},
 };
 
 /// `/org/:org/members`.
 #[component]
 pub fn MembersPage() -> impl IntoView {
-    let org = crate::pages::id_param("org");
+    let organization_id = use_org_id();
     view! {
         <Title text="Members" />
-        <OrgFrame organization_id=org tab=OrgTab::Members>
-            <Members organization_id=org.get_untracked().unwrap_or_default() />
-        </OrgFrame>
+        <Members organization_id />
     }
 }
 
 #[component]
 fn Members(organization_id: i32) -> impl IntoView {
     let toasts = use_toasts();
-    let filter = RwSignal::new(String::new());
-    let page = RwSignal::new(0u64);
     let reload = RwSignal::new(0u32);
-    let list = Resource::new(
-        move || (filter.get(), page.get(), reload.get()),
-        move |(filter, page, _)| members(organization_id, filter, page),
-    );
     let set_role = ServerAction::<SetMemberRole>::new();
     Effect::new(move || match set_role.value().get() {
         Some(Ok(())) => {
@@ -62,19 +55,19 @@ fn Members(organization_id: i32) -> impl IntoView {
 
     view! {
         <div class="grid gap-6 lg:grid-cols-3">
-            <div class="space-y-4 lg:col-span-2">
-                <SearchBox label="Filter members" value=filter on_change=Callback::new(move |_| page.set(0)) />
-                <Transition fallback=Loading>
-                    {move || Suspend::new(async move {
-                        match list.await {
-                            Ok(found) => {
-                                let total = found.total;
-                                view! { <MemberTable organization_id rows=found.items set_role leaving /> <Pagination page total page_size=PAGE_SIZE /> }.into_any()
-                            }
-                            Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
-                        }
-                    })}
-                </Transition>
+            <div class="lg:col-span-2">
+                <PagedList
+                    filter_label="Filter members"
+                    fetch=move |filter, page| members(organization_id, filter, page)
+                    columns=vec![Column::new("User"), Column::new("Role"), Column::actions()]
+                    row=move |member| view! { <MemberListRow organization_id member set_role leaving /> }
+                    empty=Empty {
+                        title: "No members yet",
+                        text: "Add or invite someone with the forms beside this list.",
+                        no_match: "No member matches the filter.",
+                    }
+                    reload
+                />
             </div>
             <div class="space-y-6">
                 <Suspense fallback=Loading>
@@ -92,75 +85,50 @@ fn Members(organization_id: i32) -> impl IntoView {
 }
 
 #[component]
-fn MemberTable(
+fn MemberListRow(
     organization_id: i32,
-    rows: Vec<MemberRow>,
+    member: MemberRow,
     set_role: ServerAction<SetMemberRole>,
     leaving: RwSignal<Option<MemberRow>>,
 ) -> impl IntoView {
-    if rows.is_empty() {
-        return view! { <p class="py-4 text-center text-sm text-slate-500">"No member matches the filter."</p> }
-            .into_any();
-    }
+    let user_id = member.user_id;
+    let name = member.username.clone();
+    let row = member.clone();
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white px-4 shadow-sm">
-            <table class=table::TABLE>
-                <thead>
-                    <tr>
-                        <th scope="col" class=table::TH>"User"</th>
-                        <th scope="col" class=table::TH>"Role"</th>
-                        <th scope="col" class=table::TH><span class="sr-only">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
-                    {rows
-                        .into_iter()
-                        .map(|member| {
-                            let user_id = member.user_id;
-                            let name = member.username.clone();
-                            let row = member.clone();
-                            view! {
-                                <tr data-testid="member-row">
-                                    <td class=table::TD>
-                                        <div class="font-medium">{member.username.clone()}</div>
-                                        <div class="text-xs text-slate-500">{member.email.clone().unwrap_or_default()}</div>
-                                    </td>
-                                    <td class=table::TD>
-                                        <label class="sr-only" for=format!("role-{user_id}")>{format!("Role of {name}")}</label>
-                                        <select
-                                            id=format!("role-{user_id}")
-                                            class=format!("{INPUT_CLASSES} w-32")
-                                            on:change=move |ev| {
-                                                set_role.dispatch(SetMemberRole {
-                                                    organization_id,
-                                                    user_id,
-                                                    role: event_target_value(&ev),
-                                                });
-                                            }
-                                        >
-                                            <option value="admin" selected=member.role == Role::Admin>"admin"</option>
-                                            <option value="member" selected=member.role == Role::Member>"member"</option>
-                                        </select>
-                                    </td>
-                                    <td class=format!("{} text-right", table::TD)>
-                                        <button
-                                            type="button"
-                                            class=ButtonKind::Quiet.classes()
-                                            aria-label=format!("Remove {}", member.username)
-                                            on:click=move |_| leaving.set(Some(row.clone()))
-                                        >
-                                            "Remove"
-                                        </button>
-                                    </td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <tr data-testid="member-row">
+            <td class=table::TD>
+                <div class="font-medium">{member.username.clone()}</div>
+                <div class="text-xs text-slate-500">{member.email.clone().unwrap_or_default()}</div>
+            </td>
+            <td class=table::TD>
+                <label class="sr-only" for=format!("role-{user_id}")>{format!("Role of {name}")}</label>
+                <select
+                    id=format!("role-{user_id}")
+                    class=format!("{INPUT_CLASSES} w-32")
+                    on:change=move |ev| {
+                        set_role.dispatch(SetMemberRole {
+                            organization_id,
+                            user_id,
+                            role: event_target_value(&ev),
+                        });
+                    }
+                >
+                    <option value="admin" selected=member.role == Role::Admin>"admin"</option>
+                    <option value="member" selected=member.role == Role::Member>"member"</option>
+                </select>
+            </td>
+            <td class=format!("{} text-right", table::TD)>
+                <button
+                    type="button"
+                    class=ButtonKind::Quiet.classes()
+                    aria-label=format!("Remove {}", member.username)
+                    on:click=move |_| leaving.set(Some(row.clone()))
+                >
+                    "Remove"
+                </button>
+            </td>
+        </tr>
     }
-    .into_any()
 }
 
 /// A role chooser for the forms below.
@@ -189,6 +157,7 @@ fn AddExisting(organization_id: i32, direct: bool, on_added: Callback<()>) -> im
     let username_error = Signal::derive(move || {
         field_error(
             &username.get(),
+            false,
             |v| Username::parse(v).err(),
             server(),
             "username",
@@ -235,7 +204,7 @@ fn AddExisting(organization_id: i32, direct: bool, on_added: Callback<()>) -> im
                     </p>
                 })}
                 {move || form_error(server(), &["username", "role"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
-                <BoundField label="Username" id="add-username" value=username error=username_error maxlength=USERNAME_MAX />
+                <Field label="Username" id="add-username" value=username error=username_error maxlength=USERNAME_MAX />
                 <RoleSelect id="add-role" value=role />
                 <button type="submit" class=ButtonKind::Primary.classes() disabled=move || add.pending().get()>
                     {move || if add.pending().get() { busy } else { button }}
@@ -323,6 +292,7 @@ fn CreateNew(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
     let username_error = Signal::derive(move || {
         field_error(
             &username.get(),
+            false,
             |v| Username::parse(v).err(),
             server(),
             "username",
@@ -331,6 +301,7 @@ fn CreateNew(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
     let email_error = Signal::derive(move || {
         field_error(
             &email.get(),
+            false,
             |v| Email::parse_optional(v).err(),
             server(),
             "email",
@@ -339,6 +310,7 @@ fn CreateNew(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
     let password_error = Signal::derive(move || {
         field_error(
             &password.get(),
+            false,
             |v| NewPassword::parse(v).err(),
             server(),
             "password",
@@ -376,9 +348,9 @@ fn CreateNew(organization_id: i32, on_added: Callback<()>) -> impl IntoView {
                 }
             >
                 {move || form_error(server(), &["username", "email", "password", "role"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
-                <BoundField label="Username" id="new-username" value=username error=username_error maxlength=USERNAME_MAX />
-                <BoundField label="Email (optional)" id="new-email" kind="email" value=email error=email_error />
-                <BoundField
+                <Field label="Username" id="new-username" value=username error=username_error maxlength=USERNAME_MAX />
+                <Field label="Email (optional)" id="new-email" kind="email" value=email error=email_error />
+                <Field
                     label="Password"
                     id="new-password"
                     kind="password"

@@ -9,12 +9,12 @@ use std::collections::HashMap;
 
 use crate::{
     api::menus::{SaveMenu, menu_editor},
-    boot::{BootMenu, MenuEntry, TITLE_MAX, Title, URL_MAX},
+    boot::{BootMenu, MenuEntry, TITLE_MAX, URL_MAX},
     components::{
         feedback::use_toasts,
         menu_board::{Board, MenuBoard},
-        org_frame::{OrgFrame, OrgTab, org_href},
-        ui::{Alert, BoundField, ButtonKind, Card, Loading, Tone},
+        org_frame::{OrgTab, org_href, use_org_id},
+        ui::{Alert, ButtonKind, Card, Field, Loading, Tone, field_error},
     },
     error::AppError,
     forms::{MenuSettings, check_entry, parse_background, parse_timeout},
@@ -29,33 +29,28 @@ const LEAVE_QUESTION: &str = "This menu has unsaved changes. Leave without savin
 /// `/org/:org/menus/:menu`.
 #[component]
 pub fn MenuEditorPage() -> impl IntoView {
-    let org = id_param("org");
+    let organization_id = use_org_id();
     let menu = id_param("menu");
     let reload = RwSignal::new(0u32);
     let data = Resource::new(
-        move || (org.get(), menu.get(), reload.get()),
-        |(org, menu, _)| async move {
-            match (org, menu) {
-                (Some(org), Some(menu)) => menu_editor(org, menu).await,
-                _ => Err(AppError::NotFound),
+        move || (menu.get(), reload.get()),
+        move |(menu, _)| async move {
+            match menu {
+                Some(menu) => menu_editor(organization_id, menu).await,
+                None => Err(AppError::NotFound),
             }
         },
     );
     view! {
         <PageTitle text="Menu editor" />
-        <OrgFrame organization_id=org tab=OrgTab::Menus>
-            <Suspense fallback=Loading>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(data) => view! {
-                            <Editor organization_id=org.get_untracked().unwrap_or_default() data reload />
-                        }
-                            .into_any(),
-                        Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </OrgFrame>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(data) => view! { <Editor organization_id data reload /> }.into_any(),
+                    Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
@@ -123,16 +118,34 @@ fn Editor(organization_id: i32, data: MenuEditorData, reload: RwSignal<u32>) -> 
         _ => {}
     });
 
-    let field_error = move |field: &'static str, local: Option<String>| {
-        local.or_else(|| server_error.get().and_then(|e| e.field_message(field)))
-    };
-    let title_error =
-        Signal::derive(move || field_error("title", Title::parse(&title.get(), "menu").err()));
-    let background_error = Signal::derive(move || {
-        field_error("background_url", parse_background(&background.get()).err())
+    // The editor's fields are never empty to begin with: they are checked from the start.
+    let title_error = Signal::derive(move || {
+        field_error(
+            &title.get(),
+            true,
+            |v| crate::validate::Label::title(v, "menu").err(),
+            server_error.get(),
+            "title",
+        )
     });
-    let timeout_error =
-        Signal::derive(move || field_error("timeout_secs", parse_timeout(&timeout.get()).err()));
+    let background_error = Signal::derive(move || {
+        field_error(
+            &background.get(),
+            true,
+            |v| parse_background(v).err(),
+            server_error.get(),
+            "background_url",
+        )
+    });
+    let timeout_error = Signal::derive(move || {
+        field_error(
+            &timeout.get(),
+            true,
+            |v| parse_timeout(v).err(),
+            server_error.get(),
+            "timeout_secs",
+        )
+    });
     let entry_errors = Signal::derive(move || {
         let mut errors = HashMap::new();
         if let Some(AppError::Invalid { field, message }) = server_error.get()
@@ -258,8 +271,8 @@ fn Editor(organization_id: i32, data: MenuEditorData, reload: RwSignal<u32>) -> 
             {move || general_error().map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
             <Card title="Settings">
                 <div class="grid gap-4 md:grid-cols-3">
-                    <BoundField label="Title" id="menu-title" value=title error=title_error maxlength=TITLE_MAX />
-                    <BoundField
+                    <Field label="Title" id="menu-title" value=title error=title_error maxlength=TITLE_MAX />
+                    <Field
                         label="Background picture URL"
                         id="menu-background"
                         value=background
@@ -267,7 +280,7 @@ fn Editor(organization_id: i32, data: MenuEditorData, reload: RwSignal<u32>) -> 
                         maxlength=URL_MAX
                         hint="Optional; shown where iPXE has the console command."
                     />
-                    <BoundField
+                    <Field
                         label="Timeout (seconds)"
                         id="menu-timeout"
                         value=timeout

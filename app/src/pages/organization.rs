@@ -10,25 +10,21 @@ use crate::{
     components::{
         feedback::{ConfirmDialog, use_toasts},
         layout::CurrentUser,
-        org_frame::{OrgFrame, OrgResource, OrgTab, org_href, use_org},
-        ui::{Alert, BoundField, ButtonKind, Card, Loading, Tone},
+        org_frame::{OrgReload, OrgResource, OrgTab, org_href, use_org},
+        ui::{Alert, ButtonKind, Card, Field, Loading, Tone, field_error},
     },
     forms::DESCRIPTION_MAX,
     model::OrganizationDetail,
-    pages::id_param,
-    validate::{DisplayName, NAME_MAX},
+    validate::{Label, NAME_MAX},
 };
 
 /// `/org/:org`.
 #[component]
 pub fn OrganizationPage() -> impl IntoView {
-    let org = id_param("org");
-    let reload = RwSignal::new(0u32);
+    let OrgReload(reload) = expect_context::<OrgReload>();
     view! {
         <Title text="Organization" />
-        <OrgFrame organization_id=org tab=OrgTab::Overview reload>
-            <OverviewLoader reload />
-        </OrgFrame>
+        <OverviewLoader reload />
     }
 }
 
@@ -95,14 +91,25 @@ fn OrganizationForm(detail: OrganizationDetail, reload: RwSignal<u32>) -> impl I
     let update = ServerAction::<UpdateOrganization>::new();
     let server = move || update.value().get().and_then(Result::err);
     let name_error = Signal::derive(move || {
-        DisplayName::parse(&name.get(), "organization", NAME_MAX)
-            .err()
-            .or_else(|| server().and_then(|e| e.field_message("name")))
+        field_error(
+            &name.get(),
+            true,
+            |v| Label::name(v, "organization").err(),
+            server(),
+            "name",
+        )
     });
     let description_error = Signal::derive(move || {
-        (description.get().chars().count() > DESCRIPTION_MAX)
-            .then(|| format!("A description has at most {DESCRIPTION_MAX} characters."))
-            .or_else(|| server().and_then(|e| e.field_message("description")))
+        field_error(
+            &description.get(),
+            true,
+            |v| {
+                (v.chars().count() > DESCRIPTION_MAX)
+                    .then(|| format!("A description has at most {DESCRIPTION_MAX} characters."))
+            },
+            server(),
+            "description",
+        )
     });
     Effect::new(move || {
         if let Some(Ok(())) = update.value().get() {
@@ -129,8 +136,8 @@ fn OrganizationForm(detail: OrganizationDetail, reload: RwSignal<u32>) -> impl I
             >
                 {move || server().filter(|e| e.field_message("name").is_none() && e.field_message("description").is_none())
                     .map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
-                <BoundField label="Name" id="organization-name" value=name error=name_error maxlength=NAME_MAX />
-                <BoundField label="Description" id="organization-description" value=description error=description_error maxlength=DESCRIPTION_MAX />
+                <Field label="Name" id="organization-name" value=name error=name_error maxlength=NAME_MAX />
+                <Field label="Description" id="organization-description" value=description error=description_error maxlength=DESCRIPTION_MAX />
                 <button type="submit" class=ButtonKind::Primary.classes() disabled=move || update.pending().get()>
                     {move || if update.pending().get() { "Saving…" } else { "Save" }}
                 </button>

@@ -7,42 +7,46 @@ use leptos_router::{components::A, hooks::use_navigate};
 use crate::{
     api::organizations::{CreateOrganization, my_organizations},
     components::{
+        list::{Column, Empty, PagedList, page_of},
         org_frame::{OrgTab, org_href},
-        ui::{
-            Alert, BoundField, ButtonKind, Card, EmptyState, Loading, PageHeader, Pagination,
-            SearchBox, Tone, table,
-        },
+        ui::{Alert, ButtonKind, Card, Field, PageHeader, Tone, field_error, table},
     },
     forms::DESCRIPTION_MAX,
-    model::{OrganizationSummary, PAGE_SIZE},
-    validate::{DisplayName, NAME_MAX},
+    model::OrganizationSummary,
+    validate::{Label, NAME_MAX},
 };
 
 /// `/organizations`.
 #[component]
 pub fn OrganizationsPage() -> impl IntoView {
-    let list = Resource::new(|| (), |_| my_organizations());
-    let filter = RwSignal::new(String::new());
-    let page = RwSignal::new(0u64);
+    // The server sends every organization; the list filters and pages them here.
+    let fetch = |filter: String, page| async move {
+        let all = my_organizations().await?;
+        Ok(page_of(all, &filter, page, |o: &OrganizationSummary| {
+            o.name.clone()
+        }))
+    };
     view! {
         <Title text="Organizations" />
         <div class="space-y-6">
             <PageHeader title="Organizations" subtitle="Every organization on this server." />
             <div class="grid gap-6 lg:grid-cols-3">
-                <div class="space-y-4 lg:col-span-2">
-                    <SearchBox label="Filter organizations" value=filter on_change=Callback::new(move |_| page.set(0)) />
-                    <Suspense fallback=Loading>
-                        {move || Suspend::new(async move {
-                            match list.await {
-                                Ok(all) if all.is_empty() => view! {
-                                    <EmptyState title="No organizations yet" text="Create the first one with the form." />
-                                }
-                                    .into_any(),
-                                Ok(all) => view! { <OrganizationTable all filter page /> }.into_any(),
-                                Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
-                            }
-                        })}
-                    </Suspense>
+                <div class="lg:col-span-2">
+                    <PagedList
+                        filter_label="Filter organizations"
+                        fetch
+                        columns=vec![
+                            Column::new("Organization"),
+                            Column::new("Members").class("text-right"),
+                            Column::new("Groups").class("text-right"),
+                        ]
+                        row=|org| view! { <OrganizationRow org /> }
+                        empty=Empty {
+                            title: "No organizations yet",
+                            text: "Create the first one with the form.",
+                            no_match: "No organization matches the filter.",
+                        }
+                    />
                 </div>
                 <NewOrganization />
             </div>
@@ -51,59 +55,18 @@ pub fn OrganizationsPage() -> impl IntoView {
 }
 
 #[component]
-fn OrganizationTable(
-    all: Vec<OrganizationSummary>,
-    filter: RwSignal<String>,
-    page: RwSignal<u64>,
-) -> impl IntoView {
-    let all = StoredValue::new(all);
-    let matching = Memo::new(move |_| {
-        let needle = filter.get().trim().to_lowercase();
-        all.with_value(|list| {
-            list.iter()
-                .filter(|o| needle.is_empty() || o.name.to_lowercase().contains(&needle))
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    });
-    let shown = move || {
-        let start = (page.get() * PAGE_SIZE) as usize;
-        matching.with(|list| {
-            list.iter()
-                .skip(start)
-                .take(PAGE_SIZE as usize)
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
-    let total = Signal::derive(move || matching.with(Vec::len) as u64);
+fn OrganizationRow(org: OrganizationSummary) -> impl IntoView {
     view! {
-        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white px-4 shadow-sm">
-            <table class=table::TABLE>
-                <thead>
-                    <tr>
-                        <th scope="col" class=table::TH>"Organization"</th>
-                        <th scope="col" class=format!("{} text-right", table::TH)>"Members"</th>
-                        <th scope="col" class=format!("{} text-right", table::TH)>"Groups"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
-                    <For each=shown key=|o| o.id let:org>
-                        <tr data-testid="organization-row">
-                            <td class=table::TD>
-                                <A href=org_href(org.id, OrgTab::Overview) attr:class="font-medium text-indigo-700 hover:underline">
-                                    {org.name.clone()}
-                                </A>
-                                <div class="text-xs text-slate-500">{org.description.clone()}</div>
-                            </td>
-                            <td class=format!("{} text-right tabular-nums", table::TD)>{org.member_count}</td>
-                            <td class=format!("{} text-right tabular-nums", table::TD)>{org.group_count}</td>
-                        </tr>
-                    </For>
-                </tbody>
-            </table>
-        </div>
-        <Pagination page total page_size=PAGE_SIZE />
+        <tr data-testid="organization-row">
+            <td class=table::TD>
+                <A href=org_href(org.id, OrgTab::Overview) attr:class="font-medium text-indigo-700 hover:underline">
+                    {org.name.clone()}
+                </A>
+                <div class="text-xs text-slate-500">{org.description.clone()}</div>
+            </td>
+            <td class=format!("{} text-right tabular-nums", table::TD)>{org.member_count}</td>
+            <td class=format!("{} text-right tabular-nums", table::TD)>{org.group_count}</td>
+        </tr>
     }
 }
 
@@ -116,11 +79,13 @@ fn NewOrganization() -> impl IntoView {
     let tried = RwSignal::new(false);
     let server = move || create.value().get().and_then(Result::err);
     let name_error = Signal::derive(move || {
-        let typed = name.get();
-        (tried.get() || !typed.trim().is_empty())
-            .then(|| DisplayName::parse(&typed, "organization", NAME_MAX).err())
-            .flatten()
-            .or_else(|| server().and_then(|e| e.field_message("name")))
+        field_error(
+            &name.get(),
+            tried.get(),
+            |v| Label::name(v, "organization").err(),
+            server(),
+            "name",
+        )
     });
     let description_error = Signal::derive(move || {
         (description.get().chars().count() > DESCRIPTION_MAX)
@@ -150,8 +115,8 @@ fn NewOrganization() -> impl IntoView {
             >
                 {move || server().filter(|e| e.field_message("name").is_none() && e.field_message("description").is_none())
                     .map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
-                <BoundField label="Name" id="new-organization-name" value=name error=name_error maxlength=NAME_MAX />
-                <BoundField label="Description" id="new-organization-description" value=description error=description_error maxlength=DESCRIPTION_MAX />
+                <Field label="Name" id="new-organization-name" value=name error=name_error maxlength=NAME_MAX />
+                <Field label="Description" id="new-organization-description" value=description error=description_error maxlength=DESCRIPTION_MAX />
                 <button type="submit" class=ButtonKind::Primary.classes() disabled=move || create.pending().get()>
                     {move || if create.pending().get() { "Creating…" } else { "Create organization" }}
                 </button>

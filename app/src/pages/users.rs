@@ -9,13 +9,13 @@ use crate::{
     components::{
         feedback::{ConfirmDialog, bind_dialog, use_toasts},
         layout::CurrentUser,
+        list::{Column, Empty, PagedList},
         ui::{
-            Alert, Badge, BoundField, ButtonKind, Card, Loading, PageHeader, Pagination, SearchBox,
-            Tone, field_error, form_error, table,
+            Alert, Badge, ButtonKind, Card, Field, PageHeader, Tone, field_error, form_error, table,
         },
     },
     error::AppError,
-    model::{PAGE_SIZE, UserRow},
+    model::{Page, UserRow},
     validate::{Email, NewPassword, PASSWORD_MAX, USERNAME_MAX, Username},
 };
 
@@ -24,13 +24,28 @@ use crate::{
 pub fn UsersPage() -> impl IntoView {
     let toasts = use_toasts();
     let current = use_context::<CurrentUser>();
-    let filter = RwSignal::new(String::new());
-    let page = RwSignal::new(0u64);
     let reload = RwSignal::new(0u32);
-    let list = Resource::new(
-        move || (filter.get(), page.get(), reload.get()),
-        |(filter, page, _)| users(filter, page),
-    );
+    // Each row with whether it is the signed-in user, who may not disable or demote themselves.
+    let fetch = move |filter, page| async move {
+        let me = match current {
+            Some(CurrentUser(user)) => user.await.ok().flatten().map(|u| u.id),
+            None => None,
+        };
+        let found = users(filter, page).await?;
+        Ok(Page {
+            items: found
+                .items
+                .into_iter()
+                .map(|user| {
+                    let is_me = me == Some(user.id);
+                    (user, is_me)
+                })
+                .collect(),
+            total: found.total,
+            page: found.page,
+            page_size: found.page_size,
+        })
+    };
     let disable = ServerAction::<SetUserDisabled>::new();
     let admin = ServerAction::<SetServerAdmin>::new();
     let resetting = RwSignal::new(None::<UserRow>);
@@ -50,44 +65,19 @@ pub fn UsersPage() -> impl IntoView {
         <div class="space-y-6">
             <PageHeader title="Users" subtitle="Every account on this server." />
             <div class="grid gap-6 lg:grid-cols-3">
-                <div class="space-y-4 lg:col-span-2">
-                    <SearchBox label="Filter users" value=filter on_change=Callback::new(move |_| page.set(0)) />
-                    <Transition fallback=Loading>
-                        {move || Suspend::new(async move {
-                            match list.await {
-                                Ok(found) => {
-                                    let me = match current {
-                                        Some(CurrentUser(user)) => user.await.ok().flatten().map(|u| u.id),
-                                        None => None,
-                                    };
-                                    let total = found.total;
-                                    let rows = found.items;
-                                    if rows.is_empty() {
-                                        return view! { <p class="py-4 text-center text-sm text-slate-500">"No user matches the filter."</p> }.into_any();
-                                    }
-                                    view! {
-                                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white px-4 shadow-sm">
-                                            <table class=table::TABLE>
-                                                <thead>
-                                                    <tr>
-                                                        <th scope="col" class=table::TH>"User"</th>
-                                                        <th scope="col" class=table::TH>"Status"</th>
-                                                        <th scope="col" class=table::TH><span class="sr-only">"Actions"</span></th>
-                                                    </tr>
-                                                </thead>
-                                                <tbody class="divide-y divide-slate-100">
-                                                    {rows.into_iter().map(|user| view! { <UserLine user me disable admin resetting /> }).collect_view()}
-                                                </tbody>
-                                            </table>
-                                        </div>
-                                        <Pagination page total page_size=PAGE_SIZE />
-                                    }
-                                        .into_any()
-                                }
-                                Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
-                            }
-                        })}
-                    </Transition>
+                <div class="lg:col-span-2">
+                    <PagedList
+                        filter_label="Filter users"
+                        fetch
+                        columns=vec![Column::new("User"), Column::new("Status"), Column::actions()]
+                        row=move |(user, is_me)| view! { <UserLine user is_me disable admin resetting /> }
+                        empty=Empty {
+                            title: "No users yet",
+                            text: "Create an account with the form beside this list.",
+                            no_match: "No user matches the filter.",
+                        }
+                        reload
+                    />
                 </div>
                 <NewUser on_created=Callback::new(move |_| reload.update(|n| *n += 1)) />
             </div>
@@ -99,13 +89,12 @@ pub fn UsersPage() -> impl IntoView {
 #[component]
 fn UserLine(
     user: UserRow,
-    me: Option<i32>,
+    is_me: bool,
     disable: ServerAction<SetUserDisabled>,
     admin: ServerAction<SetServerAdmin>,
     resetting: RwSignal<Option<UserRow>>,
 ) -> impl IntoView {
     let user_id = user.id;
-    let is_me = me == Some(user_id);
     let name = user.username.clone();
     let disabled = user.is_disabled;
     let is_admin = user.is_server_admin;
@@ -168,6 +157,7 @@ fn NewUser(on_created: Callback<()>) -> impl IntoView {
     let username_error = Signal::derive(move || {
         field_error(
             &username.get(),
+            false,
             |v| Username::parse(v).err(),
             server(),
             "username",
@@ -176,6 +166,7 @@ fn NewUser(on_created: Callback<()>) -> impl IntoView {
     let email_error = Signal::derive(move || {
         field_error(
             &email.get(),
+            false,
             |v| Email::parse_optional(v).err(),
             server(),
             "email",
@@ -184,6 +175,7 @@ fn NewUser(on_created: Callback<()>) -> impl IntoView {
     let password_error = Signal::derive(move || {
         field_error(
             &password.get(),
+            false,
             |v| NewPassword::parse(v).err(),
             server(),
             "password",
@@ -221,9 +213,9 @@ fn NewUser(on_created: Callback<()>) -> impl IntoView {
                 }
             >
                 {move || form_error(server(), &["username", "email", "password"]).map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
-                <BoundField label="Username" id="user-username" value=username error=username_error maxlength=USERNAME_MAX />
-                <BoundField label="Email (optional)" id="user-email" kind="email" value=email error=email_error />
-                <BoundField label="Password" id="user-password" kind="password" autocomplete="new-password" value=password error=password_error maxlength=PASSWORD_MAX />
+                <Field label="Username" id="user-username" value=username error=username_error maxlength=USERNAME_MAX />
+                <Field label="Email (optional)" id="user-email" kind="email" value=email error=email_error />
+                <Field label="Password" id="user-password" kind="password" autocomplete="new-password" value=password error=password_error maxlength=PASSWORD_MAX />
                 <label class="flex items-center gap-2 text-sm">
                     <input type="checkbox" prop:checked=move || server_admin.get() on:change=move |ev| server_admin.set(event_target_checked(&ev)) />
                     "Server admin (manages every organization and user)"
@@ -259,6 +251,7 @@ fn ResetPasswordDialog(resetting: RwSignal<Option<UserRow>>) -> impl IntoView {
     let local_error = Signal::derive(move || {
         field_error(
             &password.get(),
+            false,
             |v| NewPassword::parse(v).err(),
             reset.value().get().and_then(Result::err),
             "password",
@@ -280,7 +273,7 @@ fn ResetPasswordDialog(resetting: RwSignal<Option<UserRow>>) -> impl IntoView {
             })
         >
             <p>"Their sessions stay signed in; tell them the new password."</p>
-            <BoundField label="New password" id="reset-password" kind="password" autocomplete="new-password" value=password error=local_error maxlength=PASSWORD_MAX />
+            <Field label="New password" id="reset-password" kind="password" autocomplete="new-password" value=password error=local_error maxlength=PASSWORD_MAX />
         </ConfirmDialog>
     }
 }

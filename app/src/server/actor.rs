@@ -45,7 +45,7 @@ impl Actor {
         let membership = organization_member::Entity::find_by_id((organization_id, user_id))
             .one(conn)
             .await?;
-        Ok(membership.and_then(|m| Role::parse(&m.role)))
+        Ok(membership.map(|m| m.role))
     }
 
     /// Refuses unless the actor has at least `needed` in the organization (server admins

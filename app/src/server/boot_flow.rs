@@ -11,6 +11,7 @@ use crate::{
         ServerUrl, menu,
     },
     server::{
+        client::BootToken,
         db,
         entities::{boot_image, group},
         services::{
@@ -112,24 +113,33 @@ impl Urls {
         self.with_client(paths::SESSION, client)
     }
 
-    fn start(&self, token: &str) -> ServerUrl {
-        self.url(paths::START, &[&token])
+    fn start(&self, token: &BootToken) -> ServerUrl {
+        self.url(paths::START, &[&token.as_str()])
     }
 
-    fn organization(&self, token: &str, organization_id: i32) -> ServerUrl {
-        self.url(paths::ORGANIZATION, &[&token, &organization_id])
+    fn organization(&self, token: &BootToken, organization_id: i32) -> ServerUrl {
+        self.url(paths::ORGANIZATION, &[&token.as_str(), &organization_id])
     }
 
-    fn group(&self, token: &str, group_id: i32) -> ServerUrl {
-        self.url(paths::GROUP, &[&token, &group_id])
+    fn group(&self, token: &BootToken, group_id: i32) -> ServerUrl {
+        self.url(paths::GROUP, &[&token.as_str(), &group_id])
     }
 
-    fn boot(&self, token: &str, group_id: i32, menu_version: i32, entry_id: i32) -> ServerUrl {
-        self.url(paths::BOOT, &[&token, &group_id, &menu_version, &entry_id])
+    fn boot(
+        &self,
+        token: &BootToken,
+        group_id: i32,
+        menu_version: i32,
+        entry_id: i32,
+    ) -> ServerUrl {
+        self.url(
+            paths::BOOT,
+            &[&token.as_str(), &group_id, &menu_version, &entry_id],
+        )
     }
 
-    fn logout(&self, token: &str) -> ServerUrl {
-        self.url(paths::LOGOUT, &[&token])
+    fn logout(&self, token: &BootToken) -> ServerUrl {
+        self.url(paths::LOGOUT, &[&token.as_str()])
     }
 
     fn memdisk(&self) -> ServerUrl {
@@ -162,7 +172,7 @@ pub fn expired(urls: &Urls) -> Plan {
 
 /// The answer to a boot session taking steps faster than a person can: a pause, then the
 /// start again (the session stays valid).
-pub fn too_fast(urls: &Urls, token: &str) -> Plan {
+pub fn too_fast(urls: &Urls, token: &BootToken) -> Plan {
     notice(
         "Too many steps in a short time; wait a minute, then go on.",
         urls.start(token),
@@ -219,7 +229,7 @@ pub async fn start(
     state: &AppState,
     urls: &Urls,
     session: &BootSession,
-    token: &str,
+    token: &BootToken,
 ) -> Result<Plan, AppError> {
     let mine: Vec<_> = organizations::list_for(&state.db, &session.actor)
         .await?
@@ -261,7 +271,7 @@ pub async fn organization(
     state: &AppState,
     urls: &Urls,
     session: &BootSession,
-    token: &str,
+    token: &BootToken,
     organization_id: i32,
 ) -> Result<Plan, AppError> {
     let mine = match groups::of_member(&state.db, &session.actor, organization_id).await {
@@ -292,7 +302,7 @@ pub async fn organization(
 }
 
 /// What anyone gets for a step they may not take: nothing revealed, back to the start.
-fn unavailable(urls: &Urls, token: &str) -> Plan {
+fn unavailable(urls: &Urls, token: &BootToken) -> Plan {
     notice("This choice is not available to you.", urls.start(token))
 }
 
@@ -317,7 +327,7 @@ pub async fn group_menu(
     state: &AppState,
     urls: &Urls,
     session: &BootSession,
-    token: &str,
+    token: &BootToken,
     group_id: i32,
 ) -> Result<Plan, AppError> {
     group_menu_with(state, urls, session, token, group_id, None).await
@@ -329,7 +339,7 @@ async fn group_menu_with(
     state: &AppState,
     urls: &Urls,
     session: &BootSession,
-    token: &str,
+    token: &BootToken,
     group_id: i32,
     notice_line: Option<&str>,
 ) -> Result<Plan, AppError> {
@@ -393,7 +403,7 @@ pub async fn boot(
     state: &AppState,
     urls: &Urls,
     session: &BootSession,
-    token: &str,
+    token: &BootToken,
     group_id: i32,
     menu_version: i32,
     entry_id: i32,
@@ -447,14 +457,14 @@ pub async fn boot(
             else {
                 return Ok(notice("This image no longer exists.", menu_url));
             };
-            let image = images::to_view(model)?;
+            let image = images::to_view(model);
             record.image_id = Some(image.id);
             record.entry_kind = Some(image.kind.as_str().to_owned());
             let step = match (image.kind, image.iso_boot) {
                 (ImageKind::KernelInitrd, _) => BootStep::KernelInitrd {
                     kernel_url: image.kernel_url.clone().unwrap_or_default(),
                     initrd_url: image.image_url.clone(),
-                    args: image.args.clone(),
+                    args: image.args.to_strings(),
                 },
                 (ImageKind::Iso, IsoBoot::Sanboot) => BootStep::Sanboot {
                     iso_url: image.image_url.clone(),

@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod boot_flow;
+pub mod client;
 pub mod db;
 pub mod entities;
 pub mod net;

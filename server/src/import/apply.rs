@@ -19,7 +19,7 @@ use app::{
             organizations,
         },
     },
-    validate::{DisplayName, Email, NAME_MAX, NewPassword, Username},
+    validate::{Email, Label, NewPassword, Username},
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter,
@@ -40,16 +40,6 @@ pub struct Report {
     pub images: usize,
     pub menus: usize,
     pub groups: usize,
-}
-
-/// A database error outside a service: logged, and reported without its details.
-pub(super) fn db_error(error: sea_orm::DbErr) -> ImportError {
-    tracing::error!(%error, "import failed in the database");
-    super::format::fail(
-        None,
-        "database",
-        "the database refused a change; nothing was imported",
-    )
 }
 
 /// Service field names are the file's keys, except where a map says otherwise.
@@ -84,7 +74,7 @@ async fn apply_document(
     let document = parse(text)?;
     let lines = Lines(text);
     let operator = Actor::operator();
-    let txn = db.begin().await.map_err(db_error)?;
+    let txn = db.begin().await?;
     let mut report = Report::default();
 
     let mut demotions = Vec::new();
@@ -108,7 +98,7 @@ async fn apply_document(
         import_organization(&txn, &operator, entry.get_ref(), &lines, &at, &mut report).await?;
         report.organizations += 1;
     }
-    txn.commit().await.map_err(db_error)?;
+    txn.commit().await?;
     Ok(report)
 }
 
@@ -139,8 +129,7 @@ async fn import_user(
     let existing = user::Entity::find()
         .filter(user::Column::Username.eq(username.as_str()))
         .one(txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let Some(found) = existing else {
         let hash = match (&password, &doc.password_hash) {
             (Some(password), _) => hasher
@@ -193,8 +182,7 @@ async fn import_user(
 async fn user_ids(txn: &DatabaseTransaction) -> Result<HashMap<String, i32>, ImportError> {
     Ok(user::Entity::find()
         .all(txn)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
         .map(|u| (u.username, u.id))
         .collect())
@@ -208,13 +196,11 @@ async fn import_organization(
     at: &At,
     report: &mut Report,
 ) -> Result<(), ImportError> {
-    let name = DisplayName::parse(&doc.name, "organization", NAME_MAX)
-        .map_err(|m| at.fail_at("name", m))?;
+    let name = Label::name(&doc.name, "organization").map_err(|m| at.fail_at("name", m))?;
     let existing = organization::Entity::find()
         .filter(organization::Column::Name.eq(name.as_str()))
         .one(txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let org_id = match existing {
         Some(found) => {
             let description = parse_description(&doc.description).map_err(|e| at.app(e, same))?;
@@ -286,10 +272,9 @@ async fn import_members(
     let current: HashMap<i32, Role> = organization_member::Entity::find()
         .filter(organization_member::Column::OrganizationId.eq(org_id))
         .all(txn)
-        .await
-        .map_err(db_error)?
+        .await?
         .into_iter()
-        .filter_map(|m| Some((m.user_id, Role::parse(&m.role)?)))
+        .map(|m| (m.user_id, m.role))
         .collect();
     let members = |e| at.app(e, |_| "members");
 
@@ -352,11 +337,8 @@ async fn import_image(
         .filter(boot_image::Column::OrganizationId.eq(org_id))
         .filter(boot_image::Column::Title.eq(valid.title.as_str()))
         .one(txn)
-        .await
-        .map_err(db_error)?
-        .map(images::to_view)
-        .transpose()
-        .map_err(|e| at.app(e, same))?;
+        .await?
+        .map(images::to_view);
     match existing {
         None => {
             images::create(txn, operator, org_id, &form)
@@ -437,8 +419,7 @@ async fn import_menu(
         .filter(boot_menu::Column::OrganizationId.eq(org_id))
         .filter(boot_menu::Column::Title.eq(valid.title.as_str()))
         .one(txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let current = match existing {
         Some(found) => menus::load(txn, org_id, found.id).await,
         None => menus::create(txn, operator, org_id, &settings).await,
@@ -471,16 +452,14 @@ async fn import_group(
     users: &HashMap<String, i32>,
     at: &At,
 ) -> Result<(), ImportError> {
-    let name =
-        DisplayName::parse(&doc.name, "group", NAME_MAX).map_err(|m| at.fail_at("name", m))?;
+    let name = Label::name(&doc.name, "group").map_err(|m| at.fail_at("name", m))?;
     let menu_id = match &doc.menu {
         Some(title) => Some(
             boot_menu::Entity::find()
                 .filter(boot_menu::Column::OrganizationId.eq(org_id))
                 .filter(boot_menu::Column::Title.eq(title.trim()))
                 .one(txn)
-                .await
-                .map_err(db_error)?
+                .await?
                 .ok_or_else(|| {
                     at.fail_at("menu", format!("no menu `{title}` in this organization"))
                 })?
@@ -506,8 +485,7 @@ async fn import_group(
         .filter(group::Column::OrganizationId.eq(org_id))
         .filter(group::Column::Name.eq(name.as_str()))
         .one(txn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let group_id = match existing {
         Some(found) => {
             let description = parse_description(&doc.description).map_err(|e| at.app(e, same))?;

@@ -15,12 +15,9 @@ use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
 use std::collections::{BTreeSet, HashMap};
 use toml::Spanned;
 
-use super::{
-    apply::db_error,
-    format::{
-        Document, EntryDoc, GroupDoc, ImageDoc, ImportError, MemberDoc, MenuDoc, OrganizationDoc,
-        UserDoc, fail,
-    },
+use super::format::{
+    Document, EntryDoc, GroupDoc, ImageDoc, ImportError, MemberDoc, MenuDoc, OrganizationDoc,
+    UserDoc, fail,
 };
 
 /// Records of a table by the id of what they belong to, in the order they were read.
@@ -42,42 +39,30 @@ pub async fn export(db: &DatabaseConnection, with_hashes: bool) -> Result<String
     let users = user::Entity::find()
         .order_by_asc(user::Column::Username)
         .all(db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let organizations = organization::Entity::find()
         .order_by_asc(organization::Column::Name)
         .all(db)
-        .await
-        .map_err(db_error)?;
-    let memberships = organization_member::Entity::find()
-        .all(db)
-        .await
-        .map_err(db_error)?;
+        .await?;
+    let memberships = organization_member::Entity::find().all(db).await?;
     let images = boot_image::Entity::find()
         .order_by_asc(boot_image::Column::Title)
         .all(db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let menu_rows = boot_menu::Entity::find()
         .order_by_asc(boot_menu::Column::Title)
         .all(db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let entry_rows = menu_entry::Entity::find()
         .order_by_asc(menu_entry::Column::MenuId)
         .order_by_asc(menu_entry::Column::Position)
         .all(db)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let groups = group::Entity::find()
         .order_by_asc(group::Column::Name)
         .all(db)
-        .await
-        .map_err(db_error)?;
-    let group_members = group_member::Entity::find()
-        .all(db)
-        .await
-        .map_err(db_error)?;
+        .await?;
+    let group_members = group_member::Entity::find().all(db).await?;
 
     let names: HashMap<i32, &str> = users.iter().map(|u| (u.id, u.username.as_str())).collect();
     let image_titles: HashMap<i32, String> =
@@ -123,7 +108,7 @@ pub async fn export(db: &DatabaseConnection, with_hashes: bool) -> Result<String
             .filter_map(|m| {
                 Some(MemberDoc {
                     user: (*names.get(&m.user_id)?).to_owned(),
-                    role: m.role,
+                    role: m.role.as_str().to_owned(),
                 })
             })
             .collect();
@@ -131,7 +116,7 @@ pub async fn export(db: &DatabaseConnection, with_hashes: bool) -> Result<String
 
         let mut image_docs = Vec::new();
         for row in images_of.remove(&org.id).unwrap_or_default() {
-            let image = images::to_view(row).map_err(corrupt)?;
+            let image = images::to_view(row);
             image_docs.push(Spanned::new(
                 0..0,
                 ImageDoc {
@@ -141,7 +126,7 @@ pub async fn export(db: &DatabaseConnection, with_hashes: bool) -> Result<String
                     title: image.title,
                     kernel: image.kernel_url,
                     image: image.image_url,
-                    args: image.args,
+                    args: image.args.to_strings(),
                 },
             ));
         }

@@ -14,6 +14,14 @@ pub struct ImportError {
     pub message: String,
 }
 
+/// A database error: logged with its cause, reported without it; nothing was changed.
+impl From<sea_orm::DbErr> for ImportError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        tracing::error!(%error, "import or export failed in the database");
+        fail(None, "database", "the database failed; nothing was changed")
+    }
+}
+
 /// The file format (also what `export` writes).
 #[derive(Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

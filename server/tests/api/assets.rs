@@ -5,7 +5,7 @@ use reqwest::{StatusCode, header};
 
 /// The test command builds the front end first; plain `cargo test` may not have.
 fn site_required() -> bool {
-    let present = server::assets::front_end_present();
+    let present = server::http::assets::front_end_present();
     if !present && std::env::var_os("PXECLOUD_REQUIRE_SITE").is_some() {
         panic!("the front end is not built: run `cargo leptos build` first");
     }
@@ -33,7 +33,7 @@ async fn hashed_front_end_files_are_cached_forever_and_precompressed() {
         return;
     }
     let app = spawn_app().await;
-    let name = server::assets::hashed_output_name();
+    let name = server::http::assets::hashed_output_name();
     let page = app
         .client
         .get(app.url("/login"))
@@ -73,7 +73,7 @@ async fn a_client_without_compression_gets_the_plain_file() {
         return;
     }
     let app = spawn_app().await;
-    let name = server::assets::hashed_output_name();
+    let name = server::http::assets::hashed_output_name();
 
     let response = app
         .client

@@ -111,12 +111,13 @@ async fn menu(app: &TestApp, org: i32, title: &str, entries: Vec<MenuItem>) -> i
             is_default: false,
         })
         .collect();
-    menus::save_entries(
+    menus::save(
         &app.state.db,
         &operator(),
         org,
         created.id,
         created.version,
+        None,
         &entries,
     )
     .await
@@ -496,9 +497,10 @@ async fn a_member_cannot_boot_a_group_they_are_not_in() {
     let lab = lab().await;
     let bob = sign_in(&lab.app, "bob", PASSWORD).await;
     let token = token_of(&bob.pick("Debian installer"));
-    let staff = groups::list(&lab.app.state.db, &operator(), lab.lab)
+    let staff = groups::list_page(&lab.app.state.db, &operator(), lab.lab, "", 0)
         .await
         .unwrap()
+        .items
         .into_iter()
         .find(|g| g.name == "Staff")
         .unwrap();
@@ -586,12 +588,13 @@ async fn save_students_menu(lab: &Lab, items: Vec<MenuItem>) {
             is_default: false,
         })
         .collect();
-    menus::save_entries(
+    menus::save(
         &lab.app.state.db,
         &operator(),
         lab.lab,
         current.id,
         current.version,
+        None,
         &entries,
     )
     .await

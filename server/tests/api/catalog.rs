@@ -90,7 +90,7 @@ async fn an_organization_admin_manages_images_and_others_are_refused() {
         .await
         .unwrap();
 
-    assert_eq!(image.args, vec!["console=ttyS0", "priority=low"]);
+    assert_eq!(image.args.to_strings(), ["console=ttyS0", "priority=low"]);
     assert_eq!(
         images::create(db, &lab.member, lab.org, &debian())
             .await
@@ -136,10 +136,18 @@ async fn menu_entries_are_saved_in_order_and_a_stale_save_is_refused() {
         }),
     ];
 
-    let saved = menus::save_entries(db, &lab.admin, lab.org, menu.id, menu.version, &entries)
-        .await
-        .unwrap();
-    let stale = menus::save_entries(db, &lab.admin, lab.org, menu.id, menu.version, &[]).await;
+    let saved = menus::save(
+        db,
+        &lab.admin,
+        lab.org,
+        menu.id,
+        menu.version,
+        None,
+        &entries,
+    )
+    .await
+    .unwrap();
+    let stale = menus::save(db, &lab.admin, lab.org, menu.id, menu.version, None, &[]).await;
 
     assert_eq!(saved.entries, entries);
     assert_eq!(saved.version, menu.version + 1);
@@ -159,12 +167,13 @@ async fn a_menu_cannot_show_another_organizations_image() {
         .await
         .unwrap();
 
-    let result = menus::save_entries(
+    let result = menus::save(
         db,
         &lab.admin,
         lab.org,
         menu.id,
         menu.version,
+        None,
         &[entry(MenuItem::Image {
             image_id: foreign.id,
         })],
@@ -183,7 +192,7 @@ async fn bad_entries_are_named_by_position() {
         .unwrap();
     let save = |entries: Vec<MenuEntry>| {
         let admin = lab.admin.clone();
-        async move { menus::save_entries(db, &admin, lab.org, menu.id, menu.version, &entries).await }
+        async move { menus::save(db, &admin, lab.org, menu.id, menu.version, None, &entries).await }
     };
 
     let chain_without_url = save(vec![
@@ -246,12 +255,13 @@ async fn deleting_an_image_removes_it_from_menus_and_says_which_first() {
     let menu = menus::create(db, &lab.admin, lab.org, &settings("Main"))
         .await
         .unwrap();
-    menus::save_entries(
+    menus::save(
         db,
         &lab.admin,
         lab.org,
         menu.id,
         menu.version,
+        None,
         &[
             entry(MenuItem::Image { image_id: image.id }),
             entry(MenuItem::Action {

@@ -15,7 +15,12 @@ use app::{
 };
 use reqwest::{StatusCode, header};
 use sea_orm::{ConnectionTrait, Database};
-use server::{config::Config, database, http, router, serve};
+use server::{
+    config::Config,
+    database,
+    http::{self, router},
+    serve,
+};
 use std::{net::SocketAddr, sync::Arc};
 
 /// A fresh, empty database URL for the backend under test.

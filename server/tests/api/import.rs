@@ -29,16 +29,21 @@ async fn an_import_creates_everything_it_describes() {
         .await
         .unwrap();
     assert_eq!(images.len(), 2);
-    let menu_id = menus::list(&app.state.db, &operator, lab.id).await.unwrap()[0].id;
+    let menu_id = menus::list_page(&app.state.db, &operator, lab.id, "", 0)
+        .await
+        .unwrap()
+        .items[0]
+        .id;
     let menu = menus::get(&app.state.db, &operator, lab.id, menu_id)
         .await
         .unwrap();
     assert_eq!(menu.entries.len(), 5);
     assert!(menu.entries[0].is_default);
     assert_eq!(menu.timeout_secs, Some(30));
-    let students = groups::list(&app.state.db, &operator, lab.id)
+    let students = groups::list_page(&app.state.db, &operator, lab.id, "", 0)
         .await
-        .unwrap();
+        .unwrap()
+        .items;
     assert_eq!(
         students.iter().map(|g| g.member_count).collect::<Vec<_>>(),
         vec![1, 2]
@@ -277,9 +282,10 @@ async fn a_member_an_import_removes_leaves_the_organizations_groups() {
         .into_iter()
         .find(|o| o.name == "Lab")
         .unwrap();
-    let student_counts: Vec<u64> = groups::list(&app.state.db, &operator, lab.id)
+    let student_counts: Vec<u64> = groups::list_page(&app.state.db, &operator, lab.id, "", 0)
         .await
         .unwrap()
+        .items
         .iter()
         .map(|g| g.member_count)
         .collect();
@@ -353,7 +359,11 @@ async fn importing_while_an_editor_holds_a_menu_makes_the_editors_next_save_a_co
         .into_iter()
         .find(|o| o.name == "Lab")
         .unwrap();
-    let menu_id = menus::list(db, &operator, lab.id).await.unwrap()[0].id;
+    let menu_id = menus::list_page(db, &operator, lab.id, "", 0)
+        .await
+        .unwrap()
+        .items[0]
+        .id;
     // The editor opens the menu.
     let held = menus::get(db, &operator, lab.id, menu_id).await.unwrap();
 

@@ -5,7 +5,7 @@ use crate::helpers::{
 };
 use app::server::password::{PasswordHasher, Queue};
 use reqwest::{StatusCode, header};
-use server::{http::Limits, router};
+use server::http::{Limits, router};
 use std::{
     net::SocketAddr,
     process::{Command, Stdio},

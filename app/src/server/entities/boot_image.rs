@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::boot::{BootArgs, ImageKind, IsoBoot};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "boot_images")]
 pub struct Model {
@@ -9,14 +11,13 @@ pub struct Model {
     pub id: i32,
     pub organization_id: i32,
     pub title: String,
-    /// `kernel_initrd` or `iso`.
-    pub kind: String,
+    pub kind: ImageKind,
     pub kernel_url: Option<String>,
     pub image_url: String,
-    /// `sanboot` or `memdisk`, for ISOs.
-    pub iso_boot: Option<String>,
-    /// A JSON array of boot arguments, in order.
-    pub args: String,
+    /// How an ISO boots (unset for kernels).
+    pub iso_boot: Option<IsoBoot>,
+    /// Stored as a JSON array, in order.
+    pub args: BootArgs,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

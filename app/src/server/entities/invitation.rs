@@ -3,6 +3,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::model::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
 pub struct Model {
@@ -11,7 +13,7 @@ pub struct Model {
     pub organization_id: i32,
     /// The invited name as `Username` parses it; it need not belong to an account.
     pub username: String,
-    pub role: String,
+    pub role: Role,
     /// The name of the admin who invited, as it was then.
     pub invited_by: String,
     pub created_at: DateTimeUtc,

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::model::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organization_members")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     pub organization_id: i32,
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: i32,
-    pub role: String,
+    pub role: Role,
     pub created_at: DateTimeUtc,
     /// The account was created in this organization, whose admins may then see its email.
     pub shows_email: bool,

@@ -4,28 +4,27 @@
 //! SHA-256 is stored; it expires a while after its last use and is bound to the user and to
 //! the client address it was issued to.
 
+use crate::{
+    error::AppError,
+    server::{
+        actor::Actor,
+        client::{BootToken, ClientUuid, MacAddr},
+        db,
+        entities::{boot_event, boot_token, organization, user},
+    },
+};
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
-use sha2::{Digest, Sha256};
-
-use crate::{
-    error::AppError,
-    server::{
-        actor::Actor,
-        db,
-        entities::{boot_event, boot_token, organization, user},
-    },
-};
 
 /// What the client told about itself (all optional, all checked for shape).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientInfo {
-    pub mac: Option<String>,
-    pub uuid: Option<String>,
+    pub mac: Option<MacAddr>,
+    pub uuid: Option<ClientUuid>,
     pub platform: Option<String>,
     pub arch: Option<String>,
     pub ip: Option<String>,
@@ -46,11 +45,10 @@ impl ClientInfo {
         arch: Option<&str>,
         ip: Option<String>,
     ) -> Self {
-        let hex_or_hyphen = |c: char| c.is_ascii_hexdigit() || c == '-';
         let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
         Self {
-            mac: keep(mac, 32, hex_or_hyphen),
-            uuid: keep(uuid, 36, hex_or_hyphen),
+            mac: mac.and_then(|m| m.parse().ok()),
+            uuid: uuid.and_then(|u| u.parse().ok()),
             platform: keep(platform, 16, word),
             arch: keep(arch, 16, word),
             ip,
@@ -60,10 +58,10 @@ impl ClientInfo {
     /// The client as a query string, to name it again in a later URL.
     pub fn query(&self) -> String {
         [
-            ("mac", &self.mac),
-            ("uuid", &self.uuid),
-            ("platform", &self.platform),
-            ("arch", &self.arch),
+            ("mac", self.mac.as_ref().map(MacAddr::to_string)),
+            ("uuid", self.uuid.as_ref().map(ClientUuid::to_string)),
+            ("platform", self.platform.clone()),
+            ("arch", self.arch.clone()),
         ]
         .iter()
         .filter_map(|(key, value)| value.as_ref().map(|v| format!("{key}={v}")))
@@ -80,34 +78,23 @@ pub struct BootSession {
     pub client: ClientInfo,
 }
 
-fn hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// Whether a string looks like a token we issue (40 hex digits), before touching the database.
-fn well_formed(token: &str) -> bool {
-    token.len() == 40 && token.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
 /// Starts a session for a signed-in user; returns it with its token, which is never stored.
 pub async fn start(
     db: &impl db::Conn,
     user: &user::Model,
     client: &ClientInfo,
     ttl: std::time::Duration,
-) -> Result<(BootSession, String), AppError> {
-    let mut bytes = [0u8; 20];
-    rand::fill(&mut bytes);
-    let token = hex::encode(bytes);
+) -> Result<(BootSession, BootToken), AppError> {
+    let token = BootToken::generate();
     let now = Utc::now();
     let row = boot_token::ActiveModel {
         id: NotSet,
-        token_hash: Set(hash(&token)),
+        token_hash: Set(token.hash()),
         user_id: Set(user.id),
         organization_id: Set(None),
         group_id: Set(None),
-        client_mac: Set(client.mac.clone()),
-        client_uuid: Set(client.uuid.clone()),
+        client_mac: Set(client.mac.as_ref().map(MacAddr::to_string)),
+        client_uuid: Set(client.uuid.as_ref().map(ClientUuid::to_string)),
         client_ip: Set(client.ip.clone()),
         client_platform: Set(client.platform.clone()),
         client_arch: Set(client.arch.clone()),
@@ -133,16 +120,13 @@ pub async fn start(
 /// expired, issued to another client address, or its user is gone or disabled.
 pub async fn resume(
     db: &impl db::Conn,
-    token: &str,
+    token: &BootToken,
     ip: Option<&str>,
     ttl: std::time::Duration,
 ) -> Result<Option<BootSession>, AppError> {
-    if !well_formed(token) {
-        return Ok(None);
-    }
     let now = Utc::now();
     let Some(row) = boot_token::Entity::find()
-        .filter(boot_token::Column::TokenHash.eq(hash(&token.to_ascii_lowercase())))
+        .filter(boot_token::Column::TokenHash.eq(token.hash()))
         .filter(boot_token::Column::ExpiresAt.gt(now))
         .one(db)
         .await?
@@ -173,8 +157,8 @@ pub async fn resume(
             is_server_admin: user.is_server_admin,
         },
         client: ClientInfo {
-            mac: row.client_mac.clone(),
-            uuid: row.client_uuid.clone(),
+            mac: row.client_mac.as_deref().and_then(|m| m.parse().ok()),
+            uuid: row.client_uuid.as_deref().and_then(|u| u.parse().ok()),
             platform: row.client_platform.clone(),
             arch: row.client_arch.clone(),
             ip: row.client_ip.clone(),
@@ -252,8 +236,8 @@ pub async fn record(
         organization_name: Set(organization_name),
         entry_title: Set(clip(record.entry_title, 200)),
         entry_kind: Set(clip(record.entry_kind, 32)),
-        client_mac: Set(session.client.mac.clone()),
-        client_uuid: Set(session.client.uuid.clone()),
+        client_mac: Set(session.client.mac.as_ref().map(MacAddr::to_string)),
+        client_uuid: Set(session.client.uuid.as_ref().map(ClientUuid::to_string)),
         client_ip: Set(session.client.ip.clone()),
         client_platform: Set(session.client.platform.clone()),
         outcome: Set(record.outcome),
@@ -276,16 +260,12 @@ mod tests {
             Some("x86_64&evil=1"),
             None,
         );
-        assert_eq!(client.mac.as_deref(), Some("52-54-00-12-34-56"));
+        assert_eq!(
+            client.mac.as_ref().unwrap().to_string(),
+            "52-54-00-12-34-56"
+        );
         assert_eq!(client.uuid, None);
         assert_eq!(client.arch, None);
         assert_eq!(client.query(), "mac=52-54-00-12-34-56&platform=pcbios");
-    }
-
-    #[test]
-    fn only_tokens_of_our_shape_are_looked_up() {
-        assert!(well_formed(&"a".repeat(40)));
-        assert!(!well_formed(&"a".repeat(39)));
-        assert!(!well_formed(&"g".repeat(40)));
     }
 }

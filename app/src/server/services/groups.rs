@@ -31,16 +31,6 @@ pub struct GroupForm {
     pub menu_id: Option<i32>,
 }
 
-/// A group in a list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupSummary {
-    pub id: i32,
-    pub name: String,
-    pub description: String,
-    pub menu_id: Option<i32>,
-    pub member_count: u64,
-}
-
 async fn check_form(
     conn: &impl ConnectionTrait,
     organization_id: i32,
@@ -72,42 +62,6 @@ async fn find(
         .one(conn)
         .await?
         .ok_or(AppError::NotFound)
-}
-
-/// The organization's groups, by name.
-pub async fn list(
-    db: &impl db::Conn,
-    actor: &Actor,
-    organization_id: i32,
-) -> Result<Vec<GroupSummary>, AppError> {
-    actor.require_role(db, organization_id, Role::Admin).await?;
-    let groups = group::Entity::find()
-        .filter(group::Column::OrganizationId.eq(organization_id))
-        .order_by_asc(group::Column::Name)
-        .all(db)
-        .await?;
-    let ids: Vec<i32> = groups.iter().map(|g| g.id).collect();
-    let counts: HashMap<i32, i64> = group_member::Entity::find()
-        .select_only()
-        .column(group_member::Column::GroupId)
-        .column_as(group_member::Column::UserId.count(), "n")
-        .filter(group_member::Column::GroupId.is_in(ids))
-        .group_by(group_member::Column::GroupId)
-        .into_tuple::<(i32, i64)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    Ok(groups
-        .into_iter()
-        .map(|g| GroupSummary {
-            member_count: counts.get(&g.id).copied().unwrap_or(0).max(0) as u64,
-            id: g.id,
-            name: g.name,
-            description: g.description,
-            menu_id: g.menu_id,
-        })
-        .collect())
 }
 
 /// A page of the organization's groups whose name contains `filter`, by name, with the title

@@ -11,7 +11,7 @@ use sea_orm::{
 
 pub use crate::forms::{ImageForm, ValidImage};
 use crate::{
-    boot::{BootImage, ImageKind, IsoBoot},
+    boot::BootImage,
     error::AppError,
     model::{PAGE_SIZE, Page, Role},
     server::{
@@ -21,27 +21,18 @@ use crate::{
     },
 };
 
-/// Converts a stored image; a row that no longer parses is an internal error, logged.
-pub fn to_view(model: boot_image::Model) -> Result<BootImage, AppError> {
-    let corrupt = |what: &str| {
-        tracing::error!(image_id = model.id, what, "a stored image does not parse");
-        AppError::Internal
-    };
-    Ok(BootImage {
+/// A stored image as the UI and the boot flow see it (the row's typed columns were checked
+/// when it was read).
+pub fn to_view(model: boot_image::Model) -> BootImage {
+    BootImage {
         id: model.id,
-        kind: ImageKind::parse(&model.kind).map_err(|_| corrupt("kind"))?,
-        iso_boot: model
-            .iso_boot
-            .as_deref()
-            .map(IsoBoot::parse)
-            .transpose()
-            .map_err(|_| corrupt("iso_boot"))?
-            .unwrap_or_default(),
-        args: serde_json::from_str(&model.args).map_err(|_| corrupt("args"))?,
+        kind: model.kind,
+        iso_boot: model.iso_boot.unwrap_or_default(),
+        args: model.args,
         title: model.title,
         kernel_url: model.kernel_url,
         image_url: model.image_url,
-    })
+    }
 }
 
 const TITLE_TAKEN: &str = "This organization has an image with this title.";
@@ -53,14 +44,12 @@ pub async fn list(
     organization_id: i32,
 ) -> Result<Vec<BootImage>, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
-    boot_image::Entity::find()
+    let rows = boot_image::Entity::find()
         .filter(boot_image::Column::OrganizationId.eq(organization_id))
         .order_by_asc(boot_image::Column::Title)
         .all(db)
-        .await?
-        .into_iter()
-        .map(to_view)
-        .collect()
+        .await?;
+    Ok(rows.into_iter().map(to_view).collect())
 }
 
 /// A page of the organization's images whose title contains `filter`, by title.
@@ -84,7 +73,7 @@ pub async fn list_page(
         .await?
         .into_iter()
         .map(to_view)
-        .collect::<Result<_, _>>()?;
+        .collect();
     Ok(db::to_page(images, total, page))
 }
 
@@ -108,11 +97,7 @@ pub async fn get(
     image_id: i32,
 ) -> Result<BootImage, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
-    to_view(find(db, organization_id, image_id).await?)
-}
-
-fn args_json(args: &[String]) -> Result<String, AppError> {
-    serde_json::to_string(args).map_err(|_| AppError::Internal)
+    Ok(to_view(find(db, organization_id, image_id).await?))
 }
 
 /// Adds an image to the organization.
@@ -130,18 +115,18 @@ pub async fn create(
         id: NotSet,
         organization_id: Set(organization_id),
         title: Set(image.title.as_str().to_owned()),
-        kind: Set(image.kind.as_str().to_owned()),
+        kind: Set(image.kind),
         kernel_url: Set(image.kernel_url.map(|u| u.as_str().to_owned())),
         image_url: Set(image.image_url.as_str().to_owned()),
-        iso_boot: Set(image.iso_boot.map(|m| m.as_str().to_owned())),
-        args: Set(args_json(&image.args)?),
+        iso_boot: Set(image.iso_boot),
+        args: Set(image.args),
         created_at: Set(now),
         updated_at: Set(now),
     }
     .insert(db)
     .await
     .map_err(db::conflict_on("title", TITLE_TAKEN))?;
-    to_view(model)
+    Ok(to_view(model))
 }
 
 /// Changes an image of the organization.
@@ -157,17 +142,17 @@ pub async fn update(
     let image = form.parse()?;
     let mut active: boot_image::ActiveModel = find(db, organization_id, image_id).await?.into();
     active.title = Set(image.title.as_str().to_owned());
-    active.kind = Set(image.kind.as_str().to_owned());
+    active.kind = Set(image.kind);
     active.kernel_url = Set(image.kernel_url.map(|u| u.as_str().to_owned()));
     active.image_url = Set(image.image_url.as_str().to_owned());
-    active.iso_boot = Set(image.iso_boot.map(|m| m.as_str().to_owned()));
-    active.args = Set(args_json(&image.args)?);
+    active.iso_boot = Set(image.iso_boot);
+    active.args = Set(image.args);
     active.updated_at = Set(Utc::now());
     let model = active
         .update(db)
         .await
         .map_err(db::conflict_on("title", TITLE_TAKEN))?;
-    to_view(model)
+    Ok(to_view(model))
 }
 
 /// The titles of the menus that show an image: what deleting it would change.

@@ -38,13 +38,6 @@ fn rfc3339(at: chrono::DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn role_of(stored: &str) -> Result<Role, AppError> {
-    Role::parse(stored).ok_or_else(|| {
-        tracing::error!(role = stored, "an invitation has an unknown role");
-        AppError::Internal
-    })
-}
-
 /// Invites `username` into the organization with `role`, or renews the name's invitation
 /// with the new role. Only a member of the organization is refused (its admins see the
 /// members anyway); any other name that parses gets the same answer and the same work.
@@ -102,7 +95,7 @@ pub async fn invite(
             }
         }
     };
-    row.role = Set(role.as_str().to_owned());
+    row.role = Set(role);
     row.invited_by = Set(actor.username.clone());
     row.created_at = Set(now);
     row.expires_at = Set(now + VALID_FOR);
@@ -129,7 +122,7 @@ pub async fn pending(
         .map(|row| {
             Ok(InvitationRow {
                 id: row.id,
-                role: role_of(&row.role)?,
+                role: row.role,
                 username: row.username,
                 invited_by: row.invited_by,
                 expires_at: rfc3339(row.expires_at),
@@ -176,7 +169,7 @@ pub async fn mine(db: &impl db::Conn, actor: &Actor) -> Result<Vec<MyInvitation>
             Ok(MyInvitation {
                 id: row.id,
                 organization_name: org.name,
-                role: role_of(&row.role)?,
+                role: row.role,
                 invited_by: row.invited_by,
                 expires_at: rfc3339(row.expires_at),
             })
@@ -219,7 +212,7 @@ pub async fn accept(
     db::serialize(&txn, &admins_key(organization_id)).await?;
     // Read again under the lock: a cancel or a second accept may have come first.
     let found = own(&txn, actor, invitation_id).await?;
-    let role = role_of(&found.role)?;
+    let role = found.role;
     let already = organization_member::Entity::find_by_id((organization_id, user_id))
         .one(&txn)
         .await?;
@@ -227,7 +220,7 @@ pub async fn accept(
         organization_member::ActiveModel {
             organization_id: Set(organization_id),
             user_id: Set(user_id),
-            role: Set(role.as_str().to_owned()),
+            role: Set(role),
             created_at: Set(Utc::now()),
             shows_email: Set(false),
         }

@@ -12,13 +12,16 @@ use std::collections::{HashMap, HashSet};
 
 pub use crate::forms::{MenuSettings, ValidSettings};
 use crate::{
-    boot::{BootMenu, MENU_ENTRIES_MAX, MenuAction, MenuEntry, MenuItem},
+    boot::{BootMenu, MENU_ENTRIES_MAX, MenuEntry, MenuItem},
     error::AppError,
     model::{Choice, MenuRow, PAGE_SIZE, Page, Role},
     server::{
         actor::Actor,
         db,
-        entities::{boot_image, boot_menu, group, menu_entry},
+        entities::{
+            boot_image, boot_menu, group,
+            menu_entry::{self, EntryKind},
+        },
     },
 };
 
@@ -30,19 +33,17 @@ pub fn entry_from_row(row: menu_entry::Model) -> Result<MenuEntry, AppError> {
         tracing::error!(entry_id = row.id, "a stored menu entry does not parse");
         AppError::Internal
     };
-    let item = match row.kind.as_str() {
-        "image" => MenuItem::Image {
+    let item = match row.kind {
+        EntryKind::Image => MenuItem::Image {
             image_id: row.image_id.ok_or_else(corrupt)?,
         },
-        "separator" => MenuItem::Separator {
+        EntryKind::Separator => MenuItem::Separator {
             text: row.text.clone().unwrap_or_default(),
         },
-        "action" => MenuItem::Action {
-            action: MenuAction::parse(row.action.as_deref().unwrap_or_default())
-                .map_err(|_| corrupt())?,
+        EntryKind::Action => MenuItem::Action {
+            action: row.action.ok_or_else(corrupt)?,
             url: row.url.clone(),
         },
-        _ => return Err(corrupt()),
     };
     Ok(MenuEntry {
         item,
@@ -82,14 +83,6 @@ pub async fn load(
     })
 }
 
-/// A menu in a list: its title and how many entries it has.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MenuSummary {
-    pub id: i32,
-    pub title: String,
-    pub entry_count: u64,
-}
-
 /// How many entries each menu has, in one query for all of them.
 async fn entry_counts(
     db: &impl db::Conn,
@@ -106,29 +99,6 @@ async fn entry_counts(
         .await?
         .into_iter()
         .map(|(id, n)| (id, u64::try_from(n).unwrap_or(0)))
-        .collect())
-}
-
-/// The organization's menus, by title.
-pub async fn list(
-    db: &impl db::Conn,
-    actor: &Actor,
-    organization_id: i32,
-) -> Result<Vec<MenuSummary>, AppError> {
-    actor.require_role(db, organization_id, Role::Admin).await?;
-    let menus = boot_menu::Entity::find()
-        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
-        .order_by_asc(boot_menu::Column::Title)
-        .all(db)
-        .await?;
-    let counts = entry_counts(db, menus.iter().map(|m| m.id).collect()).await?;
-    Ok(menus
-        .into_iter()
-        .map(|menu| MenuSummary {
-            entry_count: counts.get(&menu.id).copied().unwrap_or(0),
-            id: menu.id,
-            title: menu.title,
-        })
         .collect())
 }
 
@@ -223,34 +193,6 @@ pub async fn create(
     load(db, organization_id, menu.id).await
 }
 
-/// Changes a menu's title, background and timeout.
-#[tracing::instrument(skip_all, fields(actor = %actor.username, organization_id, menu_id))]
-pub async fn update_settings(
-    db: &impl db::Conn,
-    actor: &Actor,
-    organization_id: i32,
-    menu_id: i32,
-    settings: &MenuSettings,
-) -> Result<BootMenu, AppError> {
-    actor.require_role(db, organization_id, Role::Admin).await?;
-    let valid = settings.check()?;
-    let menu = boot_menu::Entity::find_by_id(menu_id)
-        .filter(boot_menu::Column::OrganizationId.eq(organization_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let mut active: boot_menu::ActiveModel = menu.into();
-    active.title = Set(valid.title.as_str().to_owned());
-    active.background_url = Set(valid.background_url.map(|u| u.as_str().to_owned()));
-    active.timeout_secs = Set(valid.timeout_secs);
-    active.updated_at = Set(Utc::now());
-    active
-        .update(db)
-        .await
-        .map_err(db::conflict_on("title", TITLE_TAKEN))?;
-    load(db, organization_id, menu_id).await
-}
-
 /// Checks entries against the organization's images; errors name `entries.N` (1-based).
 pub async fn check_entries(
     conn: &impl ConnectionTrait,
@@ -299,45 +241,21 @@ pub async fn check_entries(
 /// The row that stores an entry at its position.
 pub fn entry_row(menu_id: i32, position: i32, entry: MenuEntry) -> menu_entry::ActiveModel {
     let (kind, image_id, text, action, url) = match entry.item {
-        MenuItem::Image { image_id } => ("image", Some(image_id), None, None, None),
-        MenuItem::Separator { text } => ("separator", None, Some(text), None, None),
-        MenuItem::Action { action, url } => {
-            ("action", None, None, Some(action.as_str().to_owned()), url)
-        }
+        MenuItem::Image { image_id } => (EntryKind::Image, Some(image_id), None, None, None),
+        MenuItem::Separator { text } => (EntryKind::Separator, None, Some(text), None, None),
+        MenuItem::Action { action, url } => (EntryKind::Action, None, None, Some(action), url),
     };
     menu_entry::ActiveModel {
         id: NotSet,
         menu_id: Set(menu_id),
         position: Set(position),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         image_id: Set(image_id),
         text: Set(text),
         action: Set(action),
         url: Set(url),
         is_default: Set(entry.is_default),
     }
-}
-
-/// Replaces a menu's entries, if nobody saved since `expected_version`; returns the menu as
-/// saved. A stale version is a `Conflict` on `version`, and nothing changes.
-pub async fn save_entries(
-    db: &impl db::Conn,
-    actor: &Actor,
-    organization_id: i32,
-    menu_id: i32,
-    expected_version: i32,
-    entries: &[MenuEntry],
-) -> Result<BootMenu, AppError> {
-    save(
-        db,
-        actor,
-        organization_id,
-        menu_id,
-        expected_version,
-        None,
-        entries,
-    )
-    .await
 }
 
 /// Saves a menu as the editor has it (its settings, when given, and its entries in order), if

@@ -24,7 +24,7 @@ use crate::{
         password::PasswordHasher,
         services::{accounts, throttle},
     },
-    validate::{DisplayName, Username},
+    validate::{Label, Username},
 };
 
 async fn counts_by_org<E, C>(
@@ -62,7 +62,7 @@ pub async fn list_for(
             .all(db)
             .await?
             .into_iter()
-            .filter_map(|m| Role::parse(&m.role).map(|r| (m.organization_id, r)))
+            .map(|m| (m.organization_id, m.role))
             .collect(),
         None => HashMap::new(),
     };
@@ -93,7 +93,7 @@ pub async fn list_for(
 }
 
 /// Parses an organization's name and description.
-pub fn parse_details(name: &str, description: &str) -> Result<(DisplayName, String), AppError> {
+pub fn parse_details(name: &str, description: &str) -> Result<(Label, String), AppError> {
     crate::forms::parse_named(name, description, "organization")
 }
 
@@ -137,7 +137,7 @@ pub fn name_key(name: &str) -> String {
 /// renamed). Names are checked one at a time, so that two creations cannot both pass.
 async fn ensure_name_free(
     conn: &impl ConnectionTrait,
-    name: &DisplayName,
+    name: &Label,
     except: Option<i32>,
 ) -> Result<(), AppError> {
     db::serialize(conn, "organization-names").await?;
@@ -328,7 +328,7 @@ pub async fn members_page(
                 user_id: user.id,
                 username: user.username,
                 email,
-                role: Role::parse(&membership.role)?,
+                role: membership.role,
             })
         })
         .collect();
@@ -359,7 +359,7 @@ pub async fn add_member(
     organization_member::ActiveModel {
         organization_id: Set(organization_id),
         user_id: Set(user.id),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         created_at: Set(Utc::now()),
         shows_email: Set(false),
     }
@@ -417,7 +417,7 @@ pub async fn create_member(
     organization_member::ActiveModel {
         organization_id: Set(organization_id),
         user_id: Set(user.id),
-        role: Set(role.as_str().to_owned()),
+        role: Set(role),
         created_at: Set(now),
         shows_email: Set(true),
     }
@@ -454,11 +454,11 @@ pub async fn set_role(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    if membership.role == Role::Admin.as_str() && role != Role::Admin {
+    if membership.role == Role::Admin && role != Role::Admin {
         ensure_another_admin(&txn, organization_id, user_id).await?;
     }
     let mut active: organization_member::ActiveModel = membership.into();
-    active.role = Set(role.as_str().to_owned());
+    active.role = Set(role);
     active.update(&txn).await?;
     Ok(txn.commit().await?)
 }
@@ -492,18 +492,18 @@ pub async fn set_member(
         .await?;
     match existing {
         Some(membership) => {
-            if membership.role == Role::Admin.as_str() && role != Role::Admin {
+            if membership.role == Role::Admin && role != Role::Admin {
                 ensure_another_admin(&txn, organization_id, user.id).await?;
             }
             let mut active: organization_member::ActiveModel = membership.into();
-            active.role = Set(role.as_str().to_owned());
+            active.role = Set(role);
             active.update(&txn).await?;
         }
         None => {
             organization_member::ActiveModel {
                 organization_id: Set(organization_id),
                 user_id: Set(user.id),
-                role: Set(role.as_str().to_owned()),
+                role: Set(role),
                 created_at: Set(Utc::now()),
                 shows_email: Set(false),
             }
@@ -532,7 +532,7 @@ pub async fn remove_member(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    if membership.role == Role::Admin.as_str() {
+    if membership.role == Role::Admin {
         ensure_another_admin(&txn, organization_id, user_id).await?;
     }
     let group_ids: Vec<i32> = group::Entity::find()
@@ -566,7 +566,7 @@ async fn ensure_another_admin(
 ) -> Result<(), AppError> {
     let others = organization_member::Entity::find()
         .filter(organization_member::Column::OrganizationId.eq(organization_id))
-        .filter(organization_member::Column::Role.eq(Role::Admin.as_str()))
+        .filter(organization_member::Column::Role.eq(Role::Admin))
         .filter(organization_member::Column::UserId.ne(leaving_user_id))
         .count(conn)
         .await?;

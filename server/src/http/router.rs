@@ -25,7 +25,7 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use std::time::Duration;
 
-use crate::{assets, ipxe, security};
+use super::{assets, ipxe, security};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "pxecloud_session";

@@ -5,6 +5,7 @@ use app::{
     ipxe::{Plan, render},
     server::{
         boot_flow::{self, Urls, paths},
+        client::BootToken,
         net::ClientIp,
         services::boot_sessions::{self, BootSession, ClientInfo},
         state::AppState,
@@ -202,7 +203,7 @@ async fn session_by_query(
 struct Step {
     state: AppState,
     session: BootSession,
-    token: String,
+    token: BootToken,
     urls: Urls,
 }
 
@@ -215,9 +216,13 @@ impl FromRequestParts<AppState> for Step {
             .map_err(IntoResponse::into_response)?
             .0
             .remove("token")
-            .unwrap_or_default();
+            .and_then(|text| BootToken::parse(&text));
         let Ok(address) = ClientAddress::from_request_parts(parts, state).await;
         let urls = urls(state, &parts.headers);
+        // A token of another shape is never looked up: it is unknown.
+        let Some(token) = token else {
+            return Err(script(&boot_flow::expired(&urls)));
+        };
         let resumed = boot_sessions::resume(
             &state.db,
             &token,
@@ -245,32 +250,30 @@ impl FromRequestParts<AppState> for Step {
     }
 }
 
+impl Step {
+    /// What every step of the boot flow takes, in its order.
+    fn parts(&self) -> (&AppState, &Urls, &BootSession, &BootToken) {
+        (&self.state, &self.urls, &self.session, &self.token)
+    }
+}
+
 /// Parses an id from the path; anything else is treated as a step nobody may take.
 fn id(text: &str) -> i32 {
     text.parse().unwrap_or(-1)
 }
 
 async fn start(step: Step) -> Response {
-    respond(boot_flow::start(&step.state, &step.urls, &step.session, &step.token).await)
+    let (state, urls, session, token) = step.parts();
+    respond(boot_flow::start(state, urls, session, token).await)
 }
 
 async fn organization(step: Step, Path((_, organization)): Path<(String, String)>) -> Response {
-    let Step {
-        state,
-        session,
-        token,
-        urls,
-    } = &step;
+    let (state, urls, session, token) = step.parts();
     respond(boot_flow::organization(state, urls, session, token, id(&organization)).await)
 }
 
 async fn group(step: Step, Path((_, group)): Path<(String, String)>) -> Response {
-    let Step {
-        state,
-        session,
-        token,
-        urls,
-    } = &step;
+    let (state, urls, session, token) = step.parts();
     respond(boot_flow::group_menu(state, urls, session, token, id(&group)).await)
 }
 
@@ -278,12 +281,7 @@ async fn boot(
     step: Step,
     Path((_, group, version, entry)): Path<(String, String, String, String)>,
 ) -> Response {
-    let Step {
-        state,
-        session,
-        token,
-        urls,
-    } = &step;
+    let (state, urls, session, token) = step.parts();
     let (group, version, entry) = (id(&group), id(&version), id(&entry));
     respond(boot_flow::boot(state, urls, session, token, group, version, entry).await)
 }

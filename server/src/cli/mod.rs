@@ -3,9 +3,11 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod users;
+
 use crate::{
     config::{CommonArgs, Config, ServeArgs},
-    database, import, logging, serve, users,
+    database, import, logging, serve,
 };
 
 /// PXE Cloud: network-boot live images and OS installers, managed from a browser.
