@@ -104,6 +104,34 @@ pub struct ServeArgs {
     /// How many days boot log rows are kept [default: 180]
     #[arg(long, env = "PXECLOUD_BOOT_LOG_DAYS", value_name = "DAYS")]
     pub boot_log_days: Option<u64>,
+    /// Serve the iPXE loaders and a generated autoexec.ipxe over TFTP [default: false]
+    #[arg(
+        long,
+        env = "PXECLOUD_TFTP",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub tftp: Option<bool>,
+    /// The TFTP server's address and port [default: 0.0.0.0:69]
+    #[arg(long, env = "PXECLOUD_TFTP_LISTEN", value_name = "ADDR:PORT")]
+    pub tftp_listen: Option<String>,
+    /// The largest TFTP block size granted to a client that asks; smaller asks are honoured
+    /// [default: 1456]
+    #[arg(long, env = "PXECLOUD_TFTP_BLOCK_SIZE", value_name = "BYTES")]
+    pub tftp_block_size: Option<u16>,
+    /// The folder the iPXE loaders served over TFTP are read from at start
+    /// [default: /usr/lib/ipxe]
+    #[arg(long, env = "PXECLOUD_LOADERS_DIR", value_name = "DIR")]
+    pub loaders_dir: Option<PathBuf>,
+}
+
+/// The TFTP server: where it listens and the largest block it grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TftpConfig {
+    pub listen: SocketAddr,
+    pub block_size_max: u16,
+    pub loaders_dir: PathBuf,
 }
 
 /// The web app over HTTPS: the certificate, its key, and where to listen.
@@ -153,6 +181,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     pub trusted_proxies: Vec<Network>,
     pub boot_log_retention: Duration,
+    /// `None` when TFTP is off.
+    pub tftp: Option<TftpConfig>,
 }
 
 /// The config file keys: the settings' field names, `config` aside.
@@ -298,6 +328,16 @@ fn check_max_connections(value: usize) -> Result<usize, String> {
     }
 }
 
+fn check_block_size(value: u16) -> Result<u16, String> {
+    const MIN: u16 = 512;
+    const MAX: u16 = 65464;
+    if (MIN..=MAX).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("must be between {MIN} and {MAX} bytes"))
+    }
+}
+
 /// Resolves one setting: the argument if given, else the file's value, else the default.
 fn pick<T>(arg: Option<T>, file: Option<T>) -> (Option<T>, bool) {
     match (arg, file) {
@@ -413,7 +453,31 @@ impl Config {
             (None, _) => Duration::from_secs(180 * 24 * 3600),
         };
 
+        let tftp_listen = match pick(serve.tftp_listen, file.serve.tftp_listen) {
+            (Some(value), from_args) => {
+                parse_listen(&value).map_err(fail("tftp_listen", from_args))?
+            }
+            (None, _) => SocketAddr::from(([0, 0, 0, 0], 69)),
+        };
+        let tftp_block_size = match pick(serve.tftp_block_size, file.serve.tftp_block_size) {
+            (Some(value), from_args) => {
+                check_block_size(value).map_err(fail("tftp_block_size", from_args))?
+            }
+            (None, _) => 1456,
+        };
+        let tftp = pick(serve.tftp, file.serve.tftp)
+            .0
+            .unwrap_or(false)
+            .then(|| TftpConfig {
+                listen: tftp_listen,
+                block_size_max: tftp_block_size,
+                loaders_dir: pick(serve.loaders_dir, file.serve.loaders_dir)
+                    .0
+                    .unwrap_or_else(|| PathBuf::from("/usr/lib/ipxe")),
+            });
+
         Ok(Self {
+            tftp,
             memdisk,
             max_connections,
             tls,
@@ -654,6 +718,7 @@ mod tests {
                 (config.boot_log_retention.as_secs() / 86_400).to_string(),
             ),
             ("data_dir", config.data_dir.display().to_string()),
+            ("tftp", config.tftp.is_some().to_string()),
         ] {
             assert!(
                 help(name).contains(&format!("[default: {value}]")),
@@ -661,6 +726,33 @@ mod tests {
                 help(name)
             );
         }
+    }
+
+    #[test]
+    fn tftp_is_off_unless_asked_for_and_its_block_size_is_checked() {
+        assert_eq!(
+            Config::load(&CommonArgs::default(), None).unwrap().tftp,
+            None
+        );
+        let f = file("tftp = true\ntftp_listen = \"127.0.0.1:6969\"\n");
+        let on = Config::load(&common_with(f.path()), None).unwrap();
+        assert_eq!(
+            on.tftp,
+            Some(TftpConfig {
+                listen: "127.0.0.1:6969".parse().unwrap(),
+                block_size_max: 1456,
+                loaders_dir: PathBuf::from("/usr/lib/ipxe"),
+            })
+        );
+        let serve = ServeArgs {
+            tftp: Some(true),
+            tftp_block_size: Some(100),
+            ..ServeArgs::default()
+        };
+        let error = Config::load(&CommonArgs::default(), Some(&serve))
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("`tftp_block_size`"), "{error}");
     }
 
     #[test]

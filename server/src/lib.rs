@@ -2,8 +2,8 @@
 //!
 //! - [`http`]: the HTTP front door (listener, router, pages and assets, iPXE steps,
 //!   security layers); the REST API, metrics and hosted files join it as routes.
-//! - The boot server's UDP doors (`tftp`, `dhcp`) will sit here, beside `http`, each started
-//!   by [`serve`] with its own listener.
+//! - The boot server's UDP doors sit beside `http`, each with its own listener: [`tftp`]
+//!   (and `dhcp` next).
 //! - [`cli`]: the command line (`serve`, `migrate`, `user`, `import`, `export`).
 //! - [`serve`] wires a run together from its [`config`]: database, listeners, housekeeping.
 //! - [`import`]: the configuration file format, applied and exported through the services.
@@ -18,3 +18,4 @@ pub mod http;
 pub mod import;
 pub mod logging;
 pub mod serve;
+pub mod tftp;

@@ -17,6 +17,7 @@ use crate::{
     config::Config,
     database,
     http::{self, assets, router},
+    tftp,
 };
 
 /// Why the server could not start.
@@ -38,10 +39,72 @@ pub enum ServeError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot serve TFTP on {address}: {}", tftp_hint(source))]
+    TftpBind {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Tls(#[from] http::TlsError),
     #[error("the server stopped: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What to do about a TFTP port that cannot be bound.
+fn tftp_hint(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "{error}; another TFTP server (tftpd-hpa, dnsmasq with enable-tftp) runs on this \
+             host: stop it, or give PXE Cloud another --tftp-listen"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "{error}; ports below 1024 need root or the CAP_NET_BIND_SERVICE capability \
+             (`setcap cap_net_bind_service=+ep` on the binary, or AmbientCapabilities= in \
+             a systemd unit)"
+        ),
+        _ => error.to_string(),
+    }
+}
+
+/// Binds the TFTP server when it is on; its loaders are read from `--loaders-dir` (Debian's
+/// `ipxe` package by default).
+async fn bind_tftp(config: &Config) -> Result<Option<tftp::TftpServer>, ServeError> {
+    let Some(settings) = &config.tftp else {
+        return Ok(None);
+    };
+    // iPXE chains over plain HTTP: to the public URL when it is one, else to this server's
+    // HTTP port at the address that answered DHCP (`${next-server}`).
+    let base_url = config
+        .public_url
+        .as_deref()
+        .filter(|url| url.starts_with("http://") && config.tls.is_none());
+    let files = tftp::files::BootFiles::new(&settings.loaders_dir, base_url, config.listen.port());
+    let names: Vec<String> = files.names().into_iter().map(str::to_owned).collect();
+    if names.len() == 1 {
+        tracing::warn!(
+            dir = %settings.loaders_dir.display(),
+            "no iPXE loaders found: install Debian's ipxe package or point --loaders-dir at them"
+        );
+    }
+    let server = tftp::TftpServer::bind(
+        settings.listen,
+        std::sync::Arc::new(files),
+        tftp::Settings {
+            blksize_max: settings.block_size_max,
+            ..tftp::Settings::default()
+        },
+    )
+    .await
+    .map_err(|source| ServeError::TftpBind {
+        address: settings.listen,
+        source,
+    })?;
+    tracing::info!(
+        address = %server.local_addr()?,
+        files = names.join(" "),
+        "TFTP is listening"
+    );
+    Ok(Some(server))
 }
 
 /// How many passwords are hashed at once: each takes 19 MiB and one core for ~50 ms.
@@ -209,6 +272,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             .map_err(|source| ServeError::Bind { address, source })
     };
     let listener = bind(config.listen).await?;
+    let tftp = bind_tftp(&config).await?;
     let tls = match &config.tls {
         Some(tls) => Some((
             http::tls_acceptor(&tls.cert, &tls.key)?,
@@ -236,6 +300,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         ..http::Limits::default()
     };
     let app = router::router(state);
+    if let Some(tftp) = tftp {
+        tokio::spawn(tftp.run());
+    }
     // One signal stops every listener.
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::spawn(async move {

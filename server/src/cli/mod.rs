@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the web app and the iPXE endpoints (migrates the database first)
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Bring the database schema up to date, then exit
     Migrate,
     /// Manage user accounts
@@ -83,7 +83,7 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 pub async fn run() -> ExitCode {
     let cli = Cli::parse();
     let serve_args = match &cli.command {
-        Command::Serve(args) => Some(args),
+        Command::Serve(args) => Some(args.as_ref()),
         _ => None,
     };
     let config = match Config::load(&cli.common, serve_args) {

@@ -1,0 +1,169 @@
+//! What the TFTP server serves: a closed set of names — the iPXE loaders and the generated
+//! `autoexec.ipxe` — never a path on disk that a client names.
+
+use std::{collections::BTreeMap, net::SocketAddr, path::Path, sync::Arc};
+
+/// The files a TFTP server answers with, by name.
+pub trait Files: Send + Sync + 'static {
+    /// The content of `name` for `client`, or `None` when there is no such file.
+    fn open(&self, name: &str, client: SocketAddr) -> Option<Arc<[u8]>>;
+}
+
+/// Checks a requested name before any lookup: printable ASCII, no directory parts that
+/// could leave the set (`..`, a leading `/`, a backslash). The answer is the message of the
+/// error packet.
+pub fn check_name(name: &[u8]) -> Result<&str, &'static str> {
+    let name = std::str::from_utf8(name).map_err(|_| "file names are ASCII")?;
+    if !name.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("file names are printable ASCII without spaces");
+    }
+    if name.starts_with('/') {
+        return Err("absolute paths are not served");
+    }
+    if name.contains('\\') {
+        return Err("backslashes are not allowed in file names");
+    }
+    if name.split('/').any(|part| part == ".." || part.is_empty()) {
+        return Err("this path is not served");
+    }
+    Ok(name)
+}
+
+/// A file's bytes as `netascii` sends them: line ends as CR LF, a lone CR as CR NUL.
+pub fn to_netascii(content: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(content.len() + content.len() / 16);
+    for &byte in content {
+        match byte {
+            b'\n' => out.extend_from_slice(b"\r\n"),
+            b'\r' => out.extend_from_slice(b"\r\0"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The names iPXE loaders go by over TFTP, and where Debian's `ipxe` package keeps them.
+pub const LOADERS: [&str; 4] = ["undionly.kpxe", "snponly.efi", "ipxe.efi", "ipxe-arm64.efi"];
+
+/// The boot server's files: the loaders found on this machine and the generated
+/// `autoexec.ipxe`.
+#[derive(Debug, Clone, Default)]
+pub struct BootFiles {
+    loaders: BTreeMap<String, Arc<[u8]>>,
+    autoexec: Arc<[u8]>,
+}
+
+impl BootFiles {
+    /// The loaders in `dir` (those of [`LOADERS`] that exist there) and the `autoexec.ipxe`
+    /// that sends iPXE to `base_url` (or, without one, to the TFTP server's own address on
+    /// `http_port`, which iPXE knows as `${next-server}`).
+    pub fn new(dir: &Path, base_url: Option<&str>, http_port: u16) -> Self {
+        let loaders = LOADERS
+            .iter()
+            .filter_map(|name| {
+                let content = std::fs::read(dir.join(name)).ok()?;
+                Some(((*name).to_owned(), Arc::from(content)))
+            })
+            .collect();
+        Self {
+            loaders,
+            autoexec: Arc::from(autoexec(base_url, http_port).into_bytes()),
+        }
+    }
+
+    /// The names served, loaders first.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.loaders.keys().map(String::as_str).collect();
+        names.push(AUTOEXEC);
+        names
+    }
+}
+
+/// The script iPXE loaders run first when they were fetched over TFTP.
+pub const AUTOEXEC: &str = "autoexec.ipxe";
+
+impl Files for BootFiles {
+    fn open(&self, name: &str, _client: SocketAddr) -> Option<Arc<[u8]>> {
+        if name == AUTOEXEC {
+            return Some(self.autoexec.clone());
+        }
+        self.loaders.get(name).cloned()
+    }
+}
+
+/// `autoexec.ipxe`: configure the network (again and again: the ProxyDHCP answer may come
+/// after the site's), then chain to the boot flow naming the machine.
+pub fn autoexec(base_url: Option<&str>, http_port: u16) -> String {
+    let base = match base_url {
+        Some(url) => url.trim_end_matches('/').to_owned(),
+        None => format!("http://${{next-server}}:{http_port}"),
+    };
+    format!(
+        "#!ipxe\n\
+         # Written by PXE Cloud: configure the network, then go to the boot flow.\n\
+         :dhcp\n\
+         dhcp || goto retry\n\
+         chain --autofree {base}/boot.ipxe?mac=${{net0/mac:hexhyp}}&uuid=${{uuid}}&platform=${{platform}}&arch=${{buildarch}} || goto retry\n\
+         :retry\n\
+         echo PXE Cloud: no answer yet, trying again in 3 seconds\n\
+         sleep 3\n\
+         goto dhcp\n"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_could_leave_the_set_are_refused() {
+        for bad in [
+            &b"../etc/passwd"[..],
+            b"/etc/passwd",
+            b"a/../../b",
+            b"a\\b",
+            b"a//b",
+            b"a b",
+            b"caf\xc3\xa9",
+            b"\xff",
+            b"a\x01",
+        ] {
+            assert!(check_name(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(check_name(b"snponly.efi"), Ok("snponly.efi"));
+        assert_eq!(check_name(b"x86_64/snponly.efi"), Ok("x86_64/snponly.efi"));
+    }
+
+    #[test]
+    fn netascii_turns_line_ends_into_cr_lf() {
+        assert_eq!(to_netascii(b"a\nb\rc"), b"a\r\nb\r\0c");
+    }
+
+    #[test]
+    fn autoexec_chains_to_the_public_url_or_the_next_server() {
+        let script = autoexec(Some("https://boot.example.org/"), 8080);
+        assert!(script.starts_with("#!ipxe\n"));
+        assert!(script.contains(
+            "chain --autofree https://boot.example.org/boot.ipxe?mac=${net0/mac:hexhyp}&"
+        ));
+        assert!(
+            autoexec(None, 8080).contains("chain --autofree http://${next-server}:8080/boot.ipxe?")
+        );
+    }
+
+    #[test]
+    fn only_the_set_is_served() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("snponly.efi"), b"loader").unwrap();
+        std::fs::write(dir.path().join("secret"), b"no").unwrap();
+        let files = BootFiles::new(dir.path(), None, 8080);
+        let client: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        assert_eq!(
+            files.open("snponly.efi", client).as_deref(),
+            Some(&b"loader"[..])
+        );
+        assert!(files.open("secret", client).is_none());
+        assert!(files.open(AUTOEXEC, client).is_some());
+        assert_eq!(files.names(), ["snponly.efi", AUTOEXEC]);
+    }
+}

@@ -1,0 +1,213 @@
+//! One read transfer on its own port: the option acknowledgement if the client asked for
+//! options, then the file in blocks, a window of them at a time, each window sent again on a
+//! timeout until the client acknowledges it or the retries run out.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, atomic::Ordering},
+    time::{Duration, Instant},
+};
+
+use tokio::{net::UdpSocket, time::timeout_at};
+
+use super::{
+    Settings, Stats,
+    packet::{self, BLKSIZE_DEFAULT, ErrorCode, Options, Packet},
+};
+
+pub(super) struct Transfer {
+    pub socket: UdpSocket,
+    pub client: SocketAddr,
+    pub content: Arc<[u8]>,
+    pub options: Options,
+    pub settings: Settings,
+    pub stats: Arc<Stats>,
+    pub name: String,
+}
+
+/// How a transfer ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    Done,
+    /// The client ended it with an error packet (code 8 after our OACK: a size probe).
+    ClientError(u16),
+    TimedOut,
+    Network,
+}
+
+/// What the client acknowledged, or how the wait ended.
+enum Heard {
+    Ack(u16),
+    End(End),
+    Nothing,
+}
+
+impl Transfer {
+    pub async fn run(self) {
+        let started = Instant::now();
+        let end = self.serve().await;
+        let millis = started.elapsed().as_millis();
+        let (client, name, bytes) = (self.client, self.name.as_str(), self.content.len());
+        match end {
+            End::Done => {
+                self.stats.completed.fetch_add(1, Ordering::Relaxed);
+                self.stats.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
+                tracing::info!(%client, name, bytes, millis, "tftp: sent");
+            }
+            End::ClientError(8) => {
+                self.stats.probes.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(%client, name, "tftp: the client took the size and ended");
+            }
+            End::ClientError(code) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(%client, name, code, "tftp: the client ended the transfer");
+            }
+            End::TimedOut | End::Network => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(%client, name, ?end, millis, "tftp: transfer failed");
+            }
+        }
+    }
+
+    /// The options we grant: the block size clamped to our cap, the size, the client's
+    /// timeout, the window clamped to our cap.
+    fn granted(&self) -> Options {
+        let asked = self.options;
+        Options {
+            blksize: asked
+                .blksize
+                .map(|b| b.min(self.settings.blksize_max.max(8))),
+            tsize: asked.tsize.map(|_| self.content.len() as u64),
+            timeout: asked.timeout,
+            windowsize: asked
+                .windowsize
+                .map(|w| w.min(self.settings.windowsize_max.max(1))),
+        }
+    }
+
+    async fn serve(&self) -> End {
+        let granted = self.granted();
+        let blksize = usize::from(granted.blksize.unwrap_or(BLKSIZE_DEFAULT));
+        let window = u64::from(granted.windowsize.unwrap_or(1));
+        let wait = granted
+            .timeout
+            .map_or(self.settings.timeout, |s| Duration::from_secs(s.into()));
+        // Blocks of the file; the last is shorter than a block (empty when the size is a
+        // multiple of it), which tells the client the file ends.
+        let last = (self.content.len() / blksize) as u64 + 1;
+
+        if self.options.any() {
+            let oack = packet::option_ack(&granted);
+            match self.exchange(&[oack], 0, 0, wait).await {
+                Ok(_) => {}
+                Err(end) => return end,
+            }
+        }
+
+        let mut acked = 0u64;
+        let mut packet = Vec::with_capacity(blksize + 4);
+        let mut tries = 0;
+        while acked < last {
+            let upto = (acked + window).min(last);
+            let mut burst = Vec::with_capacity((upto - acked) as usize);
+            for index in acked + 1..=upto {
+                let start = ((index - 1) as usize) * blksize;
+                let end = (start + blksize).min(self.content.len());
+                packet::data(&mut packet, index as u16, &self.content[start..end]);
+                burst.push(packet.clone());
+            }
+            match self.exchange(&burst, acked, upto, wait).await {
+                Ok(Some(index)) => {
+                    acked = index;
+                    tries = 0;
+                }
+                Ok(None) => {
+                    tries += 1;
+                    if tries > self.settings.retries {
+                        let _ = self
+                            .socket
+                            .send_to(
+                                &packet::error(ErrorCode::NotDefined, "timed out"),
+                                self.client,
+                            )
+                            .await;
+                        return End::TimedOut;
+                    }
+                }
+                Err(end) => return end,
+            }
+        }
+        End::Done
+    }
+
+    /// Sends `burst`, then waits up to `wait` for an acknowledgement of a block in
+    /// `(acked, upto]` (or of block `0` for the OACK, when both are 0). Returns the block
+    /// acknowledged, `None` on a timeout.
+    async fn exchange(
+        &self,
+        burst: &[Vec<u8>],
+        acked: u64,
+        upto: u64,
+        wait: Duration,
+    ) -> Result<Option<u64>, End> {
+        let mut tries = 0;
+        loop {
+            for packet in burst {
+                if self.socket.send_to(packet, self.client).await.is_err() {
+                    return Err(End::Network);
+                }
+            }
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                match self.listen(deadline).await {
+                    Heard::Ack(block) if upto == 0 => {
+                        if block == 0 {
+                            return Ok(Some(0));
+                        }
+                    }
+                    Heard::Ack(block) => {
+                        // The block index that this 16-bit number names within the window.
+                        if let Some(index) = (acked + 1..=upto).rev().find(|i| *i as u16 == block) {
+                            return Ok(Some(index));
+                        }
+                        // An older block: a duplicate acknowledgement, ignored (sending again
+                        // on duplicates is how the Sorcerer's Apprentice bug starts).
+                    }
+                    Heard::End(end) => return Err(end),
+                    Heard::Nothing => break,
+                }
+            }
+            if upto > 0 {
+                return Ok(None);
+            }
+            // The OACK is sent again here; data windows are counted by the caller.
+            tries += 1;
+            if tries > self.settings.retries {
+                return Err(End::TimedOut);
+            }
+        }
+    }
+
+    /// The next packet from the client before `deadline`; strangers get error 5.
+    async fn listen(&self, deadline: tokio::time::Instant) -> Heard {
+        let mut buffer = [0u8; 1024];
+        loop {
+            let (len, from) = match timeout_at(deadline, self.socket.recv_from(&mut buffer)).await {
+                Err(_) => return Heard::Nothing,
+                Ok(Err(_)) => return Heard::End(End::Network),
+                Ok(Ok(received)) => received,
+            };
+            if from != self.client {
+                let reply = packet::error(ErrorCode::UnknownTransferId, "unknown transfer id");
+                let _ = self.socket.send_to(&reply, from).await;
+                continue;
+            }
+            match packet::parse(&buffer[..len]) {
+                Ok(Packet::Ack { block }) => return Heard::Ack(block),
+                Ok(Packet::Error { code, .. }) => return Heard::End(End::ClientError(code)),
+                // Anything else from the client is noise in a read transfer.
+                _ => continue,
+            }
+        }
+    }
+}
