@@ -2,8 +2,8 @@
 //!
 //! - [`http`]: the HTTP front door (listener, router, pages and assets, iPXE steps,
 //!   security layers); the REST API, metrics and hosted files join it as routes.
-//! - The boot server's UDP doors sit beside `http`, each with its own listener: [`tftp`]
-//!   (and `dhcp` next).
+//! - The boot server's UDP doors sit beside `http`, each with its own listener: [`tftp`] and
+//!   [`dhcp`] (ProxyDHCP).
 //! - [`cli`]: the command line (`serve`, `migrate`, `user`, `import`, `export`).
 //! - [`serve`] wires a run together from its [`config`]: database, listeners, housekeeping.
 //! - [`import`]: the configuration file format, applied and exported through the services.
@@ -14,6 +14,7 @@
 pub mod cli;
 pub mod config;
 pub mod database;
+pub mod dhcp;
 pub mod http;
 pub mod import;
 pub mod logging;
