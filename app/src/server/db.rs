@@ -42,7 +42,7 @@ pub async fn serialize(conn: &impl ConnectionTrait, key: &str) -> Result<(), App
         ),
         _ => Statement::from_string(backend, "DELETE FROM login_attempts WHERE 1 = 0"),
     };
-    conn.execute_raw(statement).await.map_err(internal)?;
+    conn.execute_raw(statement).await?;
     Ok(())
 }
 

@@ -86,6 +86,13 @@ impl Transfer {
     }
 
     async fn serve(&self) -> End {
+        match self.send_all().await {
+            Ok(()) => End::Done,
+            Err(end) => end,
+        }
+    }
+
+    async fn send_all(&self) -> Result<(), End> {
         let granted = self.granted();
         let blksize = usize::from(granted.blksize.unwrap_or(BLKSIZE_DEFAULT));
         let window = u64::from(granted.windowsize.unwrap_or(1));
@@ -97,61 +104,38 @@ impl Transfer {
         let last = (self.content.len() / blksize) as u64 + 1;
 
         if self.options.any() {
-            let oack = packet::option_ack(&granted);
-            match self.exchange(&[oack], 0, 0, wait).await {
-                Ok(_) => {}
-                Err(end) => return end,
-            }
+            // The OACK is acknowledged as block 0.
+            self.send_until_acked(&[packet::option_ack(&granted)], 0, 0, wait)
+                .await?;
         }
-
         let mut acked = 0u64;
-        let mut packet = Vec::with_capacity(blksize + 4);
-        let mut tries = 0;
         while acked < last {
             let upto = (acked + window).min(last);
-            let mut burst = Vec::with_capacity((upto - acked) as usize);
-            for index in acked + 1..=upto {
-                let start = ((index - 1) as usize) * blksize;
-                let end = (start + blksize).min(self.content.len());
-                packet::data(&mut packet, index as u16, &self.content[start..end]);
-                burst.push(packet.clone());
-            }
-            match self.exchange(&burst, acked, upto, wait).await {
-                Ok(Some(index)) => {
-                    acked = index;
-                    tries = 0;
-                }
-                Ok(None) => {
-                    tries += 1;
-                    if tries > self.settings.retries {
-                        let _ = self
-                            .socket
-                            .send_to(
-                                &packet::error(ErrorCode::NotDefined, "timed out"),
-                                self.client,
-                            )
-                            .await;
-                        return End::TimedOut;
-                    }
-                }
-                Err(end) => return end,
-            }
+            let burst: Vec<Vec<u8>> = (acked + 1..=upto)
+                .map(|index| {
+                    let start = ((index - 1) as usize) * blksize;
+                    let end = (start + blksize).min(self.content.len());
+                    let mut out = Vec::with_capacity(end - start + 4);
+                    packet::data(&mut out, index as u16, &self.content[start..end]);
+                    out
+                })
+                .collect();
+            acked = self.send_until_acked(&burst, acked + 1, upto, wait).await?;
         }
-        End::Done
+        Ok(())
     }
 
-    /// Sends `burst`, then waits up to `wait` for an acknowledgement of a block in
-    /// `(acked, upto]` (or of block `0` for the OACK, when both are 0). Returns the block
-    /// acknowledged, `None` on a timeout.
-    async fn exchange(
+    /// Sends `burst` until the client acknowledges a block in `first..=upto` (the last such
+    /// block counts), sending it again after each `wait` without one, at most `retries`
+    /// times. Returns the block acknowledged.
+    async fn send_until_acked(
         &self,
         burst: &[Vec<u8>],
-        acked: u64,
+        first: u64,
         upto: u64,
         wait: Duration,
-    ) -> Result<Option<u64>, End> {
-        let mut tries = 0;
-        loop {
+    ) -> Result<u64, End> {
+        for _ in 0..=self.settings.retries {
             for packet in burst {
                 if self.socket.send_to(packet, self.client).await.is_err() {
                     return Err(End::Network);
@@ -160,32 +144,22 @@ impl Transfer {
             let deadline = tokio::time::Instant::now() + wait;
             loop {
                 match self.listen(deadline).await {
-                    Heard::Ack(block) if upto == 0 => {
-                        if block == 0 {
-                            return Ok(Some(0));
-                        }
-                    }
+                    // The block index that this 16-bit number names within the window. An
+                    // older block is a duplicate acknowledgement, ignored (sending again on
+                    // duplicates is how the Sorcerer's Apprentice bug starts).
                     Heard::Ack(block) => {
-                        // The block index that this 16-bit number names within the window.
-                        if let Some(index) = (acked + 1..=upto).rev().find(|i| *i as u16 == block) {
-                            return Ok(Some(index));
+                        if let Some(index) = (first..=upto).rev().find(|i| *i as u16 == block) {
+                            return Ok(index);
                         }
-                        // An older block: a duplicate acknowledgement, ignored (sending again
-                        // on duplicates is how the Sorcerer's Apprentice bug starts).
                     }
                     Heard::End(end) => return Err(end),
                     Heard::Nothing => break,
                 }
             }
-            if upto > 0 {
-                return Ok(None);
-            }
-            // The OACK is sent again here; data windows are counted by the caller.
-            tries += 1;
-            if tries > self.settings.retries {
-                return Err(End::TimedOut);
-            }
         }
+        let timed_out = packet::error(ErrorCode::NotDefined, "timed out");
+        let _ = self.socket.send_to(&timed_out, self.client).await;
+        Err(End::TimedOut)
     }
 
     /// The next packet from the client before `deadline`; strangers get error 5.
