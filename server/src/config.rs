@@ -113,6 +113,34 @@ pub struct ServeArgs {
         default_missing_value = "true"
     )]
     pub tftp: Option<bool>,
+    /// Network boot in one switch: TFTP and ProxyDHCP both on [default: false]
+    #[arg(
+        long,
+        env = "PXECLOUD_PXE",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub pxe: Option<bool>,
+    /// Answer network-booting firmware beside the site's DHCP server (UDP 67 and 4011),
+    /// never handing out addresses [default: false]
+    #[arg(
+        long,
+        env = "PXECLOUD_PROXY_DHCP",
+        value_name = "BOOL",
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub proxy_dhcp: Option<bool>,
+    /// A network interface ProxyDHCP answers on; repeat for several (the variable takes a
+    /// comma-separated list) [default: every interface with an IPv4 address]
+    #[arg(
+        long = "pxe-interface",
+        env = "PXECLOUD_PXE_INTERFACES",
+        value_name = "NAME",
+        value_delimiter = ','
+    )]
+    pub pxe_interfaces: Vec<String>,
     /// The TFTP server's address and port [default: 0.0.0.0:69]
     #[arg(long, env = "PXECLOUD_TFTP_LISTEN", value_name = "ADDR:PORT")]
     pub tftp_listen: Option<String>,
@@ -132,6 +160,12 @@ pub struct TftpConfig {
     pub listen: SocketAddr,
     pub block_size_max: u16,
     pub loaders_dir: PathBuf,
+}
+
+/// ProxyDHCP: the interfaces it answers on (none named: every one with an IPv4 address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyDhcpConfig {
+    pub interfaces: Vec<String>,
 }
 
 /// The web app over HTTPS: the certificate, its key, and where to listen.
@@ -183,6 +217,8 @@ pub struct Config {
     pub boot_log_retention: Duration,
     /// `None` when TFTP is off.
     pub tftp: Option<TftpConfig>,
+    /// `None` when ProxyDHCP is off.
+    pub proxy_dhcp: Option<ProxyDhcpConfig>,
 }
 
 /// The config file keys: the settings' field names, `config` aside.
@@ -338,6 +374,23 @@ fn check_block_size(value: u16) -> Result<u16, String> {
     }
 }
 
+/// A network interface name as Linux allows it: 1 to 15 bytes, no `/`, blank or `:`.
+fn check_interface(name: String) -> Result<String, String> {
+    let valid = (1..=15).contains(&name.len())
+        && name != "."
+        && name != ".."
+        && !name
+            .chars()
+            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control());
+    if valid {
+        Ok(name)
+    } else {
+        Err(format!(
+            "{name:?} is not a network interface name (1 to 15 characters, no `/`, `:` or blanks)"
+        ))
+    }
+}
+
 /// Resolves one setting: the argument if given, else the file's value, else the default.
 fn pick<T>(arg: Option<T>, file: Option<T>) -> (Option<T>, bool) {
     match (arg, file) {
@@ -465,10 +518,25 @@ impl Config {
             }
             (None, _) => 1456,
         };
-        let tftp = pick(serve.tftp, file.serve.tftp)
-            .0
-            .unwrap_or(false)
-            .then(|| TftpConfig {
+        let pxe = pick(serve.pxe, file.serve.pxe).0.unwrap_or(false);
+        let given = (!serve.pxe_interfaces.is_empty()).then_some(serve.pxe_interfaces);
+        let in_file = file.serve.pxe_interfaces;
+        let pxe_interfaces = match pick(given, (!in_file.is_empty()).then_some(in_file)) {
+            (Some(names), from_args) => names
+                .into_iter()
+                .map(|name| check_interface(name).map_err(fail("pxe_interfaces", from_args)))
+                .collect::<Result<Vec<_>, _>>()?,
+            (None, _) => Vec::new(),
+        };
+        let proxy_dhcp = (pxe
+            || pick(serve.proxy_dhcp, file.serve.proxy_dhcp)
+                .0
+                .unwrap_or(false))
+        .then_some(ProxyDhcpConfig {
+            interfaces: pxe_interfaces,
+        });
+        let tftp =
+            (pxe || pick(serve.tftp, file.serve.tftp).0.unwrap_or(false)).then(|| TftpConfig {
                 listen: tftp_listen,
                 block_size_max: tftp_block_size,
                 loaders_dir: pick(serve.loaders_dir, file.serve.loaders_dir)
@@ -478,6 +546,7 @@ impl Config {
 
         Ok(Self {
             tftp,
+            proxy_dhcp,
             memdisk,
             max_connections,
             tls,
@@ -725,6 +794,43 @@ mod tests {
                 "{name}: {value} / {}",
                 help(name)
             );
+        }
+    }
+
+    #[test]
+    fn pxe_turns_on_tftp_and_proxy_dhcp_and_interface_names_are_checked() {
+        let off = Config::load(&CommonArgs::default(), None).unwrap();
+        assert_eq!(off.proxy_dhcp, None);
+        let f = file("pxe = true\npxe_interfaces = [\"br0\", \"eth1\"]\n");
+        let on = Config::load(&common_with(f.path()), None).unwrap();
+        assert!(on.tftp.is_some());
+        assert_eq!(
+            on.proxy_dhcp,
+            Some(ProxyDhcpConfig {
+                interfaces: vec!["br0".into(), "eth1".into()]
+            })
+        );
+        // ProxyDHCP on its own, for a site whose TFTP server is elsewhere.
+        let serve = ServeArgs {
+            proxy_dhcp: Some(true),
+            ..ServeArgs::default()
+        };
+        let alone = Config::load(&CommonArgs::default(), Some(&serve)).unwrap();
+        assert_eq!(alone.tftp, None);
+        assert_eq!(
+            alone.proxy_dhcp,
+            Some(ProxyDhcpConfig { interfaces: vec![] })
+        );
+        for bad in ["", "a/b", "eth0:1", "much-too-long-name", "has space"] {
+            let serve = ServeArgs {
+                pxe: Some(true),
+                pxe_interfaces: vec![bad.to_owned()],
+                ..ServeArgs::default()
+            };
+            let error = Config::load(&CommonArgs::default(), Some(&serve))
+                .unwrap_err()
+                .to_string();
+            assert!(error.starts_with("`pxe_interfaces`"), "{bad}: {error}");
         }
     }
 

@@ -15,7 +15,7 @@ use tower_sessions::ExpiredDeletion;
 
 use crate::{
     config::Config,
-    database,
+    database, dhcp,
     http::{self, assets, router},
     tftp,
 };
@@ -44,6 +44,10 @@ pub enum ServeError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot answer DHCP on {}", proxy_dhcp_hint(.0))]
+    ProxyDhcpBind(dhcp::BindError),
+    #[error("cannot choose the interfaces ProxyDHCP answers on: {0}")]
+    Interfaces(#[from] dhcp::InterfaceError),
     #[error(transparent)]
     Tls(#[from] http::TlsError),
     #[error("the server stopped: {0}")]
@@ -66,18 +70,86 @@ fn tftp_hint(error: &std::io::Error) -> String {
     }
 }
 
+/// What to do about a DHCP port that cannot be bound.
+fn proxy_dhcp_hint(error: &dhcp::BindError) -> String {
+    let dhcp::BindError { port, source } = error;
+    match source.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "UDP {port}: {source}; a DHCP server (dnsmasq, isc-dhcp-server, Kea) runs on this \
+             host: run PXE Cloud's ProxyDHCP on another host, or turn it off (--proxy-dhcp \
+             false, TFTP stays on with --tftp) and give that DHCP server the boot options \
+             from the README's \"Using your own DHCP server\""
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "UDP {port}: {source}; ports below 1024 need root or the CAP_NET_BIND_SERVICE \
+             capability (`setcap cap_net_bind_service=+ep` on the binary, or \
+             AmbientCapabilities= in a systemd unit)"
+        ),
+        _ => format!("UDP {port}: {source}"),
+    }
+}
+
+/// The base URL iPXE chains to over plain HTTP: the public URL when it is one, else `None`
+/// (this server's HTTP port at the address the client reached).
+fn ipxe_base_url(config: &Config) -> Option<&str> {
+    config
+        .public_url
+        .as_deref()
+        .filter(|url| url.starts_with("http://") && config.tls.is_none())
+}
+
+/// Binds ProxyDHCP when it is on, offering `loaders` (those TFTP serves).
+fn bind_proxy_dhcp(
+    config: &Config,
+    loaders: Vec<String>,
+) -> Result<Option<dhcp::ProxyDhcp>, ServeError> {
+    let Some(settings) = &config.proxy_dhcp else {
+        return Ok(None);
+    };
+    let interfaces = dhcp::interfaces::choose(&settings.interfaces)?;
+    let public_url = ipxe_base_url(config).map(|url| url.trim_end_matches('/').to_owned());
+    if public_url.is_none() && config.listen.ip().is_loopback() {
+        tracing::warn!(
+            listen = %config.listen,
+            "ProxyDHCP sends iPXE to this server's HTTP port, which listens on loopback only: \
+             listen on 0.0.0.0 or give --public-url"
+        );
+    }
+    if loaders.is_empty() {
+        tracing::warn!(
+            "TFTP is off: ProxyDHCP answers iPXE clients only (turn on --tftp, or --pxe, to \
+             boot bare firmware)"
+        );
+    }
+    let names: Vec<String> = interfaces
+        .iter()
+        .map(|i| format!("{} ({})", i.name, i.address))
+        .collect();
+    let server = dhcp::ProxyDhcp::bind(dhcp::Settings {
+        interfaces,
+        public_url,
+        http_port: config.listen.port(),
+        loaders,
+        ports: dhcp::Ports::default(),
+    })
+    .map_err(ServeError::ProxyDhcpBind)?;
+    tracing::info!(
+        interfaces = names.join(", "),
+        "ProxyDHCP is answering on UDP 67 and 4011"
+    );
+    Ok(Some(server))
+}
+
 /// Binds the TFTP server when it is on; its loaders are read from `--loaders-dir` (Debian's
 /// `ipxe` package by default).
-async fn bind_tftp(config: &Config) -> Result<Option<tftp::TftpServer>, ServeError> {
+/// Returns it with the names of the loaders it serves.
+async fn bind_tftp(config: &Config) -> Result<Option<(tftp::TftpServer, Vec<String>)>, ServeError> {
     let Some(settings) = &config.tftp else {
         return Ok(None);
     };
     // iPXE chains over plain HTTP: to the public URL when it is one, else to this server's
     // HTTP port at the address that answered DHCP (`${next-server}`).
-    let base_url = config
-        .public_url
-        .as_deref()
-        .filter(|url| url.starts_with("http://") && config.tls.is_none());
+    let base_url = ipxe_base_url(config);
     let files = tftp::files::BootFiles::new(&settings.loaders_dir, base_url, config.listen.port());
     let names: Vec<String> = files.names().into_iter().map(str::to_owned).collect();
     if names.len() == 1 {
@@ -104,7 +176,7 @@ async fn bind_tftp(config: &Config) -> Result<Option<tftp::TftpServer>, ServeErr
         files = names.join(" "),
         "TFTP is listening"
     );
-    Ok(Some(server))
+    Ok(Some((server, names)))
 }
 
 /// How many passwords are hashed at once: each takes 19 MiB and one core for ~50 ms.
@@ -273,6 +345,11 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     };
     let listener = bind(config.listen).await?;
     let tftp = bind_tftp(&config).await?;
+    let loaders = tftp
+        .as_ref()
+        .map(|(_, names)| names.clone())
+        .unwrap_or_default();
+    let proxy_dhcp = bind_proxy_dhcp(&config, loaders)?;
     let tls = match &config.tls {
         Some(tls) => Some((
             http::tls_acceptor(&tls.cert, &tls.key)?,
@@ -300,8 +377,11 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         ..http::Limits::default()
     };
     let app = router::router(state);
-    if let Some(tftp) = tftp {
+    if let Some((tftp, _)) = tftp {
         tokio::spawn(tftp.run());
+    }
+    if let Some(proxy_dhcp) = proxy_dhcp {
+        tokio::spawn(proxy_dhcp.run());
     }
     // One signal stops every listener.
     let (stop, stopped) = tokio::sync::watch::channel(false);

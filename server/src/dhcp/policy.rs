@@ -79,6 +79,9 @@ pub enum Ignored {
     Architecture,
     /// The architecture's loader is not among the served files.
     NoLoader,
+    /// A REQUEST on port 67 that names another server (option 54): it asks the site's DHCP
+    /// server for its address, and an answer from us could be taken for that server's.
+    OtherServer,
 }
 
 /// The answer to `request` received on `port`, or why there is none.
@@ -91,6 +94,14 @@ pub fn answer(request: &Message, port: Port, offer: &Offer) -> Result<Message, I
         (Some(MessageType::Request), _) => MessageType::Ack,
         _ => return Err(Ignored::MessageType),
     };
+    if port == Port::Dhcp
+        && kind == MessageType::Ack
+        && request
+            .option(code::SERVER_ID)
+            .is_some_and(|id| id != offer.server.octets())
+    {
+        return Err(Ignored::OtherServer);
+    }
     match request.boot_client() {
         Some(BootClient::Pxe) => {}
         Some(BootClient::Http) => return Err(Ignored::HttpBoot),
@@ -219,6 +230,27 @@ mod tests {
             Some(&[6, 1, 8, 255][..])
         );
         assert_eq!(reply.file, b"snponly.efi");
+    }
+
+    #[test]
+    fn a_request_for_the_site_servers_address_is_left_to_it() {
+        let pxe = [
+            (code::VENDOR_CLASS, &b"PXEClient:Arch:00000:UNDI:002001"[..]),
+            (code::CLIENT_ARCH, &[0, 0][..]),
+        ];
+        let mut options = pxe.to_vec();
+        options.push((code::SERVER_ID, &[10, 0, 0, 1][..]));
+        let to_the_site = request(REQUEST, &options);
+        assert_eq!(
+            answer(&to_the_site, Port::Dhcp, &offer()),
+            Err(Ignored::OtherServer)
+        );
+        // The same request sent to us, or on the boot server port, is ours.
+        let mut options = pxe.to_vec();
+        options.push((code::SERVER_ID, &[10, 0, 0, 2][..]));
+        let to_us = request(REQUEST, &options);
+        assert!(answer(&to_us, Port::Dhcp, &offer()).is_ok());
+        assert!(answer(&to_the_site, Port::BootServer, &offer()).is_ok());
     }
 
     #[test]
