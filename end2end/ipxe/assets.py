@@ -67,9 +67,20 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
                     remaining -= len(chunk)
 
 
-def serve(root):
-    """Starts the server on a free loopback port; returns (server, port)."""
+def serve(root, address=("127.0.0.1", 0)):
+    """Starts the server (by default on a free loopback port); returns (server, port)."""
     handler = type("Handler", (RangeHandler,), {"root": root, "requests": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(address, handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, server.server_address[1]
+
+
+if __name__ == "__main__":
+    # `python3 assets.py ROOT HOST PORT`: serves in the foreground (run inside a network
+    # namespace by end2end/pxe).
+    import sys
+    import time
+
+    serve(sys.argv[1], (sys.argv[2], int(sys.argv[3])))
+    while True:
+        time.sleep(3600)

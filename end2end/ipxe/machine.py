@@ -8,7 +8,8 @@ autoexec.ipxe from the same folder.
 
 Networking is QEMU user mode with restrict=on: the guest reaches nothing but QEMU's own DHCP
 and TFTP, and the two guestfwd ports mapped to the PXE Cloud server and the file server on
-host loopback."""
+host loopback. Or, given a tap device and the network namespace that holds it
+(end2end/pxe), a real Ethernet segment: the firmware's own DHCP, ProxyDHCP and TFTP."""
 
 import json
 import os
@@ -65,17 +66,23 @@ AUTOEXEC = f"#!ipxe\ndhcp\nchain http://{GUEST_SERVER}/boot.ipxe\n"
 
 
 class Machine:
-    def __init__(self, uefi, server_port, files_port, artifacts, name, trixie_ipxe=None):
+    def __init__(self, uefi, server_port, files_port, artifacts, name, trixie_ipxe=None,
+                 tap=None):
         """Starts a BIOS or UEFI machine booting bookworm's iPXE, or, given the folder
-        fixtures.trixie_ipxe() returns, trixie's."""
+        fixtures.trixie_ipxe() returns, trixie's. With `tap` = (namespace, device, mac) the
+        machine is wired to that tap device instead: a BIOS machine boots the iPXE ROM, a UEFI
+        one OVMF's own PXE (server_port and files_port are then unused)."""
         self.uefi = uefi
         self.artifacts = artifacts
         self.name = name
         self.dir = tempfile.mkdtemp(prefix="pxecloud-qemu-")
         self.serial_path = os.path.join(self.dir, "serial.log")
         self.qmp_path = os.path.join(self.dir, "qmp.sock")
-        snponly = uefi and trixie_ipxe is not None
-        if snponly:
+        snponly = uefi and (trixie_ipxe is not None or tap is not None)
+        if tap is not None:
+            namespace, device, mac = tap
+            netdev = f"tap,id=n0,ifname={device},script=no,downscript=no"
+        elif snponly:
             # QEMU's TFTP serves this folder read-only; it holds nothing else.
             tftp = os.path.join(self.dir, "tftp")
             os.makedirs(tftp)
@@ -85,12 +92,15 @@ class Machine:
             boot = f"tftp={tftp},bootfile=snponly.efi,"
         else:
             boot = f"bootfile=http://{GUEST_SERVER}/boot.ipxe,"
-        netdev = (
-            "user,id=n0,restrict=on," + boot +
-            # A `cmd:` forward runs once per connection (a `tcp:` one carries only the first).
-            f"guestfwd=tcp:{GUEST_SERVER}-cmd:/bin/busybox nc 127.0.0.1 {server_port},"
-            f"guestfwd=tcp:{GUEST_FILES}-cmd:/bin/busybox nc 127.0.0.1 {files_port}"
-        )
+        if tap is None:
+            mac = None
+            netdev = (
+                "user,id=n0,restrict=on," + boot +
+                # A `cmd:` forward runs once per connection (a `tcp:` one carries only the first).
+                f"guestfwd=tcp:{GUEST_SERVER}-cmd:/bin/busybox nc 127.0.0.1 {server_port},"
+                f"guestfwd=tcp:{GUEST_FILES}-cmd:/bin/busybox nc 127.0.0.1 {files_port}"
+            )
+        nic_mac = f",mac={mac}" if mac else ""
         args = [
             "qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-smp", "1",
             "-display", "none", "-vga", "std", "-no-reboot",
@@ -109,12 +119,14 @@ class Machine:
             ]
         if snponly:
             # No option ROM: OVMF's own virtio-net driver and PXE fetch snponly.efi.
-            args += ["-device", "virtio-net-pci,netdev=n0,romfile=,bootindex=0"]
+            args += ["-device", f"virtio-net-pci,netdev=n0,romfile=,bootindex=0{nic_mac}"]
         elif uefi:
             args += ["-device", f"e1000,netdev=n0,romfile={EFI_ROM},bootindex=0"]
         else:
             rom = BIOS_ROM if trixie_ipxe is None else os.path.join(trixie_ipxe, TRIXIE_BIOS_ROM)
-            args += ["-device", f"e1000,netdev=n0,romfile={rom}"]
+            args += ["-device", f"e1000,netdev=n0,romfile={rom}{nic_mac}"]
+        if tap is not None:
+            args = ["ip", "netns", "exec", namespace] + args
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._connect()
 

@@ -243,3 +243,51 @@ async fn a_port_in_use_is_reported_with_its_number() {
     assert_eq!(error.port, port);
     assert_eq!(error.source.kind(), std::io::ErrorKind::AddrInUse);
 }
+
+/// What ProxyDHCP decides for the messages real firmware sent (netboot/tests/captures).
+#[test]
+fn captured_firmware_requests_get_the_answers_the_boot_chain_needs() {
+    use server::dhcp::policy::{Offer, Port, answer};
+    let capture = |name: &str| {
+        let path = format!(
+            "{}/../netboot/tests/captures/{name}.bin",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        Message::parse(&std::fs::read(&path).unwrap()).unwrap()
+    };
+    let offer = Offer {
+        server: Ipv4Addr::new(10, 77, 0, 2),
+        http_base: "http://10.77.0.2:8080".into(),
+        loaders: vec!["undionly.kpxe".into(), "snponly.efi".into()],
+    };
+
+    let ovmf = answer(&capture("ovmf-discover"), Port::Dhcp, &offer).unwrap();
+    assert_eq!(boot_file(&ovmf), "snponly.efi");
+    assert_eq!(ovmf.option(code::VENDOR_SPECIFIC), None);
+    let ovmf_4011 = answer(&capture("ovmf-request-4011"), Port::BootServer, &offer).unwrap();
+    assert_eq!(ovmf_4011.message_type(), Some(MessageType::Ack));
+    assert_eq!(boot_file(&ovmf_4011), "snponly.efi");
+    assert_eq!(
+        ovmf_4011.option(code::VENDOR_SPECIFIC),
+        Some(&[6, 1, 8, 255][..])
+    );
+    for ipxe in ["ipxe-bios-discover", "ipxe-efi-discover"] {
+        let reply = answer(&capture(ipxe), Port::Dhcp, &offer).unwrap();
+        assert_eq!(
+            boot_file(&reply),
+            "http://10.77.0.2:8080/boot.ipxe",
+            "{ipxe}"
+        );
+    }
+    for to_the_site in ["ovmf-request-to-site", "ipxe-bios-request-to-site"] {
+        assert_eq!(
+            answer(&capture(to_the_site), Port::Dhcp, &offer),
+            Err(Ignored::OtherServer),
+            "{to_the_site}"
+        );
+    }
+    assert_eq!(
+        answer(&capture("site-offer"), Port::Dhcp, &offer),
+        Err(Ignored::NotARequest)
+    );
+}

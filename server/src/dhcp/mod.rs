@@ -273,7 +273,7 @@ fn answer(
         Some(MessageType::Offer) => stats.offers.fetch_add(1, Ordering::Relaxed),
         _ => stats.acks.fetch_add(1, Ordering::Relaxed),
     };
-    tracing::debug!(
+    tracing::info!(
         mac = %mac(&request),
         xid = request.xid,
         arch = request.client_arch(),

@@ -92,17 +92,27 @@ impl Files for BootFiles {
 }
 
 /// `autoexec.ipxe`: configure the network (again and again: the ProxyDHCP answer may come
-/// after the site's), then chain to the boot flow naming the machine.
+/// after the site's), then chain to the boot flow naming the machine. Without a public URL
+/// the boot flow is on the TFTP server's host: the ProxyDHCP answer's `next-server` when
+/// there is one (the site's DHCP server names itself in its own), else the DHCP server's.
 pub fn autoexec(base_url: Option<&str>, http_port: u16) -> String {
-    let base = match base_url {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => format!("http://${{next-server}}:{http_port}"),
+    let (find_host, base) = match base_url {
+        Some(url) => (String::new(), url.trim_end_matches('/').to_owned()),
+        None => (
+            "set pxecloud-host ${next-server}\n\
+             isset ${proxydhcp/next-server} || goto chain\n\
+             set pxecloud-host ${proxydhcp/next-server}\n\
+             :chain\n"
+                .to_owned(),
+            format!("http://${{pxecloud-host}}:{http_port}"),
+        ),
     };
     format!(
         "#!ipxe\n\
          # Written by PXE Cloud: configure the network, then go to the boot flow.\n\
          :dhcp\n\
          dhcp || goto retry\n\
+         {find_host}\
          chain --autofree {base}/boot.ipxe?mac=${{net0/mac:hexhyp}}&uuid=${{uuid}}&platform=${{platform}}&arch=${{buildarch}} || goto retry\n\
          :retry\n\
          echo PXE Cloud: no answer yet, trying again in 3 seconds\n\
@@ -146,9 +156,13 @@ mod tests {
         assert!(script.contains(
             "chain --autofree https://boot.example.org/boot.ipxe?mac=${net0/mac:hexhyp}&"
         ));
+        let script = autoexec(None, 8080);
         assert!(
-            autoexec(None, 8080).contains("chain --autofree http://${next-server}:8080/boot.ipxe?")
+            script.contains("chain --autofree http://${pxecloud-host}:8080/boot.ipxe?"),
+            "{script}"
         );
+        assert!(script.contains("set pxecloud-host ${next-server}\n"));
+        assert!(script.contains("set pxecloud-host ${proxydhcp/next-server}\n"));
     }
 
     #[test]
