@@ -67,11 +67,12 @@ AUTOEXEC = f"#!ipxe\ndhcp\nchain http://{GUEST_SERVER}/boot.ipxe\n"
 
 class Machine:
     def __init__(self, uefi, server_port, files_port, artifacts, name, trixie_ipxe=None,
-                 tap=None):
+                 tap=None, http_boot=False):
         """Starts a BIOS or UEFI machine booting bookworm's iPXE, or, given the folder
         fixtures.trixie_ipxe() returns, trixie's. With `tap` = (namespace, device, mac) the
         machine is wired to that tap device instead: a BIOS machine boots the iPXE ROM, a UEFI
-        one OVMF's own PXE (server_port and files_port are then unused)."""
+        one OVMF's own PXE (server_port and files_port are then unused), or, with
+        `http_boot`, OVMF's UEFI HTTP Boot (PXE and IPv6 turned off in the firmware)."""
         self.uefi = uefi
         self.artifacts = artifacts
         self.name = name
@@ -125,6 +126,9 @@ class Machine:
         else:
             rom = BIOS_ROM if trixie_ipxe is None else os.path.join(trixie_ipxe, TRIXIE_BIOS_ROM)
             args += ["-device", f"e1000,netdev=n0,romfile={rom}{nic_mac}"]
+        if http_boot:
+            for knob in ("IPv4PXESupport", "IPv6PXESupport", "IPv6Support"):
+                args += ["-fw_cfg", f"name=opt/org.tianocore/{knob},string=no"]
         if tap is not None:
             args = ["ip", "netns", "exec", namespace] + args
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

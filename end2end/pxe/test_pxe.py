@@ -202,10 +202,11 @@ class NetworkBoot(unittest.TestCase):
                 shutil.copy(os.path.join(cls.dir, name), ARTIFACTS)
         shutil.rmtree(cls.dir, ignore_errors=True)
 
-    def machine(self, uefi, tap, mac):
-        machine = Machine(uefi, 0, 0, ARTIFACTS, f"{'uefi' if uefi else 'bios'}-pxe",
+    def machine(self, uefi, tap, mac, http_boot=False):
+        kind = "uefi-http" if http_boot else "uefi" if uefi else "bios"
+        machine = Machine(uefi, 0, 0, ARTIFACTS, f"{kind}-pxe",
                           trixie_ipxe=fixtures.trixie_ipxe(),
-                          tap=(self.lab.lab, tap, mac))
+                          tap=(self.lab.lab, tap, mac), http_boot=http_boot)
         self.addCleanup(machine.close)
         return machine
 
@@ -256,6 +257,29 @@ class NetworkBoot(unittest.TestCase):
             leases = f.read()
         for mac in (uefi_mac, bios_mac):
             self.assertIn(mac, leases)
+
+    def test_uefi_http_boot_loads_the_loader_over_http_and_boots(self):
+        mac = "52:54:00:77:00:03"
+        tftp_before = self.pxecloud.text().count("tftp: sent")
+        machine = self.machine(True, "tap0", mac, http_boot=True)
+        machine.wait_for(f"iPXE {self.version}", timeout=240)
+        machine.wait_for("Password", timeout=240)
+        machine.type("bob")
+        machine.key("ret")
+        machine.type(BOB_PASSWORD)
+        since = machine.mark()
+        machine.key("ret")
+        machine.wait_for("Debian live", since=since, timeout=120)
+        machine.key("ret")
+        machine.wait_stopped(timeout=240)
+        serial = machine.serial()
+        self.assertIn(fixtures.MARKER, serial)
+        # The firmware's HTTP client fetched the loader; no TFTP was involved.
+        self.assertIn(f"http://{SERVER}:8080/loaders/snponly.efi", serial)
+        log = [line for line in self.pxecloud.text().splitlines() if mac in line]
+        self.assertTrue(any("dhcp: answered" in l and "/loaders/snponly.efi" in l for l in log),
+                        "\n".join(log))
+        self.assertEqual(self.pxecloud.text().count("tftp: sent"), tftp_before)
 
 
 if __name__ == "__main__":

@@ -148,8 +148,8 @@ pub struct ServeArgs {
     /// [default: 1456]
     #[arg(long, env = "PXECLOUD_TFTP_BLOCK_SIZE", value_name = "BYTES")]
     pub tftp_block_size: Option<u16>,
-    /// The folder the iPXE loaders served over TFTP are read from at start
-    /// [default: /usr/lib/ipxe]
+    /// The folder the iPXE loaders (served over TFTP, and over HTTP for UEFI HTTP Boot) are
+    /// read from at start [default: /usr/lib/ipxe]
     #[arg(long, env = "PXECLOUD_LOADERS_DIR", value_name = "DIR")]
     pub loaders_dir: Option<PathBuf>,
 }
@@ -159,7 +159,6 @@ pub struct ServeArgs {
 pub struct TftpConfig {
     pub listen: SocketAddr,
     pub block_size_max: u16,
-    pub loaders_dir: PathBuf,
 }
 
 /// ProxyDHCP: the interfaces it answers on (none named: every one with an IPv4 address).
@@ -219,6 +218,8 @@ pub struct Config {
     pub tftp: Option<TftpConfig>,
     /// `None` when ProxyDHCP is off.
     pub proxy_dhcp: Option<ProxyDhcpConfig>,
+    /// Where the iPXE loaders are read from when TFTP or ProxyDHCP is on.
+    pub loaders_dir: PathBuf,
 }
 
 /// The config file keys: the settings' field names, `config` aside.
@@ -536,17 +537,18 @@ impl Config {
             interfaces: pxe_interfaces,
         });
         let tftp =
-            (pxe || pick(serve.tftp, file.serve.tftp).0.unwrap_or(false)).then(|| TftpConfig {
+            (pxe || pick(serve.tftp, file.serve.tftp).0.unwrap_or(false)).then_some(TftpConfig {
                 listen: tftp_listen,
                 block_size_max: tftp_block_size,
-                loaders_dir: pick(serve.loaders_dir, file.serve.loaders_dir)
-                    .0
-                    .unwrap_or_else(|| PathBuf::from("/usr/lib/ipxe")),
             });
+        let loaders_dir = pick(serve.loaders_dir, file.serve.loaders_dir)
+            .0
+            .unwrap_or_else(|| PathBuf::from("/usr/lib/ipxe"));
 
         Ok(Self {
             tftp,
             proxy_dhcp,
+            loaders_dir,
             memdisk,
             max_connections,
             tls,
@@ -847,7 +849,6 @@ mod tests {
             Some(TftpConfig {
                 listen: "127.0.0.1:6969".parse().unwrap(),
                 block_size_max: 1456,
-                loaders_dir: PathBuf::from("/usr/lib/ipxe"),
             })
         );
         let serve = ServeArgs {

@@ -98,10 +98,32 @@ fn ipxe_base_url(config: &Config) -> Option<&str> {
         .filter(|url| url.starts_with("http://") && config.tls.is_none())
 }
 
-/// Binds ProxyDHCP when it is on, offering `loaders` (those TFTP serves).
+/// The loaders and the generated `autoexec.ipxe`, when TFTP or ProxyDHCP is on.
+fn boot_files(config: &Config) -> Option<Arc<tftp::files::BootFiles>> {
+    if config.tftp.is_none() && config.proxy_dhcp.is_none() {
+        return None;
+    }
+    // iPXE chains over plain HTTP: to the public URL when it is one, else to this server's
+    // HTTP port at the address that answered DHCP (`${next-server}`).
+    let files = tftp::files::BootFiles::new(
+        &config.loaders_dir,
+        ipxe_base_url(config),
+        config.listen.port(),
+    );
+    if files.loader_names().is_empty() {
+        tracing::warn!(
+            dir = %config.loaders_dir.display(),
+            "no iPXE loaders found: install Debian's ipxe package or point --loaders-dir at them"
+        );
+    }
+    Some(Arc::new(files))
+}
+
+/// Binds ProxyDHCP when it is on, offering the loaders (over TFTP when it is on, and over
+/// HTTP for UEFI HTTP Boot).
 fn bind_proxy_dhcp(
     config: &Config,
-    loaders: Vec<String>,
+    files: Option<&tftp::files::BootFiles>,
 ) -> Result<Option<dhcp::ProxyDhcp>, ServeError> {
     let Some(settings) = &config.proxy_dhcp else {
         return Ok(None);
@@ -115,10 +137,10 @@ fn bind_proxy_dhcp(
              listen on 0.0.0.0 or give --public-url"
         );
     }
-    if loaders.is_empty() {
+    if config.tftp.is_none() {
         tracing::warn!(
-            "TFTP is off: ProxyDHCP answers iPXE clients only (turn on --tftp, or --pxe, to \
-             boot bare firmware)"
+            "TFTP is off: ProxyDHCP answers iPXE and UEFI HTTP Boot only (turn on --tftp, or \
+             --pxe, to boot bare PXE firmware)"
         );
     }
     let names: Vec<String> = interfaces
@@ -129,7 +151,8 @@ fn bind_proxy_dhcp(
         interfaces,
         public_url,
         http_port: config.listen.port(),
-        loaders,
+        loaders: files.map(|f| f.loader_names()).unwrap_or_default(),
+        tftp: config.tftp.is_some(),
         ports: dhcp::Ports::default(),
     })
     .map_err(ServeError::ProxyDhcpBind)?;
@@ -140,27 +163,18 @@ fn bind_proxy_dhcp(
     Ok(Some(server))
 }
 
-/// Binds the TFTP server when it is on; its loaders are read from `--loaders-dir` (Debian's
-/// `ipxe` package by default).
-/// Returns it with the names of the loaders it serves.
-async fn bind_tftp(config: &Config) -> Result<Option<(tftp::TftpServer, Vec<String>)>, ServeError> {
-    let Some(settings) = &config.tftp else {
+/// Binds the TFTP server when it is on, serving `files`.
+async fn bind_tftp(
+    config: &Config,
+    files: Option<&Arc<tftp::files::BootFiles>>,
+) -> Result<Option<tftp::TftpServer>, ServeError> {
+    let (Some(settings), Some(files)) = (&config.tftp, files) else {
         return Ok(None);
     };
-    // iPXE chains over plain HTTP: to the public URL when it is one, else to this server's
-    // HTTP port at the address that answered DHCP (`${next-server}`).
-    let base_url = ipxe_base_url(config);
-    let files = tftp::files::BootFiles::new(&settings.loaders_dir, base_url, config.listen.port());
-    let names: Vec<String> = files.names().into_iter().map(str::to_owned).collect();
-    if names.len() == 1 {
-        tracing::warn!(
-            dir = %settings.loaders_dir.display(),
-            "no iPXE loaders found: install Debian's ipxe package or point --loaders-dir at them"
-        );
-    }
+    let names = files.names().join(" ");
     let server = tftp::TftpServer::bind(
         settings.listen,
-        std::sync::Arc::new(files),
+        files.clone(),
         tftp::Settings {
             blksize_max: settings.block_size_max,
             ..tftp::Settings::default()
@@ -173,10 +187,10 @@ async fn bind_tftp(config: &Config) -> Result<Option<(tftp::TftpServer, Vec<Stri
     })?;
     tracing::info!(
         address = %server.local_addr()?,
-        files = names.join(" "),
+        files = names,
         "TFTP is listening"
     );
-    Ok(Some((server, names)))
+    Ok(Some(server))
 }
 
 /// How many passwords are hashed at once: each takes 19 MiB and one core for ~50 ms.
@@ -344,12 +358,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
             .map_err(|source| ServeError::Bind { address, source })
     };
     let listener = bind(config.listen).await?;
-    let tftp = bind_tftp(&config).await?;
-    let loaders = tftp
-        .as_ref()
-        .map(|(_, names)| names.clone())
-        .unwrap_or_default();
-    let proxy_dhcp = bind_proxy_dhcp(&config, loaders)?;
+    let boot_files = boot_files(&config);
+    let tftp = bind_tftp(&config, boot_files.as_ref()).await?;
+    let proxy_dhcp = bind_proxy_dhcp(&config, boot_files.as_deref())?;
     let tls = match &config.tls {
         Some(tls) => Some((
             http::tls_acceptor(&tls.cert, &tls.key)?,
@@ -376,8 +387,8 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         max_connections: config.max_connections,
         ..http::Limits::default()
     };
-    let app = router::router(state);
-    if let Some((tftp, _)) = tftp {
+    let app = router::router(state, boot_files);
+    if let Some(tftp) = tftp {
         tokio::spawn(tftp.run());
     }
     if let Some(proxy_dhcp) = proxy_dhcp {

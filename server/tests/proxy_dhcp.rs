@@ -44,6 +44,7 @@ async fn start(loaders: &[&str]) -> Running {
         public_url: None,
         http_port: 8080,
         loaders: loaders.iter().map(|l| l.to_string()).collect(),
+        tftp: true,
         ports: Ports {
             server: free_port(),
             relay: relay.local_addr().unwrap().port(),
@@ -233,6 +234,7 @@ async fn a_port_in_use_is_reported_with_its_number() {
         public_url: None,
         http_port: 8080,
         loaders: Vec::new(),
+        tftp: false,
         ports: Ports {
             server: port,
             ..Ports::default()
@@ -259,6 +261,7 @@ fn captured_firmware_requests_get_the_answers_the_boot_chain_needs() {
         server: Ipv4Addr::new(10, 77, 0, 2),
         http_base: "http://10.77.0.2:8080".into(),
         loaders: vec!["undionly.kpxe".into(), "snponly.efi".into()],
+        tftp: true,
     };
 
     let ovmf = answer(&capture("ovmf-discover"), Port::Dhcp, &offer).unwrap();

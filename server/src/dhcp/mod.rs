@@ -60,9 +60,10 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// This server's plain HTTP port.
     pub http_port: u16,
-    /// The loaders the TFTP server serves (none when it is off: then only iPXE clients are
-    /// answered).
+    /// The loaders this server has (served over HTTP for UEFI HTTP Boot).
     pub loaders: Vec<String>,
+    /// Whether TFTP serves them too (without it, bare PXE firmware gets no answer).
+    pub tftp: bool,
     pub ports: Ports,
 }
 
@@ -81,11 +82,10 @@ pub struct Stats {
 }
 
 /// Every reason to ignore a request, in the order [`Stats`] counts them.
-const IGNORED: [Ignored; 7] = [
+const IGNORED: [Ignored; 6] = [
     Ignored::NotARequest,
     Ignored::MessageType,
     Ignored::NotPxe,
-    Ignored::HttpBoot,
     Ignored::Architecture,
     Ignored::NoLoader,
     Ignored::OtherServer,
@@ -157,6 +157,7 @@ impl ProxyDhcp {
                         server: interface.address,
                         http_base,
                         loaders: settings.loaders.clone(),
+                        tftp: settings.tftp,
                     },
                     interface,
                 }

@@ -3,7 +3,7 @@
 //! offer. It never hands out an address (`yiaddr` stays 0.0.0.0).
 //!
 //! The recipe follows what working implementations do (docs: `../shared/reviews/peers.md`
-//! b2/b3): only `PXEClient` requests are answered; the architecture comes from option 93 (or
+//! b2/b3): only `PXEClient` and `HTTPClient` (UEFI HTTP Boot) requests are answered; the architecture comes from option 93 (or
 //! the vendor class's `Arch:`); an iPXE client is sent to `/boot.ipxe` over HTTP so it never
 //! loads a loader again; BIOS clients get discovery control "just download" (option 43) on
 //! port 67, EFI clients get no option 43 there and are answered on port 4011, where some
@@ -29,18 +29,25 @@ pub struct Offer {
     pub server: Ipv4Addr,
     /// The base URL of the boot flow for iPXE clients, e.g. `http://10.0.0.2:8080`.
     pub http_base: String,
-    /// The loaders that can be served over TFTP.
+    /// The loaders this server has: over HTTP at `{http_base}/loaders/{name}`, and over TFTP
+    /// when `tftp` is on.
     pub loaders: Vec<String>,
+    /// Whether the TFTP server runs (bare PXE firmware loads its loader over TFTP).
+    pub tftp: bool,
 }
+
+/// Where the HTTP server serves the loaders, for UEFI HTTP Boot.
+pub const LOADERS_PATH: &str = "/loaders/";
 
 /// The architecture types of RFC 4578 / IANA that PXE Cloud boots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Arch {
     /// 0: x86 BIOS.
     Bios,
-    /// 7 and 9: x86-64 UEFI (firmware disagree which number is which).
+    /// 7 and 9: x86-64 UEFI (firmware disagree which number is which); 16 when it boots
+    /// over HTTP.
     X64Uefi,
-    /// 11: ARM64 UEFI.
+    /// 11: ARM64 UEFI; 19 over HTTP.
     Arm64Uefi,
 }
 
@@ -48,8 +55,8 @@ impl Arch {
     pub fn from_code(code: u16) -> Option<Self> {
         match code {
             0 => Some(Self::Bios),
-            7 | 9 => Some(Self::X64Uefi),
-            11 => Some(Self::Arm64Uefi),
+            7 | 9 | 16 => Some(Self::X64Uefi),
+            11 | 19 => Some(Self::Arm64Uefi),
             _ => None,
         }
     }
@@ -71,13 +78,12 @@ pub enum Ignored {
     NotARequest,
     /// A DHCP message type a proxy does not answer (RELEASE, DECLINE…).
     MessageType,
-    /// No `PXEClient` vendor class: not a network-booting firmware.
+    /// No `PXEClient` or `HTTPClient` vendor class: not a network-booting firmware.
     NotPxe,
-    /// UEFI HTTP Boot (`HTTPClient`): answered once loaders are served over HTTP.
-    HttpBoot,
     /// No architecture, or one PXE Cloud has no loader for.
     Architecture,
-    /// The architecture's loader is not among the served files.
+    /// The architecture's loader is not among the served files (or, for PXE firmware, TFTP
+    /// is off).
     NoLoader,
     /// A REQUEST on port 67 that names another server (option 54): it asks the site's DHCP
     /// server for its address, and an answer from us could be taken for that server's.
@@ -102,37 +108,49 @@ pub fn answer(request: &Message, port: Port, offer: &Offer) -> Result<Message, I
     {
         return Err(Ignored::OtherServer);
     }
-    match request.boot_client() {
-        Some(BootClient::Pxe) => {}
-        Some(BootClient::Http) => return Err(Ignored::HttpBoot),
-        None => return Err(Ignored::NotPxe),
-    }
+    let client = request.boot_client().ok_or(Ignored::NotPxe)?;
     let arch = request
         .client_arch()
         .and_then(Arch::from_code)
         .ok_or(Ignored::Architecture)?;
+    let has_loader = |loader: &str| offer.loaders.iter().any(|l| l == loader);
+    let http_base = offer.http_base.trim_end_matches('/');
 
     let mut reply = request.reply(kind);
     reply.siaddr = offer.server;
     reply.set_option(code::SERVER_ID, offer.server.octets());
-    reply.set_option(code::VENDOR_CLASS, &b"PXEClient"[..]);
     if let Some(id) = request.option(code::MACHINE_ID) {
         reply.set_option(code::MACHINE_ID, id);
     }
-    let file = if request.is_ipxe() {
-        // iPXE runs already: straight to the boot flow, never a loader again.
-        format!("{}/boot.ipxe", offer.http_base.trim_end_matches('/'))
-    } else {
-        let loader = arch.loader();
-        if !offer.loaders.iter().any(|l| l == loader) {
-            return Err(Ignored::NoLoader);
+    let file = match client {
+        BootClient::Http => {
+            // UEFI HTTP Boot: the loader's URL; the firmware takes a proxy offer only when it
+            // says `HTTPClient` back.
+            let loader = arch.loader();
+            if !has_loader(loader) {
+                return Err(Ignored::NoLoader);
+            }
+            reply.set_option(code::VENDOR_CLASS, &b"HTTPClient"[..]);
+            format!("{http_base}{LOADERS_PATH}{loader}")
         }
-        if arch == Arch::Bios || port == Port::BootServer {
-            // PXE discovery control: no boot server discovery, download the file named here.
-            reply.set_option(code::VENDOR_SPECIFIC, &[6u8, 1, 8, 255][..]);
+        BootClient::Pxe if request.is_ipxe() => {
+            // iPXE runs already: straight to the boot flow, never a loader again.
+            reply.set_option(code::VENDOR_CLASS, &b"PXEClient"[..]);
+            format!("{http_base}/boot.ipxe")
         }
-        reply.set_option(code::TFTP_SERVER, offer.server.to_string());
-        loader.to_owned()
+        BootClient::Pxe => {
+            let loader = arch.loader();
+            if !offer.tftp || !has_loader(loader) {
+                return Err(Ignored::NoLoader);
+            }
+            reply.set_option(code::VENDOR_CLASS, &b"PXEClient"[..]);
+            if arch == Arch::Bios || port == Port::BootServer {
+                // PXE discovery control: no boot server discovery, download the file named here.
+                reply.set_option(code::VENDOR_SPECIFIC, &[6u8, 1, 8, 255][..]);
+            }
+            reply.set_option(code::TFTP_SERVER, offer.server.to_string());
+            loader.to_owned()
+        }
     };
     reply.set_option(code::BOOTFILE, file.as_bytes());
     reply.file = file.into_bytes();
@@ -148,6 +166,7 @@ mod tests {
             server: Ipv4Addr::new(10, 0, 0, 2),
             http_base: "http://10.0.0.2:8080".into(),
             loaders: vec!["undionly.kpxe".into(), "snponly.efi".into()],
+            tftp: true,
         }
     }
 
@@ -268,6 +287,37 @@ mod tests {
     }
 
     #[test]
+    fn uefi_http_boot_gets_the_loader_url_and_http_client_back() {
+        let http = request(
+            DISCOVER,
+            &[
+                (code::VENDOR_CLASS, b"HTTPClient:Arch:00016:UNDI:003000"),
+                (code::CLIENT_ARCH, &[0, 16]),
+            ],
+        );
+        // Over HTTP, so even without TFTP.
+        let mut without_tftp = offer();
+        without_tftp.tftp = false;
+        let reply = answer(&http, Port::Dhcp, &without_tftp).unwrap();
+        assert_eq!(reply.message_type(), Some(MessageType::Offer));
+        assert_eq!(reply.option(code::VENDOR_CLASS), Some(&b"HTTPClient"[..]));
+        assert_eq!(
+            reply.option(code::BOOTFILE),
+            Some(&b"http://10.0.0.2:8080/loaders/snponly.efi"[..])
+        );
+        assert_eq!(reply.option(code::VENDOR_SPECIFIC), None);
+        assert_eq!(reply.option(code::TFTP_SERVER), None);
+        let arm = request(
+            DISCOVER,
+            &[
+                (code::VENDOR_CLASS, b"HTTPClient:Arch:00019"),
+                (code::CLIENT_ARCH, &[0, 19]),
+            ],
+        );
+        assert_eq!(answer(&arm, Port::Dhcp, &offer()), Err(Ignored::NoLoader));
+    }
+
+    #[test]
     fn clients_that_are_not_pxe_firmware_get_nothing() {
         let plain = request(DISCOVER, &[(code::VENDOR_CLASS, b"MSFT 5.0")]);
         assert_eq!(answer(&plain, Port::Dhcp, &offer()), Err(Ignored::NotPxe));
@@ -302,8 +352,19 @@ mod tests {
             ],
         );
         assert_eq!(answer(&arm, Port::Dhcp, &offer()), Err(Ignored::NoLoader));
-        let http = request(DISCOVER, &[(code::VENDOR_CLASS, b"HTTPClient:Arch:00016")]);
-        assert_eq!(answer(&http, Port::Dhcp, &offer()), Err(Ignored::HttpBoot));
+        let mut without_tftp = offer();
+        without_tftp.tftp = false;
+        let bios = request(
+            DISCOVER,
+            &[
+                (code::VENDOR_CLASS, b"PXEClient:Arch:00000"),
+                (code::CLIENT_ARCH, &[0, 0]),
+            ],
+        );
+        assert_eq!(
+            answer(&bios, Port::Dhcp, &without_tftp),
+            Err(Ignored::NoLoader)
+        );
         let mut reply_sent_back = request(DISCOVER, &[(code::VENDOR_CLASS, b"PXEClient")]);
         reply_sent_back.op = netboot::dhcp::BOOTREPLY;
         assert_eq!(

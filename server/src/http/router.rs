@@ -23,15 +23,17 @@ use tower_http::{
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use super::{assets, ipxe, security};
+use super::{assets, ipxe, loaders, security};
+use crate::tftp::files::BootFiles;
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "pxecloud_session";
 
-/// The whole app as one router, ready to serve.
-pub fn router(state: AppState) -> Router {
+/// The whole app as one router, ready to serve; with the boot server's files, the iPXE
+/// loaders too (for UEFI HTTP Boot).
+pub fn router(state: AppState, boot_files: Option<Arc<BootFiles>>) -> Router {
     let routes = generate_route_list(App);
     let ttl = time::Duration::seconds(
         i64::try_from(state.settings.web_session_ttl.as_secs()).unwrap_or(i64::MAX),
@@ -48,6 +50,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .merge(ipxe::routes())
+        .merge(boot_files.map(loaders::routes).unwrap_or_default())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -93,14 +96,18 @@ pub fn with_hsts(app: Router) -> Router {
     ))
 }
 
-/// The app as the plain-HTTP listener serves it while HTTPS is on: the iPXE steps and the
-/// health check as they are (iPXE speaks plain HTTP), and every other request sent to the
+/// The app as the plain-HTTP listener serves it while HTTPS is on: the iPXE steps, the
+/// loaders and the health check as they are (iPXE and firmware speak plain HTTP), and every other request sent to the
 /// same path on the HTTPS port, so that no browser sends a password in clear.
 pub fn ipxe_only(app: Router, https_port: u16) -> Router {
     app.layer(middleware::from_fn(
         move |request: Request<Body>, next: Next| async move {
             let path = request.uri().path();
-            if path == "/boot.ipxe" || path == "/healthz" || path.starts_with("/ipxe/") {
+            if path == "/boot.ipxe"
+                || path == "/healthz"
+                || path.starts_with("/ipxe/")
+                || path.starts_with(crate::dhcp::policy::LOADERS_PATH)
+            {
                 return next.run(request).await;
             }
             https_redirect(&request, https_port)

@@ -71,6 +71,16 @@ impl BootFiles {
         }
     }
 
+    /// One loader (never the generated script), for UEFI HTTP Boot.
+    pub fn loader(&self, name: &str) -> Option<Arc<[u8]>> {
+        self.loaders.get(name).cloned()
+    }
+
+    /// The loaders found.
+    pub fn loader_names(&self) -> Vec<String> {
+        self.loaders.keys().cloned().collect()
+    }
+
     /// The names served, loaders first.
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.loaders.keys().map(String::as_str).collect();

@@ -84,6 +84,17 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// What the test server offers as iPXE loaders over HTTP: one, `snponly.efi`.
+pub const LOADER: &[u8] = b"MZ a stand-in for snponly.efi";
+
+fn boot_files() -> server::tftp::files::BootFiles {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("snponly.efi"), LOADER).unwrap();
+    std::fs::write(dir.path().join("not-a-loader"), b"secret").unwrap();
+    // Read whole at start: the folder can go.
+    server::tftp::files::BootFiles::new(dir.path(), None, 8080)
+}
+
 /// Starts a server with default settings.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -138,7 +149,7 @@ async fn spawn_full(
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let app = router::router(state.clone());
+    let app = router::router(state.clone(), Some(Arc::new(boot_files())));
     tokio::spawn(http::serve(
         listener,
         app,
