@@ -1,18 +1,23 @@
-"""Network boot as a site runs it: real firmware, a real DHCP server and PXE Cloud with `--pxe`,
-in network namespaces this test makes and removes, so nothing is sent outside them.
+"""Network boot as a site runs it: real firmware, a real DHCP server and PXE Cloud, in network
+namespaces this test makes and removes, so nothing is sent outside them.
 
-    site namespace     dnsmasq, DHCP only: addresses, no boot options      10.77.0.1
-    server namespace   pxecloud serve --pxe (ProxyDHCP, TFTP, HTTP) and     10.77.0.2
-                       the file server with the kernel and initrd (:8000)
+    site namespace     the site's DHCP server                               10.77.0.1
+    server namespace   pxecloud serve (TFTP, HTTP, and ProxyDHCP when on)   10.77.0.2
+                       and the file server with the kernel and initrd (:8000)
     lab namespace      the bridge joining them, and a tap device per QEMU machine
 
-A UEFI machine (OVMF's own PXE, no option ROM) gets snponly.efi named by ProxyDHCP and fetched
-over PXE Cloud's TFTP, runs iPXE, asks DHCP again and is sent to /boot.ipxe; a BIOS machine
-with the iPXE ROM is sent to /boot.ipxe at once. Both boot at the same time, sign in and reach
-the kernel. The DHCP traffic on the bridge is kept as a capture among the artifacts.
+Three sites: dnsmasq handing out addresses only, with PXE Cloud's ProxyDHCP beside it
+(`serve --pxe`); and dnsmasq and ISC dhcpd configured with what `pxecloud dhcp-config` prints,
+with PXE Cloud serving TFTP and HTTP only (`serve --tftp`). In each, a UEFI machine (OVMF's own
+PXE, no option ROM) loads snponly.efi over PXE Cloud's TFTP, runs iPXE, asks DHCP again and is
+sent to /boot.ipxe, while a BIOS machine with the iPXE ROM is sent to /boot.ipxe at once; both
+sign in and reach the kernel at the same time. Then a UEFI machine boots by UEFI HTTP Boot,
+loading snponly.efi over HTTP. The DHCP traffic on the bridge is kept as a capture among the
+artifacts.
 
-Needs root (`ip netns`), dnsmasq (Debian's dnsmasq-base) and tcpdump, as `.ci/setup` installs;
-skipped without them unless `CI` or `PXECLOUD_REQUIRE_SITE` is set."""
+Needs root (`ip netns`), dnsmasq (Debian's dnsmasq-base), ISC dhcpd (isc-dhcp-server) and
+tcpdump, as `.ci/setup` installs; skipped without them unless `CI` or `PXECLOUD_REQUIRE_SITE`
+is set."""
 
 import os
 import shutil
@@ -49,7 +54,7 @@ def missing():
     """What this machine lacks to run the lab, or None."""
     if os.geteuid() != 0:
         return "network namespaces need root"
-    for tool in ("ip", "dnsmasq", "tcpdump", "qemu-system-x86_64"):
+    for tool in ("ip", "dnsmasq", "dhcpd", "tcpdump", "qemu-system-x86_64"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
     return None
@@ -135,8 +140,15 @@ class Process:
         self.log.close()
 
 
-@unittest.skipIf(missing() and not required(), missing() or "")
-class NetworkBoot(unittest.TestCase):
+class LabCase:
+    """One site: its DHCP server (`start_site`), PXE Cloud started with `serve_args`, and the
+    machines; the scenarios every site boots."""
+
+    name = ""
+    serve_args = []
+    # Whether PXE Cloud's ProxyDHCP answers (else the site's DHCP server names the files).
+    proxy = False
+
     @classmethod
     def setUpClass(cls):
         if missing():
@@ -144,7 +156,7 @@ class NetworkBoot(unittest.TestCase):
         cls.version = fixtures.TRIXIE_IPXE_VERSION
         trixie = fixtures.trixie_ipxe()
         files_dir = fixtures.all_fixtures()
-        cls.dir = tempfile.mkdtemp(prefix="pxecloud-pxe-")
+        cls.dir = tempfile.mkdtemp(prefix=f"pxecloud-pxe-{cls.name}-")
         cls.processes = []
         cls.lab = Lab(taps=2)
         try:
@@ -154,72 +166,69 @@ class NetworkBoot(unittest.TestCase):
             raise
 
     @classmethod
+    def spawn(cls, name, argv):
+        process = Process(argv, os.path.join(cls.dir, f"{name}.log"))
+        cls.processes.append(process)
+        return process
+
+    @classmethod
     def start(cls, files_dir, loaders):
         lab = cls.lab
-
-        def spawn(name, argv, env=None):
-            process = Process(argv, os.path.join(cls.dir, f"{name}.log"), env)
-            cls.processes.append(process)
-            return process
-
         cls.capture = os.path.join(cls.dir, "dhcp.pcap")
-        tcpdump = spawn("tcpdump", lab.run_in(
+        tcpdump = cls.spawn("tcpdump", lab.run_in(
             lab.lab, "tcpdump", "-i", "br0", "-U", "-w", cls.capture,
             "udp port 67 or udp port 68 or udp port 4011"))
         tcpdump.wait_for("listening on br0")
-        cls.dnsmasq = spawn("dnsmasq", lab.run_in(
-            lab.site, "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
-            "--interface=site0", "--bind-interfaces", "--user=root", "--no-ping",
-            f"--dhcp-range={SUBNET}.100,{SUBNET}.199,255.255.255.0,1h",
-            f"--dhcp-leasefile={cls.dir}/leases", "--log-dhcp"))
-        cls.dnsmasq.wait_for("DHCP, IP range")
-        spawn("files", lab.run_in(lab.server, "python3", ASSETS, files_dir, SERVER, "8000"))
 
-        binary = os.path.join(cls.dir, "pxecloud")
-        shutil.copy(BINARY, binary)
+        cls.binary = os.path.join(cls.dir, "pxecloud")
+        shutil.copy(BINARY, cls.binary)
+        cls.leases = os.path.join(cls.dir, "leases")
+        cls.start_site()
+        cls.spawn("files", lab.run_in(lab.server, "python3", ASSETS, files_dir, SERVER, "8000"))
+
         data = ["--data-dir", os.path.join(cls.dir, "data")]
         with open(LAB_TOML) as f:
             lab_toml = f.read().replace("FILES", FILES)
         lab_path = os.path.join(cls.dir, "lab.toml")
         with open(lab_path, "w") as f:
             f.write(lab_toml)
-        subprocess.run([binary, "import", lab_path, *data], check=True, cwd=cls.dir,
+        subprocess.run([cls.binary, "import", lab_path, *data], check=True, cwd=cls.dir,
                        capture_output=True)
-        cls.pxecloud = spawn("pxecloud", lab.run_in(
-            lab.server, binary, "serve", "--pxe", "--listen", "0.0.0.0:8080",
+        cls.pxecloud = cls.spawn("pxecloud", lab.run_in(
+            lab.server, cls.binary, "serve", *cls.serve_args, "--listen", "0.0.0.0:8080",
             "--loaders-dir", loaders, *data))
-        cls.pxecloud.wait_for("ProxyDHCP is answering")
+        cls.pxecloud.wait_for("TFTP is listening")
         cls.pxecloud.wait_for("PXE Cloud is listening")
+
+    @classmethod
+    def dhcp_config(cls, server):
+        """What `pxecloud dhcp-config` prints for `server`."""
+        return subprocess.run(
+            [cls.binary, "dhcp-config", server, "--address", SERVER, "--http-port", "8080"],
+            check=True, capture_output=True, text=True, cwd=cls.dir).stdout
 
     @classmethod
     def tearDownClass(cls):
         for process in reversed(cls.processes):
             process.close()
         cls.lab.close()
-        os.makedirs(ARTIFACTS, exist_ok=True)
+        artifacts = os.path.join(ARTIFACTS, cls.name)
+        os.makedirs(artifacts, exist_ok=True)
         for name in os.listdir(cls.dir):
-            if name.endswith((".log", ".pcap")) or name == "leases":
-                shutil.copy(os.path.join(cls.dir, name), ARTIFACTS)
+            if name.endswith((".log", ".pcap", ".conf")) or name == "leases":
+                shutil.copy(os.path.join(cls.dir, name), artifacts)
         shutil.rmtree(cls.dir, ignore_errors=True)
 
     def machine(self, uefi, tap, mac, http_boot=False):
         kind = "uefi-http" if http_boot else "uefi" if uefi else "bios"
-        machine = Machine(uefi, 0, 0, ARTIFACTS, f"{kind}-pxe",
+        machine = Machine(uefi, 0, 0, os.path.join(ARTIFACTS, self.name), kind,
                           trixie_ipxe=fixtures.trixie_ipxe(),
                           tap=(self.lab.lab, tap, mac), http_boot=http_boot)
         self.addCleanup(machine.close)
         return machine
 
-    def test_uefi_and_bios_machines_boot_through_proxy_dhcp_at_once(self):
-        uefi_mac, bios_mac = "52:54:00:77:00:01", "52:54:00:77:00:02"
-        bios = self.machine(False, "tap1", bios_mac)
-        uefi = self.machine(True, "tap0", uefi_mac)
-        machines = (uefi, bios)
-
-        # Both reach the sign-in prompt: UEFI through TFTP and snponly.efi, BIOS by its ROM.
-        # The BIOS banner is on screen only until the prompt comes (the UEFI console keeps it).
-        for machine in (bios, uefi):
-            machine.wait_for(f"iPXE {self.version}", timeout=240)
+    def sign_in_and_boot(self, machines, bios=None):
+        """Signs in as bob on every machine at its prompt and boots the first entry."""
         for machine in machines:
             machine.wait_for("Password", timeout=240)
         marks = []
@@ -231,7 +240,8 @@ class NetworkBoot(unittest.TestCase):
             machine.key("ret")
         for machine, since in zip(machines, marks):
             machine.wait_for("Debian live", since=since, timeout=120)
-        bios.wait_highlighted("Debian live")
+        if bios is not None:
+            bios.wait_highlighted("Debian live")
         for machine in machines:
             machine.key("ret")
         for machine in machines:
@@ -240,46 +250,113 @@ class NetworkBoot(unittest.TestCase):
             self.assertIn(fixtures.MARKER, serial)
             self.assertIn("pxecloud.test=kernel", serial.split(fixtures.MARKER, 1)[1])
 
+    def leased(self, mac):
+        with open(self.leases) as f:
+            return mac.lower() in f.read().lower()
+
+    def test_uefi_and_bios_machines_boot_at_once(self):
+        uefi_mac, bios_mac = "52:54:00:77:00:01", "52:54:00:77:00:02"
+        bios = self.machine(False, "tap1", bios_mac)
+        uefi = self.machine(True, "tap0", uefi_mac)
+        # Both reach the sign-in prompt: UEFI through TFTP and snponly.efi, BIOS by its ROM.
+        # The BIOS banner is on screen only until the prompt comes (the UEFI console keeps it).
+        for machine in (bios, uefi):
+            machine.wait_for(f"iPXE {self.version}", timeout=240)
+        self.sign_in_and_boot((uefi, bios), bios=bios)
+
         log = self.pxecloud.text()
-        uefi_lines = [line for line in log.splitlines() if uefi_mac in line]
-        bios_lines = [line for line in log.splitlines() if bios_mac in line]
-        # The firmware was sent to the loader, and iPXE to the boot flow.
-        self.assertTrue(any("dhcp: answered" in l and "file=snponly.efi" in l
-                            for l in uefi_lines), log)
-        self.assertTrue(any("dhcp: answered" in l and f"http://{SERVER}:8080/boot.ipxe" in l
-                            for l in uefi_lines), log)
-        self.assertTrue(any("dhcp: answered" in l and f"http://{SERVER}:8080/boot.ipxe" in l
-                            for l in bios_lines), log)
-        self.assertFalse(any("file=undionly.kpxe" in l for l in bios_lines), log)
         self.assertRegex(log, r"tftp: sent .*name=\"?snponly\.efi")
+        answers = [line for line in log.splitlines() if "dhcp: answered" in line]
+        if self.proxy:
+            uefi_lines = [line for line in answers if uefi_mac in line]
+            bios_lines = [line for line in answers if bios_mac in line]
+            # The firmware was sent to the loader, and iPXE to the boot flow.
+            self.assertTrue(any("file=snponly.efi" in l for l in uefi_lines), log)
+            self.assertTrue(any(f"http://{SERVER}:8080/boot.ipxe" in l for l in uefi_lines), log)
+            self.assertTrue(any(f"http://{SERVER}:8080/boot.ipxe" in l for l in bios_lines), log)
+            self.assertFalse(any("file=undionly.kpxe" in l for l in bios_lines), log)
+        else:
+            self.assertEqual(answers, [])
         # The site's DHCP server gave both their addresses; ProxyDHCP gave none.
-        with open(os.path.join(self.dir, "leases")) as f:
-            leases = f.read()
         for mac in (uefi_mac, bios_mac):
-            self.assertIn(mac, leases)
+            self.assertTrue(self.leased(mac), mac)
 
     def test_uefi_http_boot_loads_the_loader_over_http_and_boots(self):
         mac = "52:54:00:77:00:03"
         tftp_before = self.pxecloud.text().count("tftp: sent")
         machine = self.machine(True, "tap0", mac, http_boot=True)
         machine.wait_for(f"iPXE {self.version}", timeout=240)
-        machine.wait_for("Password", timeout=240)
-        machine.type("bob")
-        machine.key("ret")
-        machine.type(BOB_PASSWORD)
-        since = machine.mark()
-        machine.key("ret")
-        machine.wait_for("Debian live", since=since, timeout=120)
-        machine.key("ret")
-        machine.wait_stopped(timeout=240)
-        serial = machine.serial()
-        self.assertIn(fixtures.MARKER, serial)
+        self.sign_in_and_boot((machine,))
         # The firmware's HTTP client fetched the loader; no TFTP was involved.
-        self.assertIn(f"http://{SERVER}:8080/loaders/snponly.efi", serial)
-        log = [line for line in self.pxecloud.text().splitlines() if mac in line]
-        self.assertTrue(any("dhcp: answered" in l and "/loaders/snponly.efi" in l for l in log),
-                        "\n".join(log))
+        self.assertIn(f"http://{SERVER}:8080/loaders/snponly.efi", machine.serial())
         self.assertEqual(self.pxecloud.text().count("tftp: sent"), tftp_before)
+        if self.proxy:
+            log = [line for line in self.pxecloud.text().splitlines() if mac in line]
+            self.assertTrue(any("dhcp: answered" in l and "/loaders/snponly.efi" in l
+                                for l in log), "\n".join(log))
+
+
+DNSMASQ_DHCP = [
+    "dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0", "--interface=site0",
+    "--bind-interfaces", "--user=root", "--no-ping",
+    f"--dhcp-range={SUBNET}.100,{SUBNET}.199,255.255.255.0,1h", "--log-dhcp",
+]
+
+
+@unittest.skipIf(missing() and not required(), missing() or "")
+class ProxyDhcpBesideDnsmasq(LabCase, unittest.TestCase):
+    """The site's dnsmasq hands out addresses only; PXE Cloud's ProxyDHCP does the rest."""
+
+    name = "proxy"
+    serve_args = ["--pxe"]
+    proxy = True
+
+    @classmethod
+    def start_site(cls):
+        site = cls.spawn("dnsmasq", cls.lab.run_in(
+            cls.lab.site, *DNSMASQ_DHCP, f"--dhcp-leasefile={cls.leases}"))
+        site.wait_for("DHCP, IP range")
+
+
+@unittest.skipIf(missing() and not required(), missing() or "")
+class DnsmasqConfigured(LabCase, unittest.TestCase):
+    """The site's dnsmasq with `pxecloud dhcp-config dnsmasq` added; no ProxyDHCP."""
+
+    name = "dnsmasq"
+    serve_args = ["--tftp"]
+
+    @classmethod
+    def start_site(cls):
+        conf = os.path.join(cls.dir, "dnsmasq.conf")
+        with open(conf, "w") as f:
+            f.write(cls.dhcp_config("dnsmasq"))
+        site = cls.spawn("dnsmasq", cls.lab.run_in(
+            cls.lab.site, *[a for a in DNSMASQ_DHCP if a != "--conf-file=/dev/null"],
+            f"--conf-file={conf}", f"--dhcp-leasefile={cls.leases}"))
+        site.wait_for("DHCP, IP range")
+
+
+@unittest.skipIf(missing() and not required(), missing() or "")
+class IscDhcpdConfigured(LabCase, unittest.TestCase):
+    """The site's ISC dhcpd with `pxecloud dhcp-config isc-dhcpd` added; no ProxyDHCP."""
+
+    name = "isc-dhcpd"
+    serve_args = ["--tftp"]
+
+    @classmethod
+    def start_site(cls):
+        conf = os.path.join(cls.dir, "dhcpd.conf")
+        with open(conf, "w") as f:
+            f.write("authoritative;\nping-check false;\ndefault-lease-time 3600;\n"
+                    "max-lease-time 3600;\n\n")
+            f.write(cls.dhcp_config("isc-dhcpd"))
+            f.write(f"\nsubnet {SUBNET}.0 netmask 255.255.255.0 {{\n"
+                    f"    range {SUBNET}.100 {SUBNET}.199;\n}}\n")
+        open(cls.leases, "w").close()
+        site = cls.spawn("dhcpd", cls.lab.run_in(
+            cls.lab.site, "dhcpd", "-4", "-f", "-d", "-cf", conf, "-lf", cls.leases,
+            "-pf", os.path.join(cls.dir, "dhcpd.pid"), "site0"))
+        site.wait_for("Sending on")
 
 
 if __name__ == "__main__":

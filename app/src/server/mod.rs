@@ -4,6 +4,7 @@ pub mod actor;
 pub mod boot_flow;
 pub mod client;
 pub mod db;
+pub mod dhcp_snippets;
 pub mod entities;
 pub mod net;
 pub mod password;

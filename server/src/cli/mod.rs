@@ -1,5 +1,7 @@
-//! The command line: `serve`, `migrate`, `user add|passwd|list`.
+//! The command line: `serve`, `migrate`, `user add|passwd|list`, `import`, `export`,
+//! `dhcp-config`.
 
+use app::server::dhcp_snippets::{self, BootServer, DhcpServer};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -48,6 +50,21 @@ pub enum Command {
         /// Write to this file instead of stdout
         #[arg(long, short)]
         output: Option<std::path::PathBuf>,
+    },
+    /// Print what to add to the site's DHCP server so that it sends booting machines here,
+    /// for sites that cannot run ProxyDHCP beside it (then run `serve --tftp`)
+    DhcpConfig {
+        /// The DHCP server: dnsmasq or isc-dhcpd
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(
+            DhcpServer::ALL.map(DhcpServer::id)
+        ))]
+        server: String,
+        /// This server's IPv4 address as booting machines reach it
+        #[arg(long, value_name = "IPV4")]
+        address: std::net::Ipv4Addr,
+        /// The port of this server's plain HTTP listener [default: the port of `listen`]
+        #[arg(long, value_name = "PORT")]
+        http_port: Option<u16>,
     },
 }
 
@@ -160,6 +177,26 @@ pub async fn run() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(error) => fail(format!("cannot write the export: {error}")),
             }
+        }
+        Command::DhcpConfig {
+            server,
+            address,
+            http_port,
+        } => {
+            let Some(server) = DhcpServer::from_id(&server) else {
+                return fail(format!("unknown DHCP server {server:?}"));
+            };
+            let boot = BootServer::new(
+                address,
+                http_port.unwrap_or(config.listen.port()),
+                config.public_url.as_deref(),
+            );
+            print!("{}", dhcp_snippets::snippet(server, &boot));
+            eprintln!(
+                "pxecloud: for {server}, put these lines in {}",
+                server.placement()
+            );
+            ExitCode::SUCCESS
         }
         Command::User(command) => {
             let db = match serve::open_database(&config).await {
