@@ -508,9 +508,15 @@ impl Config {
         };
 
         let tftp_listen = match pick(serve.tftp_listen, file.serve.tftp_listen) {
-            (Some(value), from_args) => {
-                parse_listen(&value).map_err(fail("tftp_listen", from_args))?
-            }
+            (Some(value), from_args) => parse_listen(&value)
+                .and_then(|address| match address {
+                    SocketAddr::V4(_) => Ok(address),
+                    SocketAddr::V6(_) => Err(format!(
+                        "`{value}` is IPv6; TFTP is served on IPv4 (PXE firmware asks for it \
+                             there), e.g. 0.0.0.0:69"
+                    )),
+                })
+                .map_err(fail("tftp_listen", from_args))?,
             (None, _) => SocketAddr::from(([0, 0, 0, 0], 69)),
         };
         let tftp_block_size = match pick(serve.tftp_block_size, file.serve.tftp_block_size) {
@@ -860,6 +866,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.starts_with("`tftp_block_size`"), "{error}");
+        let serve = ServeArgs {
+            tftp: Some(true),
+            tftp_listen: Some("[::]:69".into()),
+            ..ServeArgs::default()
+        };
+        let error = Config::load(&CommonArgs::default(), Some(&serve))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("TFTP is served on IPv4"), "{error}");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! - [`http`]: the HTTP front door (listener, router, pages and assets, iPXE steps,
 //!   security layers); the REST API, metrics and hosted files join it as routes.
 //! - The boot server's UDP doors sit beside `http`, each with its own listener: [`tftp`] and
-//!   [`dhcp`] (ProxyDHCP).
-//! - [`cli`]: the command line (`serve`, `migrate`, `user`, `import`, `export`).
+//!   [`dhcp`] (ProxyDHCP), on [`udp`] sockets that know each packet's interface and address.
+//! - [`cli`]: the command line (`serve`, `migrate`, `user`, `import`, `export`,
+//!   `dhcp-config`).
 //! - [`serve`] wires a run together from its [`config`]: database, listeners, housekeeping.
 //! - [`import`]: the configuration file format, applied and exported through the services.
 
@@ -20,3 +21,4 @@ pub mod import;
 pub mod logging;
 pub mod serve;
 pub mod tftp;
+pub mod udp;

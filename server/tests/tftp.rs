@@ -417,3 +417,34 @@ async fn a_silent_client_is_given_up_after_the_retries() {
     assert_eq!(blocks, [(1, 516), (1, 516), (1, 516)]);
     assert!(eventually(|| server.stats.failed.load(Ordering::Relaxed) == 1).await);
 }
+
+#[tokio::test]
+async fn autoexec_sends_ipxe_back_to_the_address_it_fetched_from() {
+    let dir = tempfile::tempdir().unwrap();
+    // No public URL: the script names the address the client reached.
+    let files = BootFiles::new(dir.path(), None, 8080);
+    let server = TftpServer::bind("127.0.0.1:0".parse().unwrap(), Arc::new(files), quick())
+        .await
+        .unwrap();
+    let address = server.local_addr().unwrap();
+    let task = tokio::spawn(server.run());
+
+    let out = tempfile::tempdir().unwrap();
+    let script = out.path().join(AUTOEXEC);
+    let mut curl = Command::new("curl");
+    curl.args(["--silent", "--show-error", "-o"])
+        .arg(&script)
+        .arg(format!("tftp://{address}/{AUTOEXEC}"));
+    let output = run(curl).await;
+    task.abort();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(read(&script)).unwrap();
+    assert!(
+        text.contains("chain --autofree http://127.0.0.1:8080/boot.ipxe?mac="),
+        "{text}"
+    );
+}

@@ -10,7 +10,6 @@
 
 pub mod interfaces;
 pub mod policy;
-mod socket;
 
 use std::{
     io,
@@ -23,9 +22,9 @@ use std::{
 
 use netboot::dhcp::{Message, MessageType};
 
+use crate::udp::{PacketInfoSocket, Received, Via};
 pub use interfaces::{Interface, InterfaceError};
 use policy::{Ignored, Offer, Port};
-use socket::{DhcpSocket, Via};
 
 /// The UDP ports, fixed by the protocols; tests move them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,8 +120,8 @@ struct Shared {
 
 /// A bound ProxyDHCP server; [`ProxyDhcp::run`] serves until its task is dropped.
 pub struct ProxyDhcp {
-    dhcp: DhcpSocket,
-    boot_server: DhcpSocket,
+    dhcp: PacketInfoSocket,
+    boot_server: PacketInfoSocket,
     shared: Arc<Shared>,
 }
 
@@ -140,7 +139,7 @@ impl ProxyDhcp {
     /// requests from interfaces not in `settings` are ignored.
     pub fn bind(settings: Settings) -> Result<Self, BindError> {
         let bind = |port| {
-            DhcpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port))
+            PacketInfoSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, port), true)
                 .map_err(|source| BindError { port, source })
         };
         let dhcp = bind(settings.ports.server)?;
@@ -200,7 +199,7 @@ impl ProxyDhcp {
     }
 }
 
-async fn serve(socket: DhcpSocket, port: Port, shared: Arc<Shared>) {
+async fn serve(socket: PacketInfoSocket, port: Port, shared: Arc<Shared>) {
     let mut buffer = vec![0u8; 2048];
     loop {
         let received = match socket.recv(&mut buffer).await {
@@ -232,7 +231,7 @@ async fn serve(socket: DhcpSocket, port: Port, shared: Arc<Shared>) {
 /// counted) when it gets none.
 fn answer(
     bytes: &[u8],
-    received: socket::Received,
+    received: Received,
     port: Port,
     shared: &Shared,
 ) -> Option<(Vec<u8>, SocketAddrV4, Via)> {

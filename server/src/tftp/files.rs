@@ -1,12 +1,25 @@
 //! What the TFTP server serves: a closed set of names — the iPXE loaders and the generated
 //! `autoexec.ipxe` — never a path on disk that a client names.
 
-use std::{collections::BTreeMap, net::SocketAddr, path::Path, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    net::{Ipv4Addr, SocketAddrV4},
+    path::Path,
+    sync::Arc,
+};
+
+/// Who asks for a file, and at which of this server's addresses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Asker {
+    pub client: SocketAddrV4,
+    /// The address the client sent its request to (unspecified when unknown).
+    pub server: Ipv4Addr,
+}
 
 /// The files a TFTP server answers with, by name.
 pub trait Files: Send + Sync + 'static {
-    /// The content of `name` for `client`, or `None` when there is no such file.
-    fn open(&self, name: &str, client: SocketAddr) -> Option<Arc<[u8]>>;
+    /// The content of `name` for `asker`, or `None` when there is no such file.
+    fn open(&self, name: &str, asker: Asker) -> Option<Arc<[u8]>>;
 }
 
 /// Checks a requested name before any lookup: printable ASCII, no directory parts that
@@ -50,13 +63,14 @@ pub const LOADERS: [&str; 4] = ["undionly.kpxe", "snponly.efi", "ipxe.efi", "ipx
 #[derive(Debug, Clone, Default)]
 pub struct BootFiles {
     loaders: BTreeMap<String, Arc<[u8]>>,
-    autoexec: Arc<[u8]>,
+    base_url: Option<String>,
+    http_port: u16,
 }
 
 impl BootFiles {
     /// The loaders in `dir` (those of [`LOADERS`] that exist there) and the `autoexec.ipxe`
-    /// that sends iPXE to `base_url` (or, without one, to the TFTP server's own address on
-    /// `http_port`, which iPXE knows as `${next-server}`).
+    /// that sends iPXE to `base_url` (or, without one, to the address the client reached
+    /// this server at, on `http_port`).
     pub fn new(dir: &Path, base_url: Option<&str>, http_port: u16) -> Self {
         let loaders = LOADERS
             .iter()
@@ -67,7 +81,8 @@ impl BootFiles {
             .collect();
         Self {
             loaders,
-            autoexec: Arc::from(autoexec(base_url, http_port).into_bytes()),
+            base_url: base_url.map(str::to_owned),
+            http_port,
         }
     }
 
@@ -93,21 +108,24 @@ impl BootFiles {
 pub const AUTOEXEC: &str = "autoexec.ipxe";
 
 impl Files for BootFiles {
-    fn open(&self, name: &str, _client: SocketAddr) -> Option<Arc<[u8]>> {
+    fn open(&self, name: &str, asker: Asker) -> Option<Arc<[u8]>> {
         if name == AUTOEXEC {
-            return Some(self.autoexec.clone());
+            let script = autoexec(self.base_url.as_deref(), self.http_port, asker.server);
+            return Some(Arc::from(script.into_bytes()));
         }
         self.loaders.get(name).cloned()
     }
 }
 
 /// `autoexec.ipxe`: configure the network (again and again: the ProxyDHCP answer may come
-/// after the site's), then chain to the boot flow naming the machine. Without a public URL
-/// the boot flow is on the TFTP server's host: the ProxyDHCP answer's `next-server` when
-/// there is one (the site's DHCP server names itself in its own), else the DHCP server's.
-pub fn autoexec(base_url: Option<&str>, http_port: u16) -> String {
+/// after the site's), then chain to the boot flow naming the machine: at `base_url`, else at
+/// `server` (the address the loader was fetched from), else — when that is unknown — at the
+/// ProxyDHCP answer's `next-server` or the DHCP server's (the site's DHCP server may name
+/// itself there).
+pub fn autoexec(base_url: Option<&str>, http_port: u16, server: Ipv4Addr) -> String {
     let (find_host, base) = match base_url {
         Some(url) => (String::new(), url.trim_end_matches('/').to_owned()),
+        None if !server.is_unspecified() => (String::new(), format!("http://{server}:{http_port}")),
         None => (
             "set pxecloud-host ${next-server}\n\
              isset ${proxydhcp/next-server} || goto chain\n\
@@ -160,13 +178,20 @@ mod tests {
     }
 
     #[test]
-    fn autoexec_chains_to_the_public_url_or_the_next_server() {
-        let script = autoexec(Some("https://boot.example.org/"), 8080);
+    fn autoexec_chains_to_the_public_url_or_the_address_asked_or_the_next_server() {
+        let asked = Ipv4Addr::new(10, 0, 0, 2);
+        let script = autoexec(Some("https://boot.example.org/"), 8080, asked);
         assert!(script.starts_with("#!ipxe\n"));
         assert!(script.contains(
             "chain --autofree https://boot.example.org/boot.ipxe?mac=${net0/mac:hexhyp}&"
         ));
-        let script = autoexec(None, 8080);
+        let script = autoexec(None, 8080, asked);
+        assert!(
+            script.contains("chain --autofree http://10.0.0.2:8080/boot.ipxe?mac="),
+            "{script}"
+        );
+        assert!(!script.contains("next-server"));
+        let script = autoexec(None, 8080, Ipv4Addr::UNSPECIFIED);
         assert!(
             script.contains("chain --autofree http://${pxecloud-host}:8080/boot.ipxe?"),
             "{script}"
@@ -181,7 +206,10 @@ mod tests {
         std::fs::write(dir.path().join("snponly.efi"), b"loader").unwrap();
         std::fs::write(dir.path().join("secret"), b"no").unwrap();
         let files = BootFiles::new(dir.path(), None, 8080);
-        let client: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let client = Asker {
+            client: "127.0.0.1:5000".parse().unwrap(),
+            server: Ipv4Addr::LOCALHOST,
+        };
         assert_eq!(
             files.open("snponly.efi", client).as_deref(),
             Some(&b"loader"[..])

@@ -16,7 +16,7 @@ pub use netboot::tftp as packet;
 use std::{
     collections::HashSet,
     io,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
@@ -26,7 +26,8 @@ use std::{
 
 use tokio::{net::UdpSocket, sync::Semaphore};
 
-pub use files::Files;
+use crate::udp::PacketInfoSocket;
+pub use files::{Asker, Files};
 use packet::{ErrorCode, Packet};
 
 /// How the server behaves.
@@ -71,21 +72,27 @@ pub struct Stats {
 
 /// A bound TFTP server; [`TftpServer::run`] serves until its task is dropped.
 pub struct TftpServer {
-    socket: UdpSocket,
+    socket: PacketInfoSocket,
     files: Arc<dyn Files>,
     settings: Settings,
     stats: Arc<Stats>,
 }
 
 impl TftpServer {
-    /// Binds the server's well-known port.
+    /// Binds the server's well-known port (IPv4: network-booting firmware speaks it).
     pub async fn bind(
         listen: SocketAddr,
         files: Arc<dyn Files>,
         settings: Settings,
     ) -> io::Result<Self> {
+        let SocketAddr::V4(listen) = listen else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "TFTP is served on IPv4 only, as PXE firmware asks for it",
+            ));
+        };
         Ok(Self {
-            socket: UdpSocket::bind(listen).await?,
+            socket: PacketInfoSocket::bind(listen, false)?,
             files,
             settings,
             stats: Arc::default(),
@@ -93,7 +100,7 @@ impl TftpServer {
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.socket.local_addr()
+        self.socket.local_addr().map(SocketAddr::V4)
     }
 
     pub fn stats(&self) -> Arc<Stats> {
@@ -102,34 +109,49 @@ impl TftpServer {
 
     /// Answers requests until the task is dropped.
     pub async fn run(self) {
-        let local_ip = self
+        let listen_ip = self
             .socket
             .local_addr()
-            .map(|a| a.ip())
-            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+            .map_or(std::net::Ipv4Addr::UNSPECIFIED, |a| *a.ip());
         let slots = Arc::new(Semaphore::new(self.settings.max_transfers));
         // Clients whose transfer runs: a request sent again (our answer was lost) is not a
         // second transfer.
         let active: Arc<Mutex<HashSet<SocketAddr>>> = Arc::default();
         let mut buffer = vec![0u8; 65536];
         loop {
-            let (len, client) = match self.socket.recv_from(&mut buffer).await {
-                Ok(received) => received,
+            let received = match self.socket.recv(&mut buffer).await {
+                Ok(received) if received.len <= buffer.len() => received,
+                Ok(_) => {
+                    // Longer than any request (MSG_TRUNC gave its real length).
+                    self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                }
                 Err(error) => {
                     // ICMP errors of earlier sends surface here on some systems; keep serving.
                     tracing::debug!(%error, "tftp: receive failed");
                     continue;
                 }
             };
+            let client_v4 = received.source;
+            let client = SocketAddr::V4(client_v4);
+            // The address the client asked: answers come from it, and iPXE is sent back to it.
+            let server = if received.destination.is_unspecified()
+                || received.destination.is_broadcast()
+                || received.destination.is_multicast()
+            {
+                listen_ip
+            } else {
+                received.destination
+            };
             let refuse = |code, message: &str| {
                 self.stats.refused.fetch_add(1, Ordering::Relaxed);
                 let reply = packet::error(code, message);
                 let socket = &self.socket;
                 async move {
-                    let _ = socket.send_to(&reply, client).await;
+                    let _ = socket.send_to(&reply, client_v4).await;
                 }
             };
-            let request = match packet::parse(&buffer[..len]) {
+            let request = match packet::parse(&buffer[..received.len]) {
                 Ok(Packet::Read(request)) => request,
                 Ok(Packet::Write(_)) => {
                     refuse(ErrorCode::AccessViolation, "this server is read-only").await;
@@ -162,7 +184,11 @@ impl TftpServer {
                 refuse(ErrorCode::IllegalOperation, "mail mode is not supported").await;
                 continue;
             }
-            let Some(content) = self.files.open(name, client) else {
+            let asker = Asker {
+                client: client_v4,
+                server,
+            };
+            let Some(content) = self.files.open(name, asker) else {
                 tracing::info!(%client, name, "tftp: no such file");
                 refuse(ErrorCode::FileNotFound, "file not found").await;
                 continue;
@@ -182,7 +208,7 @@ impl TftpServer {
                 refuse(ErrorCode::NotDefined, "server busy, try again").await;
                 continue;
             };
-            let socket = match UdpSocket::bind(SocketAddr::new(local_ip, 0)).await {
+            let socket = match UdpSocket::bind(SocketAddr::new(IpAddr::V4(server), 0)).await {
                 Ok(socket) => socket,
                 Err(error) => {
                     tracing::warn!(%error, "tftp: cannot open a transfer port");

@@ -1,7 +1,8 @@
-//! A UDP socket for DHCP that knows, for each packet, the interface it came in on and the
+//! An IPv4 UDP socket that knows, for each packet, the interface it came in on and the
 //! address it was sent to (`IP_PKTINFO`), and sends each reply out of a chosen interface
-//! from a chosen address — so that a broadcast reply leaves from the interface its request
-//! came in on, on a host with several networks.
+//! from a chosen address. ProxyDHCP uses it so that a broadcast reply leaves from the
+//! interface its request came in on; TFTP, to answer from the address a client asked and to
+//! tell iPXE where this server is, on a host with several networks.
 
 use std::{
     io::{self, IoSlice, IoSliceMut},
@@ -37,16 +38,17 @@ pub struct Via {
     pub source: Ipv4Addr,
 }
 
-pub struct DhcpSocket {
+pub struct PacketInfoSocket {
     inner: UdpSocket,
 }
 
-impl DhcpSocket {
-    /// Binds `address` with broadcasts allowed and `IP_PKTINFO` on. Not `SO_REUSEADDR`: a
-    /// DHCP server already on the port is an error to report, not a port to share.
-    pub fn bind(address: SocketAddrV4) -> io::Result<Self> {
+impl PacketInfoSocket {
+    /// Binds `address` with `IP_PKTINFO` on, and broadcasts allowed when asked. Not
+    /// `SO_REUSEADDR`: a server already on the port is an error to report, not a port to
+    /// share.
+    pub fn bind(address: SocketAddrV4, broadcast: bool) -> io::Result<Self> {
         let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-        socket.set_broadcast(true)?;
+        socket.set_broadcast(broadcast)?;
         socket.set_nonblocking(true)?;
         setsockopt(&socket, sockopt::Ipv4PacketInfo, &true)?;
         socket.bind(&address.into())?;
@@ -90,6 +92,11 @@ impl DhcpSocket {
                 Ok(received)
             })
             .await
+    }
+
+    /// Sends `bytes` to `to` plainly.
+    pub async fn send_to(&self, bytes: &[u8], to: SocketAddrV4) -> io::Result<()> {
+        self.send(bytes, to, None).await
     }
 
     /// Sends `bytes` to `to`, out of `via`'s interface from its address when given.
