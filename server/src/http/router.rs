@@ -66,6 +66,7 @@ pub fn router(state: AppState, boot_files: Option<Arc<BootFiles>>) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             REQUEST_TIMEOUT,
         ))
+        .layer(middleware::from_fn(report_timeouts))
         .layer(RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT))
         .layer(middleware::from_fn(body_limits))
         .layer(sessions)
@@ -250,6 +251,25 @@ async fn api_error_status(request: Request<Body>, next: Next) -> Response {
 /// The span of a request: method and path only, since query strings can carry credentials
 /// (the iPXE sign-in fallback sends them hex-encoded), and with the boot token of iPXE paths
 /// left out.
+/// Says in the log which request ran into `REQUEST_TIMEOUT` (the client only sees a 503):
+/// a render or a query that never ends is a bug to find, not a load to shed quietly.
+async fn report_timeouts(request: Request<Body>, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = redacted_path(request.uri().path()).into_owned();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    let took = started.elapsed();
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE && took >= REQUEST_TIMEOUT {
+        tracing::warn!(
+            %method,
+            %path,
+            seconds = took.as_secs(),
+            "a request was cut off after the request timeout; its work never finished"
+        );
+    }
+    response
+}
+
 fn request_span(request: &Request<Body>) -> tracing::Span {
     let path = redacted_path(request.uri().path());
     tracing::debug_span!("request", method = %request.method(), path = %path)
