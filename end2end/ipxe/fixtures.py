@@ -204,3 +204,40 @@ def all_fixtures():
     initrd()
     iso()
     return CACHE
+
+
+# The loaders built into the binary (server/build.rs embeds target/loaders).
+BUNDLED_LOADERS = {
+    "undionly.kpxe": "undionly.kpxe",
+    "snponly.efi": "snponly.efi",
+    "ipxe.efi": "ipxe-amd64.efi",
+    "ipxe-arm64.efi": "ipxe-arm64.efi",
+}
+
+
+def bundle_loaders():
+    """Copies trixie's loaders into target/loaders with a SOURCE line naming them, for the
+    build to embed; returns that folder."""
+    out = os.path.join(ROOT, "target", "loaders")
+    if os.path.exists(os.path.join(out, "SOURCE")):
+        return out
+    lib = os.path.join(trixie_ipxe(), "usr", "lib", "ipxe")
+    partial = out + ".partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    os.makedirs(partial)
+    for name, packaged in BUNDLED_LOADERS.items():
+        shutil.copyfile(os.path.join(lib, packaged), os.path.join(partial, name))
+    with open(os.path.join(partial, "SOURCE"), "w") as f:
+        f.write(f"Debian trixie ipxe {TRIXIE_IPXE_VERSION}\n")
+    shutil.rmtree(out, ignore_errors=True)
+    os.rename(partial, out)
+    return out
+
+
+if __name__ == "__main__":
+    # `python3 end2end/ipxe/fixtures.py loaders`, as .ci/setup runs it before a build.
+    import sys
+
+    if sys.argv[1:] != ["loaders"]:
+        sys.exit("usage: fixtures.py loaders")
+    print(bundle_loaders())

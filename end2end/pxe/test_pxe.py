@@ -154,13 +154,12 @@ class LabCase:
         if missing():
             raise RuntimeError(missing())
         cls.version = fixtures.TRIXIE_IPXE_VERSION
-        trixie = fixtures.trixie_ipxe()
         files_dir = fixtures.all_fixtures()
         cls.dir = tempfile.mkdtemp(prefix=f"pxecloud-pxe-{cls.name}-")
         cls.processes = []
         cls.lab = Lab(taps=2)
         try:
-            cls.start(files_dir, os.path.join(trixie, "usr", "lib", "ipxe"))
+            cls.start(files_dir)
         except Exception:
             cls.tearDownClass()
             raise
@@ -172,7 +171,7 @@ class LabCase:
         return process
 
     @classmethod
-    def start(cls, files_dir, loaders):
+    def start(cls, files_dir):
         lab = cls.lab
         cls.capture = os.path.join(cls.dir, "dhcp.pcap")
         tcpdump = cls.spawn("tcpdump", lab.run_in(
@@ -195,9 +194,11 @@ class LabCase:
         subprocess.run([cls.binary, "import", lab_path, *data], check=True, cwd=cls.dir,
                        capture_output=True)
         cls.pxecloud = cls.spawn("pxecloud", lab.run_in(
-            lab.server, cls.binary, "serve", *cls.serve_args, "--listen", "0.0.0.0:8080",
-            "--loaders-dir", loaders, *data))
+            lab.server, cls.binary, "serve", *cls.serve_args, "--listen", "0.0.0.0:8080", *data))
+        # The loaders built into the binary: trixie's, as .ci/setup fetched them.
         cls.pxecloud.wait_for("TFTP is listening")
+        if f"loaders=\"built in: Debian trixie ipxe {cls.version}\"" not in cls.pxecloud.text():
+            raise RuntimeError(f"not trixie's loaders built in:\n{cls.pxecloud.text()}")
         cls.pxecloud.wait_for("PXE Cloud is listening")
 
     @classmethod

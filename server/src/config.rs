@@ -148,8 +148,8 @@ pub struct ServeArgs {
     /// [default: 1456]
     #[arg(long, env = "PXECLOUD_TFTP_BLOCK_SIZE", value_name = "BYTES")]
     pub tftp_block_size: Option<u16>,
-    /// The folder the iPXE loaders (served over TFTP, and over HTTP for UEFI HTTP Boot) are
-    /// read from at start [default: /usr/lib/ipxe]
+    /// A folder to read the iPXE loaders (served over TFTP, and over HTTP for UEFI HTTP
+    /// Boot) from at start, instead of those built in [default: the loaders built in]
     #[arg(long, env = "PXECLOUD_LOADERS_DIR", value_name = "DIR")]
     pub loaders_dir: Option<PathBuf>,
 }
@@ -218,8 +218,9 @@ pub struct Config {
     pub tftp: Option<TftpConfig>,
     /// `None` when ProxyDHCP is off.
     pub proxy_dhcp: Option<ProxyDhcpConfig>,
-    /// Where the iPXE loaders are read from when TFTP or ProxyDHCP is on.
-    pub loaders_dir: PathBuf,
+    /// Where the iPXE loaders are read from when TFTP or ProxyDHCP is on (`None`: the ones
+    /// built in).
+    pub loaders_dir: Option<PathBuf>,
 }
 
 /// The config file keys: the settings' field names, `config` aside.
@@ -547,9 +548,7 @@ impl Config {
                 listen: tftp_listen,
                 block_size_max: tftp_block_size,
             });
-        let loaders_dir = pick(serve.loaders_dir, file.serve.loaders_dir)
-            .0
-            .unwrap_or_else(|| PathBuf::from("/usr/lib/ipxe"));
+        let loaders_dir = pick(serve.loaders_dir, file.serve.loaders_dir).0;
 
         Ok(Self {
             tftp,

@@ -103,16 +103,25 @@ fn boot_files(config: &Config) -> Option<Arc<tftp::files::BootFiles>> {
     if config.tftp.is_none() && config.proxy_dhcp.is_none() {
         return None;
     }
+    use tftp::files::BootFiles;
     // iPXE chains over plain HTTP: to the public URL when it is one, else to this server's
-    // HTTP port at the address that answered DHCP (`${next-server}`).
-    let files = tftp::files::BootFiles::new(
-        &config.loaders_dir,
-        ipxe_base_url(config),
-        config.listen.port(),
-    );
+    // HTTP port at the address the client reached.
+    let (base_url, port) = (ipxe_base_url(config), config.listen.port());
+    let files = match &config.loaders_dir {
+        Some(dir) => BootFiles::new(dir, base_url, port),
+        None if !tftp::files::bundled::LOADERS.is_empty() => BootFiles::bundled(base_url, port),
+        None => {
+            let installed = std::path::Path::new("/usr/lib/ipxe");
+            tracing::warn!(
+                dir = %installed.display(),
+                "this binary has no iPXE loaders built in: reading Debian's ipxe package"
+            );
+            BootFiles::new(installed, base_url, port)
+        }
+    };
     if files.loader_names().is_empty() {
         tracing::warn!(
-            dir = %config.loaders_dir.display(),
+            source = files.source(),
             "no iPXE loaders found: install Debian's ipxe package or point --loaders-dir at them"
         );
     }
@@ -188,6 +197,7 @@ async fn bind_tftp(
     tracing::info!(
         address = %server.local_addr()?,
         files = names,
+        loaders = files.source(),
         "TFTP is listening"
     );
     Ok(Some(server))

@@ -58,11 +58,18 @@ pub fn to_netascii(content: &[u8]) -> Vec<u8> {
 /// The names iPXE loaders go by over TFTP, and where Debian's `ipxe` package keeps them.
 pub const LOADERS: [&str; 4] = ["undionly.kpxe", "snponly.efi", "ipxe.efi", "ipxe-arm64.efi"];
 
+/// The loaders built into the binary (`server/build.rs`).
+pub mod bundled {
+    include!(concat!(env!("OUT_DIR"), "/bundled_loaders.rs"));
+}
+
 /// The boot server's files: the loaders found on this machine and the generated
 /// `autoexec.ipxe`.
 #[derive(Debug, Clone, Default)]
 pub struct BootFiles {
     loaders: BTreeMap<String, Arc<[u8]>>,
+    /// Where the loaders come from, for the log and the admin.
+    source: String,
     base_url: Option<String>,
     http_port: u16,
 }
@@ -81,9 +88,28 @@ impl BootFiles {
             .collect();
         Self {
             loaders,
+            source: dir.display().to_string(),
             base_url: base_url.map(str::to_owned),
             http_port,
         }
+    }
+
+    /// The loaders built into the binary, and the same `autoexec.ipxe` as [`BootFiles::new`].
+    pub fn bundled(base_url: Option<&str>, http_port: u16) -> Self {
+        Self {
+            loaders: bundled::LOADERS
+                .iter()
+                .map(|(name, bytes)| ((*name).to_owned(), Arc::from(*bytes)))
+                .collect(),
+            source: format!("built in: {}", bundled::SOURCE),
+            base_url: base_url.map(str::to_owned),
+            http_port,
+        }
+    }
+
+    /// Where the loaders come from: a folder, or built in and from which package.
+    pub fn source(&self) -> &str {
+        &self.source
     }
 
     /// One loader (never the generated script), for UEFI HTTP Boot.
@@ -198,6 +224,20 @@ mod tests {
         );
         assert!(script.contains("set pxecloud-host ${next-server}\n"));
         assert!(script.contains("set pxecloud-host ${proxydhcp/next-server}\n"));
+    }
+
+    #[test]
+    fn the_built_in_loaders_are_served_when_the_build_had_them() {
+        let files = BootFiles::bundled(None, 8080);
+        assert_eq!(files.loader_names().len(), bundled::LOADERS.len());
+        if let Some((name, bytes)) = bundled::LOADERS.first() {
+            assert_eq!(files.loader(name).as_deref(), Some(*bytes));
+            assert!(
+                files.source().starts_with("built in: "),
+                "{}",
+                files.source()
+            );
+        }
     }
 
     #[test]
