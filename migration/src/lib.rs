@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial_schema;
 mod m20261201_000001_security;
 mod m20261202_000001_invitations;
+mod m20261203_000001_network_events;
 
 /// The ordered list of PXE Cloud's migrations.
 pub struct Migrator;
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial_schema::Migration),
             Box::new(m20261201_000001_security::Migration),
             Box::new(m20261202_000001_invitations::Migration),
+            Box::new(m20261203_000001_network_events::Migration),
         ]
     }
 }

@@ -3,7 +3,7 @@
 use app::server::{
     password::PasswordHasher,
     rate::StepLimiter,
-    services::{accounts, boot_log, boot_sessions, invitations, throttle},
+    services::{accounts, boot_log, boot_sessions, invitations, network_log, throttle},
     session_store::DbSessionStore,
     state::{AppState, Settings},
 };
@@ -325,6 +325,13 @@ fn spawn_housekeeping(state: &AppState) {
             if let Err(error) = invitations::prune(&db).await {
                 tracing::warn!(%error, "could not delete expired invitations");
             }
+            match network_log::prune(&db, retention).await {
+                Ok(0) => {}
+                Ok(deleted) => {
+                    tracing::info!(deleted, "deleted network boot events past their retention")
+                }
+                Err(error) => tracing::warn!(%error, "could not prune network boot events"),
+            }
             match boot_log::prune(&db, retention).await {
                 Ok(0) => {}
                 Ok(deleted) => {
@@ -397,12 +404,16 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         max_connections: config.max_connections,
         ..http::Limits::default()
     };
+    let app_db = state.db.clone();
     let app = router::router(state, boot_files);
-    if let Some(tftp) = tftp {
-        tokio::spawn(tftp.run());
-    }
-    if let Some(proxy_dhcp) = proxy_dhcp {
-        tokio::spawn(proxy_dhcp.run());
+    if tftp.is_some() || proxy_dhcp.is_some() {
+        let recorder = crate::netlog::Recorder::start(app_db.clone());
+        if let Some(tftp) = tftp {
+            tokio::spawn(tftp.with_recorder(recorder.clone()).run());
+        }
+        if let Some(proxy_dhcp) = proxy_dhcp {
+            tokio::spawn(proxy_dhcp.with_recorder(recorder).run());
+        }
     }
     // One signal stops every listener.
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -294,3 +294,85 @@ fn captured_firmware_requests_get_the_answers_the_boot_chain_needs() {
         Err(Ignored::NotARequest)
     );
 }
+
+/// A migrated SQLite database in a temporary folder.
+async fn database() -> (sea_orm::DatabaseConnection, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let db = server::database::connect(&url).await.unwrap();
+    server::database::migrate(&db, &url).await.unwrap();
+    (db, dir)
+}
+
+#[tokio::test]
+async fn answers_and_unanswerable_boot_requests_are_recorded() {
+    use app::server::{actor::Actor, services::network_log};
+    let (db, _dir) = database().await;
+    let relay = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let server = ProxyDhcp::bind(Settings {
+        interfaces: interfaces::choose(&["lo".to_owned()]).unwrap(),
+        public_url: None,
+        http_port: 8080,
+        loaders: vec!["snponly.efi".into()],
+        tftp: true,
+        ports: Ports {
+            server: free_port(),
+            relay: relay.local_addr().unwrap().port(),
+            client: free_port(),
+            boot_server: free_port(),
+        },
+    })
+    .unwrap()
+    .with_recorder(server::netlog::Recorder::start(db.clone()));
+    let (_, boot_server_port) = server.local_ports().unwrap();
+    let task = tokio::spawn(server.run());
+
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = ("127.0.0.1", boot_server_port);
+    client
+        .send_to(&request(MessageType::Request, &UEFI).write(), to)
+        .await
+        .unwrap();
+    receive(&client).await;
+    let arm = request(
+        MessageType::Request,
+        &[
+            (code::VENDOR_CLASS, b"PXEClient:Arch:00011"),
+            (code::CLIENT_ARCH, &[0, 11]),
+        ],
+    );
+    client.send_to(&arm.write(), to).await.unwrap();
+    // Not a booting machine: not recorded.
+    let windows = request(MessageType::Request, &[(code::VENDOR_CLASS, b"MSFT 5.0")]);
+    client.send_to(&windows.write(), to).await.unwrap();
+
+    let recorded = || async {
+        network_log::recent(&db, &Actor::operator(), None, 10)
+            .await
+            .unwrap()
+    };
+    for _ in 0..100 {
+        if recorded().await.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Time for the packet that came last to be recorded too, were it recorded.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    task.abort();
+    let events = recorded().await;
+    let outcomes: Vec<&str> = events.iter().rev().map(|e| e.outcome.as_str()).collect();
+    assert_eq!(outcomes, ["ack", "ignored: no loader"]);
+    let ack = events.last().unwrap();
+    assert_eq!(ack.protocol, "dhcp");
+    assert_eq!(ack.client_mac.as_deref(), Some("52-54-00-ab-cd-ef"));
+    assert_eq!(ack.client_ip, "127.0.0.1");
+    assert_eq!(ack.xid, Some(0x1234_5678));
+    assert_eq!(ack.arch, Some(7));
+    assert_eq!(ack.interface.as_deref(), Some("lo"));
+    assert_eq!(ack.file.as_deref(), Some("snponly.efi"));
+    assert_eq!(
+        ack.vendor_class.as_deref(),
+        Some("PXEClient:Arch:00007:UNDI:003016")
+    );
+}

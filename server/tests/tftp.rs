@@ -448,3 +448,49 @@ async fn autoexec_sends_ipxe_back_to_the_address_it_fetched_from() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn every_transfer_is_recorded() {
+    use app::server::{actor::Actor, services::network_log};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let db = server::database::connect(&url).await.unwrap();
+    server::database::migrate(&db, &url).await.unwrap();
+    std::fs::write(dir.path().join("undionly.kpxe"), vec![7u8; 1024]).unwrap();
+    let files = BootFiles::new(dir.path(), None, 8080);
+    let server = TftpServer::bind("127.0.0.1:0".parse().unwrap(), Arc::new(files), quick())
+        .await
+        .unwrap()
+        .with_recorder(server::netlog::Recorder::start(db.clone()));
+    let address = server.local_addr().unwrap();
+    let task = tokio::spawn(server.run());
+
+    let out = tempfile::tempdir().unwrap();
+    let mut curl = Command::new("curl");
+    curl.args(["--silent", "--show-error", "-o"])
+        .arg(out.path().join("got"))
+        .arg(format!("tftp://{address}/undionly.kpxe"));
+    assert!(run(curl).await.status.success());
+
+    let mut events = Vec::new();
+    for _ in 0..100 {
+        events = network_log::recent(&db, &Actor::operator(), None, 10)
+            .await
+            .unwrap();
+        if !events.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    task.abort();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let sent = &events[0];
+    assert_eq!(
+        (sent.protocol.as_str(), sent.outcome.as_str()),
+        ("tftp", "sent")
+    );
+    assert_eq!(sent.file.as_deref(), Some("undionly.kpxe"));
+    assert_eq!(sent.bytes, Some(1024));
+    assert_eq!(sent.client_ip, "127.0.0.1");
+    assert!(sent.duration_ms.is_some());
+}

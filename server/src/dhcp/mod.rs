@@ -20,6 +20,7 @@ use std::{
     },
 };
 
+use app::server::services::network_log::{NetworkEvent, Protocol};
 use netboot::dhcp::{Message, MessageType};
 
 use crate::udp::{PacketInfoSocket, Received, Via};
@@ -116,6 +117,7 @@ struct Shared {
     served: Vec<Served>,
     ports: Ports,
     stats: Arc<Stats>,
+    recorder: Option<crate::netlog::Recorder>,
 }
 
 /// A bound ProxyDHCP server; [`ProxyDhcp::run`] serves until its task is dropped.
@@ -169,12 +171,22 @@ impl ProxyDhcp {
                 served,
                 ports: settings.ports,
                 stats: Arc::default(),
+                recorder: None,
             }),
         })
     }
 
     pub fn stats(&self) -> Arc<Stats> {
         self.shared.stats.clone()
+    }
+
+    /// Records every answer, and every boot request left unanswered for want of a loader,
+    /// with `recorder`.
+    pub fn with_recorder(mut self, recorder: crate::netlog::Recorder) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.recorder = Some(recorder);
+        }
+        self
     }
 
     /// The ports bound (67 and 4011, or what a test asked for).
@@ -248,10 +260,37 @@ fn answer(
         stats.other_interface.fetch_add(1, Ordering::Relaxed);
         return None;
     };
+    let record = |outcome: String, file: Option<String>| {
+        if let Some(recorder) = &shared.recorder {
+            recorder.record(NetworkEvent {
+                at: chrono::Utc::now(),
+                protocol: Protocol::Dhcp,
+                client_ip: received.source.ip().to_string(),
+                client_mac: Some(crate::netlog::mac(request.hardware_address())),
+                xid: Some(request.xid),
+                arch: request.client_arch(),
+                vendor_class: request
+                    .vendor_class()
+                    .map(|class| String::from_utf8_lossy(class).into_owned()),
+                interface: Some(served.interface.name.clone()),
+                file,
+                bytes: None,
+                duration_ms: None,
+                outcome,
+            });
+        }
+    };
     let reply = match policy::answer(&request, port, &served.offer) {
         Ok(reply) => reply,
         Err(reason) => {
             stats.count_ignored(reason);
+            // A machine trying to boot that gets no answer is worth seeing on the Network
+            // boot page; other DHCP traffic is not.
+            match reason {
+                Ignored::Architecture => record("ignored: architecture".into(), None),
+                Ignored::NoLoader => record("ignored: no loader".into(), None),
+                _ => {}
+            }
             tracing::debug!(
                 mac = %mac(&request),
                 xid = request.xid,
@@ -269,19 +308,28 @@ fn answer(
     } else {
         SocketAddrV4::new(Ipv4Addr::BROADCAST, shared.ports.client)
     };
-    match reply.message_type() {
-        Some(MessageType::Offer) => stats.offers.fetch_add(1, Ordering::Relaxed),
-        _ => stats.acks.fetch_add(1, Ordering::Relaxed),
+    let outcome = match reply.message_type() {
+        Some(MessageType::Offer) => {
+            stats.offers.fetch_add(1, Ordering::Relaxed);
+            "offer"
+        }
+        _ => {
+            stats.acks.fetch_add(1, Ordering::Relaxed);
+            "ack"
+        }
     };
+    let file = String::from_utf8_lossy(reply.file.split(|b| *b == 0).next().unwrap_or_default())
+        .into_owned();
     tracing::info!(
         mac = %mac(&request),
         xid = request.xid,
         arch = request.client_arch(),
         interface = %served.interface.name,
-        file = %String::from_utf8_lossy(&reply.file),
+        file = %file,
         %to,
         "dhcp: answered"
     );
+    record(outcome.to_owned(), Some(file));
     let via = Via {
         interface: served.interface.index,
         source: served.interface.address,

@@ -76,6 +76,7 @@ pub struct TftpServer {
     files: Arc<dyn Files>,
     settings: Settings,
     stats: Arc<Stats>,
+    recorder: Option<crate::netlog::Recorder>,
 }
 
 impl TftpServer {
@@ -96,7 +97,14 @@ impl TftpServer {
             files,
             settings,
             stats: Arc::default(),
+            recorder: None,
         })
+    }
+
+    /// Records every transfer with `recorder`.
+    pub fn with_recorder(mut self, recorder: crate::netlog::Recorder) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -232,6 +240,7 @@ impl TftpServer {
                 settings: self.settings,
                 stats: self.stats.clone(),
                 name: name.to_owned(),
+                recorder: self.recorder.clone(),
             };
             let active = active.clone();
             self.stats.transfers.fetch_add(1, Ordering::Relaxed);

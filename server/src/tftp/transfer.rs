@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use app::server::services::network_log::{NetworkEvent, Protocol};
 use tokio::{net::UdpSocket, time::timeout_at};
 
 use super::{
@@ -23,6 +24,7 @@ pub(super) struct Transfer {
     pub settings: Settings,
     pub stats: Arc<Stats>,
     pub name: String,
+    pub recorder: Option<crate::netlog::Recorder>,
 }
 
 /// How a transfer ended.
@@ -48,24 +50,48 @@ impl Transfer {
         let end = self.serve().await;
         let millis = started.elapsed().as_millis();
         let (client, name, bytes) = (self.client, self.name.as_str(), self.content.len());
-        match end {
+        let outcome = match end {
             End::Done => {
                 self.stats.completed.fetch_add(1, Ordering::Relaxed);
                 self.stats.bytes.fetch_add(bytes as u64, Ordering::Relaxed);
                 tracing::info!(%client, name, bytes, millis, "tftp: sent");
+                "sent".to_owned()
             }
             End::ClientError(8) => {
                 self.stats.probes.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(%client, name, "tftp: the client took the size and ended");
+                "size probe".to_owned()
             }
             End::ClientError(code) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(%client, name, code, "tftp: the client ended the transfer");
+                format!("ended by client ({code})")
             }
             End::TimedOut | End::Network => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%client, name, ?end, millis, "tftp: transfer failed");
+                if end == End::TimedOut {
+                    "timed out".to_owned()
+                } else {
+                    "network error".to_owned()
+                }
             }
+        };
+        if let Some(recorder) = &self.recorder {
+            recorder.record(NetworkEvent {
+                at: chrono::Utc::now(),
+                protocol: Protocol::Tftp,
+                client_ip: client.ip().to_string(),
+                client_mac: None,
+                xid: None,
+                arch: None,
+                vendor_class: None,
+                interface: None,
+                file: Some(self.name.clone()),
+                bytes: (end == End::Done).then_some(bytes as u64),
+                duration_ms: Some(u64::try_from(millis).unwrap_or(u64::MAX)),
+                outcome,
+            });
         }
     }
 

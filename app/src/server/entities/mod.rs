@@ -9,6 +9,7 @@ pub mod group_member;
 pub mod invitation;
 pub mod login_attempt;
 pub mod menu_entry;
+pub mod network_event;
 pub mod organization;
 pub mod organization_member;
 pub mod user;

@@ -7,5 +7,6 @@ pub mod groups;
 pub mod images;
 pub mod invitations;
 pub mod menus;
+pub mod network_log;
 pub mod organizations;
 pub mod throttle;
