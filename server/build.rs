@@ -27,11 +27,12 @@ fn bundle_loaders(manifest: &Path) {
         .map(PathBuf::from)
         .unwrap_or_else(|| manifest.join("../target/loaders"));
     let installed = PathBuf::from("/usr/lib/ipxe");
+    // Watched as a folder that exists (a missing path would rerun this script every build);
+    // the set-up replaces the folder's content when it fetches other loaders.
+    if env::var_os("PXECLOUD_BUNDLED_LOADERS").is_none() {
+        let _ = fs::create_dir_all(&fetched);
+    }
     println!("cargo::rerun-if-changed={}", fetched.display());
-    println!(
-        "cargo::rerun-if-changed={}",
-        fetched.join("SOURCE").display()
-    );
     let (dir, source) = if let Ok(source) = fs::read_to_string(fetched.join("SOURCE")) {
         (Some(fetched), source.trim().to_owned())
     } else if installed.join("undionly.kpxe").exists() {

@@ -219,8 +219,13 @@ def bundle_loaders():
     """Copies trixie's loaders into target/loaders with a SOURCE line naming them, for the
     build to embed; returns that folder."""
     out = os.path.join(ROOT, "target", "loaders")
-    if os.path.exists(os.path.join(out, "SOURCE")):
-        return out
+    source = f"Debian trixie ipxe {TRIXIE_IPXE_VERSION}\n"
+    try:
+        with open(os.path.join(out, "SOURCE")) as f:
+            if f.read() == source:
+                return out
+    except FileNotFoundError:
+        pass
     lib = os.path.join(trixie_ipxe(), "usr", "lib", "ipxe")
     partial = out + ".partial"
     shutil.rmtree(partial, ignore_errors=True)
@@ -228,7 +233,7 @@ def bundle_loaders():
     for name, packaged in BUNDLED_LOADERS.items():
         shutil.copyfile(os.path.join(lib, packaged), os.path.join(partial, name))
     with open(os.path.join(partial, "SOURCE"), "w") as f:
-        f.write(f"Debian trixie ipxe {TRIXIE_IPXE_VERSION}\n")
+        f.write(source)
     shutil.rmtree(out, ignore_errors=True)
     os.rename(partial, out)
     return out

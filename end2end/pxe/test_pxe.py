@@ -107,6 +107,25 @@ class Lab:
         self.namespaces = []
 
 
+def dhcp_from(capture, source):
+    """The DHCP payloads `source` sent, read from a pcap file (Ethernet, IPv4, UDP)."""
+    import struct
+    with open(capture, "rb") as f:
+        data = f.read()
+    payloads, offset = [], 24
+    while offset + 16 <= len(data):
+        length = struct.unpack("<I", data[offset + 8:offset + 12])[0]
+        frame = data[offset + 16:offset + 16 + length]
+        offset += 16 + length
+        if frame[12:14] != b"\x08\x00" or frame[23] != 17:
+            continue
+        ip = frame[14:]
+        if ".".join(map(str, ip[12:16])) != source:
+            continue
+        payloads.append(ip[(ip[0] & 15) * 4 + 8:])
+    return payloads
+
+
 class Process:
     """A program in a namespace, its output in a log file."""
 
@@ -276,8 +295,15 @@ class LabCase:
             self.assertTrue(any(f"http://{SERVER}:8080/boot.ipxe" in l for l in uefi_lines), log)
             self.assertTrue(any(f"http://{SERVER}:8080/boot.ipxe" in l for l in bios_lines), log)
             self.assertFalse(any("file=undionly.kpxe" in l for l in bios_lines), log)
+            # On the wire, every answer of ours hands out no address.
+            sent = dhcp_from(self.capture, SERVER)
+            self.assertTrue(sent)
+            for payload in sent:
+                self.assertEqual(payload[0], 2)
+                self.assertEqual(payload[16:20], bytes(4), "ProxyDHCP handed out an address")
         else:
             self.assertEqual(answers, [])
+            self.assertEqual(dhcp_from(self.capture, SERVER), [])
         # The site's DHCP server gave both their addresses; ProxyDHCP gave none.
         for mac in (uefi_mac, bios_mac):
             self.assertTrue(self.leased(mac), mac)

@@ -536,15 +536,17 @@ impl Config {
                 .collect::<Result<Vec<_>, _>>()?,
             (None, _) => Vec::new(),
         };
-        let proxy_dhcp = (pxe
-            || pick(serve.proxy_dhcp, file.serve.proxy_dhcp)
-                .0
-                .unwrap_or(false))
-        .then_some(ProxyDhcpConfig {
-            interfaces: pxe_interfaces,
-        });
-        let tftp =
-            (pxe || pick(serve.tftp, file.serve.tftp).0.unwrap_or(false)).then_some(TftpConfig {
+        // `pxe` turns both on; an explicit `false` for one of them still turns it off.
+        let proxy_dhcp = pick(serve.proxy_dhcp, file.serve.proxy_dhcp)
+            .0
+            .unwrap_or(pxe)
+            .then_some(ProxyDhcpConfig {
+                interfaces: pxe_interfaces,
+            });
+        let tftp = pick(serve.tftp, file.serve.tftp)
+            .0
+            .unwrap_or(pxe)
+            .then_some(TftpConfig {
                 listen: tftp_listen,
                 block_size_max: tftp_block_size,
             });
@@ -817,7 +819,7 @@ mod tests {
                 interfaces: vec!["br0".into(), "eth1".into()]
             })
         );
-        // ProxyDHCP on its own, for a site whose TFTP server is elsewhere.
+        // ProxyDHCP on its own (then it answers iPXE and UEFI HTTP Boot only).
         let serve = ServeArgs {
             proxy_dhcp: Some(true),
             ..ServeArgs::default()
@@ -828,6 +830,14 @@ mod tests {
             alone.proxy_dhcp,
             Some(ProxyDhcpConfig { interfaces: vec![] })
         );
+        // `pxe` in the file, ProxyDHCP turned off on the command line: TFTP only.
+        let serve = ServeArgs {
+            proxy_dhcp: Some(false),
+            ..ServeArgs::default()
+        };
+        let tftp_only = Config::load(&common_with(f.path()), Some(&serve)).unwrap();
+        assert_eq!(tftp_only.proxy_dhcp, None);
+        assert!(tftp_only.tftp.is_some());
         for bad in ["", "a/b", "eth0:1", "much-too-long-name", "has space"] {
             let serve = ServeArgs {
                 pxe: Some(true),

@@ -146,12 +146,40 @@ fn bind_proxy_dhcp(
              listen on 0.0.0.0 or give --public-url"
         );
     }
-    if config.tftp.is_none() {
-        tracing::warn!(
-            "TFTP is off: ProxyDHCP answers iPXE and UEFI HTTP Boot only (turn on --tftp, or \
-             --pxe, to boot bare PXE firmware)"
-        );
-    }
+    // Firmware fetches its loader from port 69 at the address ProxyDHCP names: the
+    // interface's own.
+    let tftp = match &config.tftp {
+        None => {
+            tracing::warn!(
+                "TFTP is off: ProxyDHCP answers iPXE and UEFI HTTP Boot only (turn on --tftp, \
+                 or --pxe, to boot bare PXE firmware)"
+            );
+            false
+        }
+        Some(tftp) if tftp.listen.port() != 69 => {
+            tracing::warn!(
+                tftp_listen = %tftp.listen,
+                "TFTP is not on port 69, where PXE firmware asks: ProxyDHCP answers iPXE and \
+                 UEFI HTTP Boot only"
+            );
+            false
+        }
+        Some(tftp) => {
+            let ip = tftp.listen.ip();
+            if !ip.is_unspecified()
+                && !interfaces
+                    .iter()
+                    .any(|i| std::net::IpAddr::V4(i.address) == ip)
+            {
+                tracing::warn!(
+                    tftp_listen = %tftp.listen,
+                    "TFTP listens on an address ProxyDHCP does not name (it names each \
+                     interface's own): listen on 0.0.0.0:69"
+                );
+            }
+            true
+        }
+    };
     let names: Vec<String> = interfaces
         .iter()
         .map(|i| format!("{} ({})", i.name, i.address))
@@ -161,7 +189,7 @@ fn bind_proxy_dhcp(
         public_url,
         http_port: config.listen.port(),
         loaders: files.map(|f| f.loader_names()).unwrap_or_default(),
-        tftp: config.tftp.is_some(),
+        tftp,
         ports: dhcp::Ports::default(),
     })
     .map_err(ServeError::ProxyDhcpBind)?;

@@ -421,12 +421,13 @@ async fn a_silent_client_is_given_up_after_the_retries() {
 #[tokio::test]
 async fn autoexec_sends_ipxe_back_to_the_address_it_fetched_from() {
     let dir = tempfile::tempdir().unwrap();
-    // No public URL: the script names the address the client reached.
+    // No public URL: the script names the address the client reached, which a server on
+    // every address learns per request (127.0.0.2 here, not the 0.0.0.0 it listens on).
     let files = BootFiles::new(dir.path(), None, 8080);
-    let server = TftpServer::bind("127.0.0.1:0".parse().unwrap(), Arc::new(files), quick())
+    let server = TftpServer::bind("0.0.0.0:0".parse().unwrap(), Arc::new(files), quick())
         .await
         .unwrap();
-    let address = server.local_addr().unwrap();
+    let address = format!("127.0.0.2:{}", server.local_addr().unwrap().port());
     let task = tokio::spawn(server.run());
 
     let out = tempfile::tempdir().unwrap();
@@ -444,7 +445,7 @@ async fn autoexec_sends_ipxe_back_to_the_address_it_fetched_from() {
     );
     let text = String::from_utf8(read(&script)).unwrap();
     assert!(
-        text.contains("chain --autofree http://127.0.0.1:8080/boot.ipxe?mac="),
+        text.contains("chain --autofree http://127.0.0.2:8080/boot.ipxe?mac="),
         "{text}"
     );
 }

@@ -301,12 +301,25 @@ fn answer(
             return None;
         }
     };
+    let broadcast = SocketAddrV4::new(Ipv4Addr::BROADCAST, shared.ports.client);
     let to = if port == Port::BootServer {
-        received.source
+        // Back to the sender; one without an address yet hears a broadcast.
+        if received.source.ip().is_unspecified() {
+            broadcast
+        } else {
+            received.source
+        }
     } else if !request.giaddr.is_unspecified() {
-        SocketAddrV4::new(request.giaddr, shared.ports.relay)
+        // A relay agent counts itself in `hops` (RFC 1542): a giaddr without it is a peer
+        // naming where our answer should go, and gets none.
+        let relay = request.giaddr;
+        if request.hops == 0 || relay.is_broadcast() || relay.is_multicast() {
+            stats.malformed.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        SocketAddrV4::new(relay, shared.ports.relay)
     } else {
-        SocketAddrV4::new(Ipv4Addr::BROADCAST, shared.ports.client)
+        broadcast
     };
     let outcome = match reply.message_type() {
         Some(MessageType::Offer) => {

@@ -85,8 +85,8 @@ pub enum Ignored {
     /// The architecture's loader is not among the served files (or, for PXE firmware, TFTP
     /// is off).
     NoLoader,
-    /// A REQUEST on port 67 that names another server (option 54): it asks the site's DHCP
-    /// server for its address, and an answer from us could be taken for that server's.
+    /// A REQUEST on port 67 that does not name this server (option 54): it asks the site's
+    /// DHCP server for an address, and an answer from us could be taken for that server's.
     OtherServer,
 }
 
@@ -100,11 +100,12 @@ pub fn answer(request: &Message, port: Port, offer: &Offer) -> Result<Message, I
         (Some(MessageType::Request), _) => MessageType::Ack,
         _ => return Err(Ignored::MessageType),
     };
+    // On port 67 a REQUEST is ours only when it names us: one naming another server, or none
+    // (INIT-REBOOT, REBIND), asks the site's DHCP server for an address, and an answer from
+    // us could race that server's.
     if port == Port::Dhcp
         && kind == MessageType::Ack
-        && request
-            .option(code::SERVER_ID)
-            .is_some_and(|id| id != offer.server.octets())
+        && request.option(code::SERVER_ID) != Some(&offer.server.octets()[..])
     {
         return Err(Ignored::OtherServer);
     }
@@ -270,6 +271,13 @@ mod tests {
         let to_us = request(REQUEST, &options);
         assert!(answer(&to_us, Port::Dhcp, &offer()).is_ok());
         assert!(answer(&to_the_site, Port::BootServer, &offer()).is_ok());
+        // Naming no server (INIT-REBOOT, REBIND): the site's too.
+        let naming_none = request(REQUEST, &pxe);
+        assert_eq!(
+            answer(&naming_none, Port::Dhcp, &offer()),
+            Err(Ignored::OtherServer)
+        );
+        assert!(answer(&naming_none, Port::BootServer, &offer()).is_ok());
     }
 
     #[test]

@@ -45,16 +45,24 @@ impl Protocol {
     }
 }
 
-/// `text` cut to `max` bytes at a character boundary.
+/// `text` as it can be stored: control characters (a NUL, which PostgreSQL refuses in text,
+/// among them) replaced by `?`, cut to `max` bytes at a character boundary.
 fn cut(text: String, max: usize) -> String {
-    if text.len() <= max {
-        return text;
+    let mut text = if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect()
+    } else {
+        text
+    };
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].to_owned()
+    text
 }
 
 /// Writes `events` in one statement.
@@ -127,5 +135,6 @@ mod tests {
         assert_eq!(cut("abc".into(), 5), "abc");
         assert_eq!(cut("abcdef".into(), 3), "abc");
         assert_eq!(cut("aé".into(), 2), "a");
+        assert_eq!(cut("PXE\0Client\n".into(), 32), "PXE?Client?");
     }
 }
