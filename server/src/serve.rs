@@ -91,7 +91,7 @@ fn proxy_dhcp_hint(error: &dhcp::BindError) -> String {
 
 /// The base URL iPXE chains to over plain HTTP: the public URL when it is one, else `None`
 /// (this server's HTTP port at the address the client reached).
-fn ipxe_base_url(config: &Config) -> Option<&str> {
+pub(crate) fn ipxe_base_url(config: &Config) -> Option<&str> {
     config
         .public_url
         .as_deref()

@@ -17,6 +17,15 @@ pub trait Conn: ConnectionTrait + TransactionTrait + Sync {}
 
 impl<T: ConnectionTrait + TransactionTrait + Sync> Conn for T {}
 
+/// The moment `age` ago, for pruning rows older than a retention; an age too large to
+/// represent reaches back to the earliest time there is.
+pub fn ago(age: std::time::Duration) -> chrono::DateTime<chrono::Utc> {
+    chrono::Duration::from_std(age)
+        .ok()
+        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
+        .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC)
+}
+
 /// Logs a database error with its cause and hides it behind `Internal`.
 pub fn internal(error: DbErr) -> AppError {
     tracing::error!(%error, "database error");

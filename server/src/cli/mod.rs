@@ -189,7 +189,7 @@ pub async fn run() -> ExitCode {
             let boot = BootServer::new(
                 address,
                 http_port.unwrap_or(config.listen.port()),
-                config.public_url.as_deref(),
+                serve::ipxe_base_url(&config),
             );
             print!("{}", dhcp_snippets::snippet(server, &boot));
             eprintln!(

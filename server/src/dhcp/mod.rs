@@ -20,7 +20,10 @@ use std::{
     },
 };
 
-use app::server::services::network_log::{NetworkEvent, Protocol};
+use app::server::{
+    dhcp_snippets::BootServer,
+    services::network_log::{NetworkEvent, Protocol},
+};
 use netboot::dhcp::{Message, MessageType};
 
 use crate::udp::{PacketInfoSocket, Received, Via};
@@ -150,9 +153,13 @@ impl ProxyDhcp {
             .interfaces
             .into_iter()
             .map(|interface| {
-                let http_base = settings.public_url.clone().unwrap_or_else(|| {
-                    format!("http://{}:{}", interface.address, settings.http_port)
-                });
+                // The same base the site-DHCP configuration names (`dhcp-config`).
+                let http_base = BootServer::new(
+                    interface.address,
+                    settings.http_port,
+                    settings.public_url.as_deref(),
+                )
+                .http_base;
                 Served {
                     offer: Offer {
                         server: interface.address,

@@ -59,10 +59,8 @@ pub async fn prune(
     conn: &impl sea_orm::ConnectionTrait,
     retention: std::time::Duration,
 ) -> Result<u64, AppError> {
-    let cutoff = chrono::Utc::now()
-        - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::days(36_500));
     let result = boot_event::Entity::delete_many()
-        .filter(boot_event::Column::At.lt(cutoff))
+        .filter(boot_event::Column::At.lt(db::ago(retention)))
         .exec(conn)
         .await?;
     Ok(result.rows_affected)

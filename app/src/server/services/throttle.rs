@@ -240,9 +240,8 @@ pub async fn prune(
     conn: &impl ConnectionTrait,
     window: std::time::Duration,
 ) -> Result<u64, AppError> {
-    let cutoff = Utc::now() - Duration::from_std(window).unwrap_or(Duration::days(365));
     let result = login_attempt::Entity::delete_many()
-        .filter(login_attempt::Column::AttemptedAt.lte(cutoff))
+        .filter(login_attempt::Column::AttemptedAt.lte(db::ago(window)))
         .exec(conn)
         .await?;
     Ok(result.rows_affected)
