@@ -34,8 +34,8 @@ function databaseUrl() {
   return admin.replace(/\/[^/]*$/, `/${name}`);
 }
 
-/** Starts `pxecloud serve` on a free loopback port; resolves once it listens. */
-export async function startServer() {
+/** Starts `pxecloud serve` on a free loopback port, with `extraArgs`; resolves once it listens. */
+export async function startServer(extraArgs = []) {
   const dir = mkdtempSync(join(tmpdir(), 'pxecloud-e2e-'));
   const binary = join(dir, 'pxecloud');
   // PXECLOUD_E2E_BINARY runs another build (a debug one, while developing).
@@ -44,6 +44,7 @@ export async function startServer() {
   const args = ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'data')];
   const url = databaseUrl();
   if (url) args.push('--database-url', url);
+  args.push(...extraArgs);
   const child = spawn(binary, args, { cwd: dir, env: { ...process.env, RUST_LOG: 'info' } });
   let log = '';
   const started = Date.now();

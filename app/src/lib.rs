@@ -34,8 +34,8 @@ use crate::{
         account::PasswordPage, boot_log::BootLogPage, dashboard::DashboardPage, group::GroupPage,
         groups::GroupsPage, image::ImagePage, images::ImagesPage, login::LoginPage,
         members::MembersPage, menu_editor::MenuEditorPage, menus::MenusPage,
-        not_found::NotFoundPage, organization::OrganizationPage, organizations::OrganizationsPage,
-        users::UsersPage,
+        network_boot::NetworkBootPage, not_found::NotFoundPage, organization::OrganizationPage,
+        organizations::OrganizationsPage, users::UsersPage,
     },
 };
 
@@ -88,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/password") view=PasswordPage ssr=ssr.clone() />
                     <Route path=path!("/organizations") view=OrganizationsPage ssr=ssr.clone() />
                     <Route path=path!("/users") view=UsersPage ssr=ssr.clone() />
+                    <Route path=path!("/network-boot") view=NetworkBootPage ssr=ssr.clone() />
                     <ParentRoute path=path!("/org/:org") view=OrgSection ssr=ssr.clone()>
                         <Route path=path!("") view=OrganizationPage ssr=ssr.clone() />
                         <Route path=path!("/members") view=MembersPage ssr=ssr.clone() />

@@ -225,3 +225,87 @@ pub struct MenuEditorData {
     /// The base URL iPXE clients reach this server at, for the preview.
     pub boot_url_base: String,
 }
+
+/// The boot server as a server admin sees it: what listens, the loaders, what the UDP doors
+/// did lately, and configuration for the site's own DHCP server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkBoot {
+    /// What listens where, HTTP first.
+    pub listeners: Vec<Listener>,
+    /// Where the loaders come from (built in and from which package, or a folder).
+    pub loader_source: String,
+    pub loaders: Vec<LoaderRow>,
+    /// Counters since start: what ProxyDHCP and TFTP answered, ignored and refused.
+    pub counters: Vec<Counter>,
+    /// The newest DHCP answers and TFTP transfers, newest first.
+    pub events: Vec<NetworkEventRow>,
+    /// This host's IPv4 addresses (interface, address), to write the DHCP configuration for.
+    pub addresses: Vec<(String, String)>,
+    /// The address the snippets below are written for.
+    pub snippet_address: Option<String>,
+    pub snippets: Vec<DhcpSnippet>,
+    /// Why a snippet would not work as it is (e.g. TFTP is off), if anything.
+    pub snippet_warning: Option<String>,
+}
+
+/// A door of the boot server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    /// `HTTP`, `HTTPS`, `TFTP`, `ProxyDHCP`.
+    pub service: String,
+    /// Where it listens, or why it is off.
+    pub address: String,
+    pub on: bool,
+    /// What it does, or how to turn it on.
+    pub note: String,
+}
+
+/// One loader the boot server serves.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoaderRow {
+    /// The name TFTP and `/loaders/` serve it under.
+    pub name: String,
+    /// The machines that get it, e.g. "BIOS", "x86-64 UEFI".
+    pub used_for: Vec<String>,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// A named count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counter {
+    /// `ProxyDHCP`, `TFTP` or `Recording`.
+    pub group: String,
+    pub name: String,
+    pub value: u64,
+}
+
+/// A ProxyDHCP answer or TFTP transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkEventRow {
+    /// When, as RFC 3339 in UTC.
+    pub at: String,
+    /// `dhcp` or `tftp`.
+    pub protocol: String,
+    pub client_ip: String,
+    pub client_mac: Option<String>,
+    /// The client's architecture (option 93), as a name when known.
+    pub arch: Option<String>,
+    pub vendor_class: Option<String>,
+    pub interface: Option<String>,
+    pub file: Option<String>,
+    pub bytes: Option<u64>,
+    pub duration_ms: Option<u64>,
+    pub outcome: String,
+}
+
+/// Configuration for one kind of DHCP server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DhcpSnippet {
+    /// `dnsmasq`, `isc-dhcpd`, `kea`, `windows`, `mikrotik`.
+    pub id: String,
+    pub name: String,
+    /// Where the text goes.
+    pub placement: String,
+    pub text: String,
+}

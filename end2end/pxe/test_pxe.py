@@ -6,8 +6,8 @@ namespaces this test makes and removes, so nothing is sent outside them.
                        and the file server with the kernel and initrd (:8000)
     lab namespace      the bridge joining them, and a tap device per QEMU machine
 
-Three sites: dnsmasq handing out addresses only, with PXE Cloud's ProxyDHCP beside it
-(`serve --pxe`); and dnsmasq and ISC dhcpd configured with what `pxecloud dhcp-config` prints,
+Four sites: dnsmasq handing out addresses only, with PXE Cloud's ProxyDHCP beside it
+(`serve --pxe`); and dnsmasq, ISC dhcpd and Kea configured with what `pxecloud dhcp-config` prints,
 with PXE Cloud serving TFTP and HTTP only (`serve --tftp`). In each, a UEFI machine (OVMF's own
 PXE, no option ROM) loads snponly.efi over PXE Cloud's TFTP, runs iPXE, asks DHCP again and is
 sent to /boot.ipxe, while a BIOS machine with the iPXE ROM is sent to /boot.ipxe at once; both
@@ -15,8 +15,8 @@ sign in and reach the kernel at the same time. Then a UEFI machine boots by UEFI
 loading snponly.efi over HTTP. The DHCP traffic on the bridge is kept as a capture among the
 artifacts.
 
-Needs root (`ip netns`), dnsmasq (Debian's dnsmasq-base), ISC dhcpd (isc-dhcp-server) and
-tcpdump, as `.ci/setup` installs; skipped without them unless `CI` or `PXECLOUD_REQUIRE_SITE`
+Needs root (`ip netns`), dnsmasq (Debian's dnsmasq-base), ISC dhcpd (isc-dhcp-server), Kea
+(kea-dhcp4-server) and tcpdump, as `.ci/setup` installs; skipped without them unless `CI` or `PXECLOUD_REQUIRE_SITE`
 is set."""
 
 import os
@@ -54,7 +54,7 @@ def missing():
     """What this machine lacks to run the lab, or None."""
     if os.geteuid() != 0:
         return "network namespaces need root"
-    for tool in ("ip", "dnsmasq", "dhcpd", "tcpdump", "qemu-system-x86_64"):
+    for tool in ("ip", "dnsmasq", "dhcpd", "kea-dhcp4", "tcpdump", "qemu-system-x86_64"):
         if shutil.which(tool) is None:
             return f"{tool} is not installed"
     return None
@@ -384,6 +384,34 @@ class IscDhcpdConfigured(LabCase, unittest.TestCase):
             cls.lab.site, "dhcpd", "-4", "-f", "-d", "-cf", conf, "-lf", cls.leases,
             "-pf", os.path.join(cls.dir, "dhcpd.pid"), "site0"))
         site.wait_for("Sending on")
+
+
+@unittest.skipIf(missing() and not required(), missing() or "")
+class KeaConfigured(LabCase, unittest.TestCase):
+    """The site's Kea with `pxecloud dhcp-config kea` added; no ProxyDHCP."""
+
+    name = "kea"
+    serve_args = ["--tftp"]
+
+    @classmethod
+    def start_site(cls):
+        conf = os.path.join(cls.dir, "kea-dhcp4.conf")
+        with open(conf, "w") as f:
+            f.write('{ "Dhcp4": {\n'
+                    '"interfaces-config": { "interfaces": [ "site0" ] },\n'
+                    f'"lease-database": {{ "type": "memfile", "name": "{cls.leases}", '
+                    '"lfc-interval": 0 },\n'
+                    '"valid-lifetime": 3600,\n')
+            f.write(cls.dhcp_config("kea"))
+            f.write(f'"subnet4": [ {{ "id": 1, "subnet": "{SUBNET}.0/24", '
+                    f'"pools": [ {{ "pool": "{SUBNET}.100 - {SUBNET}.199" }} ] }} ],\n'
+                    '"loggers": [ { "name": "kea-dhcp4", "severity": "INFO", '
+                    '"output_options": [ { "output": "stdout" } ] } ]\n} }\n')
+        # Its pid file in the test's folder, and no lock file: it runs as root in a namespace.
+        site = cls.spawn("kea", cls.lab.run_in(
+            cls.lab.site, "env", f"KEA_PIDFILE_DIR={cls.dir}", "KEA_LOCKFILE_DIR=none",
+            "kea-dhcp4", "-c", conf))
+        site.wait_for("DHCP4_STARTED")
 
 
 if __name__ == "__main__":

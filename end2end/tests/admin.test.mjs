@@ -59,7 +59,9 @@ describe(`the admin web app (${backend})`, () => {
   let menuUrl;
 
   before(async () => {
-    server = await startServer();
+    // TFTP on a loopback port the system picks, for the Network boot page (ProxyDHCP would
+    // answer on this machine's network: it runs only in end2end/pxe's namespaces).
+    server = await startServer(['--tftp', '--tftp-listen', '127.0.0.1:0']);
     browser = await launchBrowser();
     ({ page, problems } = await openPage(browser, VIEWPORT));
     // The first sign-in asks for a new password before anything else.
@@ -310,9 +312,10 @@ describe(`the admin web app (${backend})`, () => {
       const nav = member.page.getByRole('navigation', { name: 'Main' });
       assert.equal(await nav.getByRole('link', { name: 'Organizations' }).count(), 0);
       assert.equal(await nav.getByRole('link', { name: 'Users' }).count(), 0);
+      assert.equal(await nav.getByRole('link', { name: 'Network boot' }).count(), 0);
       await member.page.getByTestId('organization-row').filter({ hasText: 'Physics Lab' }).waitFor();
       assert.equal(await member.page.getByRole('link', { name: 'Physics Lab' }).count(), 0);
-      for (const path of [new URL(orgUrl).pathname + '/images', new URL(menuUrl).pathname, '/users']) {
+      for (const path of [new URL(orgUrl).pathname + '/images', new URL(menuUrl).pathname, '/users', '/network-boot']) {
         await member.page.goto(server.baseUrl + path);
         await member.page.getByText('You are not allowed to do that.').first().waitFor();
       }
@@ -330,6 +333,46 @@ describe(`the admin web app (${backend})`, () => {
     await page.getByTestId('user-row').filter({ hasText: 'alice' }).waitFor({ state: 'detached' });
     await eventually(() => page.getByTestId('user-row').count(), 1);
     await page.screenshot({ path: join(artifacts, `users-${backend}.png`), fullPage: true });
+  });
+
+  test('the network boot page shows the doors, the loaders and DHCP lines for the address typed', async () => {
+    await page.goto(server.baseUrl + '/');
+    await hydrated(page);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Network boot' }).click();
+    await page.waitForURL(server.baseUrl + '/network-boot');
+    const tftp = page.getByTestId('listener').filter({ hasText: 'TFTP' });
+    await tftp.getByText('127.0.0.1:').waitFor();
+    assert.equal(await tftp.getByText('on', { exact: true }).count(), 1);
+    await page.getByTestId('listener').filter({ hasText: 'ProxyDHCP' }).getByText('off', { exact: true }).waitFor();
+    // The loaders built in, each with its size and SHA-256.
+    const loader = page.getByTestId('loader').filter({ hasText: 'undionly.kpxe' });
+    await loader.getByText('BIOS').waitFor();
+    assert.match(await loader.textContent(), /[0-9a-f]{64}/);
+    // TFTP is not on port 69 here: the page says PXE firmware cannot load a loader.
+    await page.getByText('TFTP does not answer on port 69 here', { exact: false }).waitFor();
+
+    await page.getByLabel("This server's address, as machines reach it").fill('10.20.30.40');
+    await page.getByRole('button', { name: 'Write for this address' }).click();
+    await page.waitForURL(/address=10\.20\.30\.40/);
+    const dnsmasq = page.getByRole('textbox', { name: 'dnsmasq configuration' });
+    await eventually(async () => (await dnsmasq.inputValue()).includes('dhcp-boot=tag:pxecloud-ipxe,http://10.20.30.40:'), true);
+    // The others are folded until opened.
+    const kea = page.getByTestId('snippet-kea');
+    assert.equal(await kea.getByRole('textbox').isVisible(), false);
+    await kea.locator('summary').click();
+    assert.match(await kea.getByRole('textbox').inputValue(), /"next-server": "10\.20\.30\.40"/);
+    await page.screenshot({ path: join(artifacts, `network-boot-${backend}.png`), fullPage: true });
+
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+    await page.getByTestId('snippet-dnsmasq').getByRole('button', { name: 'Copy' }).click();
+    await page.getByText('Copied to the clipboard.').waitFor();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, await dnsmasq.inputValue());
+
+    // An address that is not IPv4 is refused with a message, not written into the lines.
+    await page.getByLabel("This server's address, as machines reach it").fill('boot.lan');
+    await page.getByRole('button', { name: 'Write for this address' }).click();
+    await page.getByText('Give an IPv4 address', { exact: false }).waitFor();
   });
 
   test('an organization admin invites an account, whose owner accepts on the dashboard', async () => {

@@ -13,6 +13,7 @@
 // Leptos view types nest deeply in builds without `erase_components` (tests, clippy).
 #![recursion_limit = "256"]
 
+pub mod boot_status;
 pub mod cli;
 pub mod config;
 pub mod database;

@@ -269,6 +269,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         )),
         settings: Arc::new(settings),
         leptos_options,
+        boot_server: None,
     })
 }
 
@@ -414,7 +415,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         None => None,
     };
     let db = open_database(&config).await?;
-    let state = state(db, &config)?;
+    let mut state = state(db, &config)?;
     first_start(&state, &config).await?;
     spawn_housekeeping(&state);
     if !assets::front_end_present() {
@@ -432,10 +433,28 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         max_connections: config.max_connections,
         ..http::Limits::default()
     };
-    let app_db = state.db.clone();
+    let recorder = (tftp.is_some() || proxy_dhcp.is_some())
+        .then(|| crate::netlog::Recorder::start(state.db.clone()));
+    state.boot_server = Some(Arc::new(crate::boot_status::Probe {
+        http: Some(address),
+        https: tls
+            .as_ref()
+            .map(|(_, listener)| listener.local_addr())
+            .transpose()?,
+        http_port: address.port(),
+        public_http_url: ipxe_base_url(&config).map(str::to_owned),
+        tftp: match &tftp {
+            Some(server) => Some((server.local_addr()?, server.stats())),
+            None => None,
+        },
+        proxy_dhcp: proxy_dhcp
+            .as_ref()
+            .map(|server| (server.interfaces(), server.stats())),
+        files: boot_files.clone(),
+        recorder: recorder.clone(),
+    }));
     let app = router::router(state, boot_files);
-    if tftp.is_some() || proxy_dhcp.is_some() {
-        let recorder = crate::netlog::Recorder::start(app_db.clone());
+    if let Some(recorder) = recorder {
         if let Some(tftp) = tftp {
             tokio::spawn(tftp.with_recorder(recorder.clone()).run());
         }

@@ -7,6 +7,7 @@ pub mod images;
 pub mod invitations;
 pub mod members;
 pub mod menus;
+pub mod network_boot;
 pub mod organizations;
 pub mod users;
 

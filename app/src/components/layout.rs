@@ -90,6 +90,9 @@ fn Navigation(user: SignedInUser) -> impl IntoView {
                     <A href="/users" attr:class=link>
                         "Users"
                     </A>
+                    <A href="/network-boot" attr:class=link>
+                        "Network boot"
+                    </A>
                 })}
                 <A href=PASSWORD_PAGE attr:class=link>
                     "Password"

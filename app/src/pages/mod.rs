@@ -11,6 +11,7 @@ pub mod login;
 pub mod members;
 pub mod menu_editor;
 pub mod menus;
+pub mod network_boot;
 pub mod not_found;
 pub mod organization;
 pub mod organizations;

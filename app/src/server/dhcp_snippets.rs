@@ -5,7 +5,12 @@
 //! UEFI `snponly.efi` over TFTP from this server; UEFI HTTP Boot (`HTTPClient`) gets the
 //! loader's URL.
 //!
-//! dnsmasq's and ISC dhcpd's are proven with real firmware in `end2end/pxe`.
+//! dnsmasq's, ISC dhcpd's and Kea's are proven with real firmware in `end2end/pxe`; Windows
+//! DHCP's and MikroTik's are written from their vendors' documentation (neither runs here).
+//!
+//! A loader fetched over TFTP runs the `autoexec.ipxe` of the server it came from, which
+//! chains to the boot flow whatever the DHCP answer names: a DHCP server that cannot tell
+//! iPXE from firmware still boots machines, at the cost of loading the loader twice.
 
 use std::{fmt, net::Ipv4Addr};
 
@@ -14,16 +19,28 @@ use std::{fmt, net::Ipv4Addr};
 pub enum DhcpServer {
     Dnsmasq,
     IscDhcpd,
+    Kea,
+    Windows,
+    MikroTik,
 }
 
 impl DhcpServer {
-    pub const ALL: [Self; 2] = [Self::Dnsmasq, Self::IscDhcpd];
+    pub const ALL: [Self; 5] = [
+        Self::Dnsmasq,
+        Self::IscDhcpd,
+        Self::Kea,
+        Self::Windows,
+        Self::MikroTik,
+    ];
 
     /// The name used on the command line.
     pub fn id(self) -> &'static str {
         match self {
             Self::Dnsmasq => "dnsmasq",
             Self::IscDhcpd => "isc-dhcpd",
+            Self::Kea => "kea",
+            Self::Windows => "windows",
+            Self::MikroTik => "mikrotik",
         }
     }
 
@@ -39,6 +56,16 @@ impl DhcpServer {
                 "/etc/dhcp/dhcpd.conf: the option line at the top level, the rest in the subnet \
                  the machines boot in (or at the top level), then restart isc-dhcp-server"
             }
+            Self::Kea => {
+                "/etc/kea/kea-dhcp4.conf, inside the \"Dhcp4\" map (no option 66 or 67 on the \
+                 subnet: a subnet's options win over a class's), then restart kea-dhcp4-server"
+            }
+            Self::Windows => {
+                "a PowerShell window on the DHCP server, as an administrator (server-wide \
+                 policies; add -ScopeId to each command for one scope, and remove the scope's \
+                 own options 60, 66 and 67)"
+            }
+            Self::MikroTik => "the RouterOS 7.16 (or later) terminal of the router",
         }
     }
 }
@@ -48,6 +75,9 @@ impl fmt::Display for DhcpServer {
         f.write_str(match self {
             Self::Dnsmasq => "dnsmasq",
             Self::IscDhcpd => "ISC dhcpd",
+            Self::Kea => "ISC Kea",
+            Self::Windows => "Windows Server DHCP",
+            Self::MikroTik => "MikroTik RouterOS",
         })
     }
 }
@@ -112,6 +142,92 @@ pub fn snippet(server: DhcpServer, boot: &BootServer) -> String {
              \x20   filename \"undionly.kpxe\";\n\
              }}\n"
         ),
+        DhcpServer::Kea => format!(
+            "// PXE Cloud: network boot from {address}\n\
+             // Classes are tried in this order; the first that names a boot file wins, and each\n\
+             // is kept apart from those above it so that their options do not mix.\n\
+             \"client-classes\": [\n\
+             \x20 {{\n\
+             \x20   // iPXE runs already: to the boot flow, never a loader again.\n\
+             \x20   \"name\": \"pxecloud-ipxe\",\n\
+             \x20   \"test\": \"option[77].hex == 'iPXE' or option[175].exists\",\n\
+             \x20   \"next-server\": \"{address}\",\n\
+             \x20   \"boot-file-name\": \"{script}\"\n\
+             \x20 }},\n\
+             \x20 {{\n\
+             \x20   // UEFI HTTP Boot: the loader over HTTP; the firmware wants HTTPClient back.\n\
+             \x20   \"name\": \"pxecloud-http\",\n\
+             \x20   \"test\": \"not member('pxecloud-ipxe') and substring(option[60].hex, 0, 10) == 'HTTPClient'\",\n\
+             \x20   \"boot-file-name\": \"{http_loader}\",\n\
+             \x20   \"option-data\": [\n\
+             \x20     {{ \"name\": \"vendor-class-identifier\", \"data\": \"HTTPClient\", \"always-send\": true }}\n\
+             \x20   ]\n\
+             \x20 }},\n\
+             \x20 {{\n\
+             \x20   \"name\": \"pxecloud-efi64\",\n\
+             \x20   \"test\": \"not member('pxecloud-ipxe') and not member('pxecloud-http') and (option[93].hex == 0x0007 or option[93].hex == 0x0009)\",\n\
+             \x20   \"next-server\": \"{address}\",\n\
+             \x20   \"boot-file-name\": \"snponly.efi\"\n\
+             \x20 }},\n\
+             \x20 {{\n\
+             \x20   \"name\": \"pxecloud-bios\",\n\
+             \x20   \"test\": \"not member('pxecloud-ipxe') and option[93].hex == 0x0000\",\n\
+             \x20   \"next-server\": \"{address}\",\n\
+             \x20   \"boot-file-name\": \"undionly.kpxe\"\n\
+             \x20 }}\n\
+             ],\n"
+        ),
+        DhcpServer::Windows => format!(
+            "# PXE Cloud: network boot from {address}\n\
+             # Option 60 has no definition on Windows until one is added (skip it if it exists).\n\
+             Add-DhcpServerv4OptionDefinition -OptionId 60 -Name \"PXEClient\" -Type String\n\
+             Add-DhcpServerv4Class -Name \"iPXE\" -Type User -Data \"iPXE\"\n\
+             Add-DhcpServerv4Class -Name \"HTTPClient\" -Type Vendor -Data \"HTTPClient\"\n\
+             Add-DhcpServerv4Class -Name \"PXEClient (UEFI x64)\" -Type Vendor -Data \"PXEClient:Arch:00007\"\n\
+             Add-DhcpServerv4Class -Name \"PXEClient (EFI BC)\" -Type Vendor -Data \"PXEClient:Arch:00009\"\n\
+             Add-DhcpServerv4Class -Name \"PXEClient (BIOS)\" -Type Vendor -Data \"PXEClient:Arch:00000\"\n\
+             \n\
+             # iPXE runs already: to the boot flow, never a loader again.\n\
+             Add-DhcpServerv4Policy -Name \"PXE Cloud iPXE\" -Condition Or -UserClass EQ,\"iPXE\" -ProcessingOrder 1\n\
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud iPXE\" -OptionId 66 -Value \"{address}\"\n\
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud iPXE\" -OptionId 67 -Value \"{script}\"\n\
+             \n\
+             # UEFI HTTP Boot: the loader over HTTP; the firmware wants HTTPClient back.\n\
+             Add-DhcpServerv4Policy -Name \"PXE Cloud HTTP Boot\" -Condition Or -VendorClass EQ,\"HTTPClient*\" -ProcessingOrder 2\n\
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud HTTP Boot\" -OptionId 60 -Value \"HTTPClient\"\n\
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud HTTP Boot\" -OptionId 67 -Value \"{http_loader}\"\n\
+             \n\
+             Add-DhcpServerv4Policy -Name \"PXE Cloud UEFI\" -Condition Or -VendorClass EQ,\"PXEClient (UEFI x64)*\",\"PXEClient (EFI BC)*\" -ProcessingOrder 3\n\
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud UEFI\" -OptionId 66 -Value \"{address}\"\n\
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud UEFI\" -OptionId 67 -Value \"snponly.efi\"\n\
+             \n\
+             Add-DhcpServerv4Policy -Name \"PXE Cloud BIOS\" -Condition Or -VendorClass EQ,\"PXEClient (BIOS)*\" -ProcessingOrder 4\n\
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud BIOS\" -OptionId 66 -Value \"{address}\"\n\
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud BIOS\" -OptionId 67 -Value \"undionly.kpxe\"\n"
+        ),
+        DhcpServer::MikroTik => format!(
+            "# PXE Cloud: network boot from {address}\n\
+             # iPXE also says it is UEFI (option 93): should it match the UEFI matcher, its\n\
+             # snponly.efi runs this server's autoexec.ipxe, which goes to the boot flow all the same.\n\
+             /ip dhcp-server option\n\
+             add name=pxecloud-server code=66 value=\"s'{address}'\" force=yes\n\
+             add name=pxecloud-script code=67 value=\"s'{script}'\" force=yes\n\
+             add name=pxecloud-http-class code=60 value=\"s'HTTPClient'\" force=yes\n\
+             add name=pxecloud-http-loader code=67 value=\"s'{http_loader}'\" force=yes\n\
+             add name=pxecloud-efi64 code=67 value=\"s'snponly.efi'\" force=yes\n\
+             add name=pxecloud-bios code=67 value=\"s'undionly.kpxe'\" force=yes\n\
+             /ip dhcp-server option sets\n\
+             add name=pxecloud-ipxe options=pxecloud-server,pxecloud-script\n\
+             add name=pxecloud-http options=pxecloud-http-class,pxecloud-http-loader\n\
+             add name=pxecloud-efi64 options=pxecloud-server,pxecloud-efi64\n\
+             add name=pxecloud-bios options=pxecloud-server,pxecloud-bios\n\
+             /ip dhcp-server matcher\n\
+             add name=pxecloud-ipxe code=77 value=iPXE matching-type=exact option-set=pxecloud-ipxe\n\
+             add name=pxecloud-http code=60 value=HTTPClient matching-type=substring option-set=pxecloud-http\n\
+             add name=pxecloud-efi64-7 code=93 value=0x0007 option-set=pxecloud-efi64\n\
+             add name=pxecloud-efi64-9 code=93 value=0x0009 option-set=pxecloud-efi64\n\
+             add name=pxecloud-bios code=93 value=0x0000 option-set=pxecloud-bios\n"
+        ),
     }
 }
 
@@ -148,5 +264,37 @@ mod tests {
             assert_eq!(DhcpServer::from_id(server.id()), Some(server));
         }
         assert_eq!(DhcpServer::from_id("nope"), None);
+    }
+
+    #[test]
+    fn keas_classes_are_json_in_the_order_they_must_be_tried() {
+        let text = snippet(DhcpServer::Kea, &boot());
+        // Kea reads comments in its JSON; serde does not.
+        let json: String = text
+            .lines()
+            .filter(|line| !line.trim_start().starts_with("//"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parsed: serde_json::Value =
+            serde_json::from_str(&format!("{{ {json} \"end\": 0 }}")).expect("valid JSON");
+        let names: Vec<&str> = parsed["client-classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|class| class["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "pxecloud-ipxe",
+                "pxecloud-http",
+                "pxecloud-efi64",
+                "pxecloud-bios"
+            ]
+        );
+        assert_eq!(
+            parsed["client-classes"][0]["boot-file-name"],
+            "http://10.0.0.2:8080/boot.ipxe"
+        );
     }
 }

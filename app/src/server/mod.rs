@@ -2,6 +2,7 @@
 
 pub mod actor;
 pub mod boot_flow;
+pub mod boot_server;
 pub mod client;
 pub mod db;
 pub mod dhcp_snippets;

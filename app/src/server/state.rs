@@ -74,6 +74,9 @@ pub struct AppState {
     /// Steps per boot session: a signed-in machine cannot hammer the server or fill the
     /// boot log by replaying its URLs.
     pub boot_steps: Arc<super::rate::StepLimiter>,
+    /// What the boot server listens on and did (filled by `pxecloud serve`; `None` in tests
+    /// that start no boot server).
+    pub boot_server: Option<Arc<dyn super::boot_server::BootServerProbe>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

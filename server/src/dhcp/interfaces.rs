@@ -61,6 +61,24 @@ fn index(name: &str) -> Result<u32, InterfaceError> {
     })
 }
 
+/// Every interface that is up with its IPv4 address, loopback last (for the DHCP
+/// configuration the Network boot page writes).
+pub fn addresses() -> Vec<(String, Ipv4Addr)> {
+    let mut found: Vec<(bool, String, Ipv4Addr)> = scan()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, (_, flags))| flags.contains(InterfaceFlags::IFF_UP))
+        .filter_map(|(name, (address, flags))| {
+            Some((flags.contains(InterfaceFlags::IFF_LOOPBACK), name, address?))
+        })
+        .collect();
+    found.sort();
+    found
+        .into_iter()
+        .map(|(_, name, address)| (name, address))
+        .collect()
+}
+
 /// The interfaces named, or, when none is, every interface that is up and has an IPv4
 /// address, loopback aside.
 pub fn choose(names: &[String]) -> Result<Vec<Interface>, InterfaceError> {
@@ -113,6 +131,13 @@ mod tests {
         assert_eq!(chosen.len(), 1);
         assert_eq!(chosen[0].address, Ipv4Addr::LOCALHOST);
         assert!(chosen[0].index > 0);
+    }
+
+    #[test]
+    fn every_address_is_listed_with_loopback_last() {
+        let all = addresses();
+        let last = all.last().expect("loopback at least");
+        assert_eq!(last, &("lo".to_owned(), Ipv4Addr::LOCALHOST));
     }
 
     #[test]

@@ -187,6 +187,15 @@ impl ProxyDhcp {
         self.shared.stats.clone()
     }
 
+    /// The interfaces answered on.
+    pub fn interfaces(&self) -> Vec<Interface> {
+        self.shared
+            .served
+            .iter()
+            .map(|served| served.interface.clone())
+            .collect()
+    }
+
     /// Records every answer, and every boot request left unanswered for want of a loader,
     /// with `recorder`.
     pub fn with_recorder(mut self, recorder: crate::netlog::Recorder) -> Self {

@@ -122,6 +122,18 @@ impl BootFiles {
         self.loaders.keys().cloned().collect()
     }
 
+    /// Each loader with its size and SHA-256, for the Network boot page.
+    pub fn listing(&self) -> Vec<(String, u64, String)> {
+        use sha2::Digest;
+        self.loaders
+            .iter()
+            .map(|(name, bytes)| {
+                let digest = hex::encode(sha2::Sha256::digest(bytes));
+                (name.clone(), bytes.len() as u64, digest)
+            })
+            .collect()
+    }
+
     /// The names served, loaders first.
     pub fn names(&self) -> Vec<&str> {
         let mut names: Vec<&str> = self.loaders.keys().map(String::as_str).collect();

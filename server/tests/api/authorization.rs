@@ -358,6 +358,12 @@ fn table() -> Vec<Row> {
             allowed: SERVER_ADMIN,
             args: |_, _| Box::pin(async { form(&[("filter", &""), ("page", &0)]) }),
         },
+        // The boot server.
+        Row {
+            endpoint: "network_boot",
+            allowed: SERVER_ADMIN,
+            args: |_, _| Box::pin(async { form(&[("address", &"")]) }),
+        },
         Row {
             endpoint: "create_user",
             allowed: SERVER_ADMIN,

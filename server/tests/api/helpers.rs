@@ -87,7 +87,7 @@ pub fn client() -> reqwest::Client {
 /// What the test server offers as iPXE loaders over HTTP: one, `snponly.efi`.
 pub const LOADER: &[u8] = b"MZ a stand-in for snponly.efi";
 
-fn boot_files() -> server::tftp::files::BootFiles {
+pub fn boot_files() -> server::tftp::files::BootFiles {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("snponly.efi"), LOADER).unwrap();
     std::fs::write(dir.path().join("not-a-loader"), b"secret").unwrap();

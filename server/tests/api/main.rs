@@ -15,6 +15,7 @@ mod limits;
 mod loaders;
 mod login;
 mod migrations;
+mod network_boot;
 mod network_log;
 mod organizations;
 mod pages;

@@ -7,6 +7,7 @@ pub mod groups;
 pub mod images;
 pub mod invitations;
 pub mod menus;
+pub mod network_boot;
 pub mod network_log;
 pub mod organizations;
 pub mod throttle;
