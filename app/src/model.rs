@@ -234,7 +234,12 @@ pub struct NetworkBoot {
     pub listeners: Vec<Listener>,
     /// Where the loaders come from (built in and from which package, or a folder).
     pub loader_source: String,
+    /// The loaders built in (or read from `--loaders-dir`).
     pub loaders: Vec<LoaderRow>,
+    /// The loader sets server admins added.
+    pub loader_sets: Vec<LoaderSetRow>,
+    /// Which loader each architecture is offered.
+    pub loader_choices: Vec<LoaderChoice>,
     /// Counters since start: what ProxyDHCP and TFTP answered, ignored and refused.
     pub counters: Vec<Counter>,
     /// The newest DHCP answers and TFTP transfers, newest first.
@@ -308,4 +313,73 @@ pub struct DhcpSnippet {
     /// Where the text goes.
     pub placement: String,
     pub text: String,
+}
+
+/// The machines a loader is chosen for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LoaderArch {
+    /// x86 BIOS (option 93 code 0).
+    Bios,
+    /// x86-64 UEFI (7 and 9, 16 over HTTP).
+    X64Uefi,
+    /// ARM64 UEFI (11, 19 over HTTP).
+    Arm64Uefi,
+}
+
+impl LoaderArch {
+    pub const ALL: [Self; 3] = [Self::Bios, Self::X64Uefi, Self::Arm64Uefi];
+
+    /// As stored.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Bios => "bios",
+            Self::X64Uefi => "x64-uefi",
+            Self::Arm64Uefi => "arm64-uefi",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|arch| arch.id() == id)
+    }
+
+    /// As people read it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Bios => "BIOS",
+            Self::X64Uefi => "x86-64 UEFI",
+            Self::Arm64Uefi => "ARM64 UEFI",
+        }
+    }
+
+    /// The built-in loader it gets unless another is chosen: `snponly.efi` for x86-64 UEFI,
+    /// because the full `ipxe.efi` loses USB keyboards on many machines and users type a
+    /// password.
+    pub fn builtin(self) -> &'static str {
+        match self {
+            Self::Bios => "undionly.kpxe",
+            Self::X64Uefi => "snponly.efi",
+            Self::Arm64Uefi => "ipxe-arm64.efi",
+        }
+    }
+}
+
+/// A loader set a server admin added; its files are served as `<name>/<file>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoaderSetRow {
+    pub id: i32,
+    pub name: String,
+    /// When, as RFC 3339 in UTC.
+    pub created_at: String,
+    pub created_by: Option<String>,
+    pub files: Vec<LoaderRow>,
+}
+
+/// Which loader an architecture is offered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoaderChoice {
+    pub arch: LoaderArch,
+    /// `<set>/<file>`, or `None` for the built-in loader.
+    pub chosen: Option<String>,
+    /// Whether the built-in loader for it exists in this binary.
+    pub builtin_present: bool,
 }

@@ -44,6 +44,7 @@ SITE = f"{SUBNET}.1"
 SERVER = f"{SUBNET}.2"
 FILES = f"{SERVER}:8000"
 BOB_PASSWORD = "bob password"
+ROOT_PASSWORD = "root password"
 
 
 def required():
@@ -207,6 +208,8 @@ class LabCase:
         data = ["--data-dir", os.path.join(cls.dir, "data")]
         with open(LAB_TOML) as f:
             lab_toml = f.read().replace("FILES", FILES)
+        # A server admin, for the loader sets (appended: TOML adds it to the users).
+        lab_toml += f'\n[[users]]\nusername = "root"\npassword = "{ROOT_PASSWORD}"\nadmin = true\n'
         lab_path = os.path.join(cls.dir, "lab.toml")
         with open(lab_path, "w") as f:
             f.write(lab_toml)
@@ -269,6 +272,22 @@ class LabCase:
             serial = machine.serial()
             self.assertIn(fixtures.MARKER, serial)
             self.assertIn("pxecloud.test=kernel", serial.split(fixtures.MARKER, 1)[1])
+
+    def api(self, endpoint, *curl_args):
+        """Calls a server function as the server admin `root`, from inside the server's
+        namespace (the only place its address is reached)."""
+        jar = os.path.join(self.dir, "cookies")
+        base = f"http://{SERVER}:8080/api"
+        if not os.path.exists(jar):
+            subprocess.run(self.lab.run_in(
+                self.lab.server, "curl", "-sf", "-c", jar, "-H", "Accept: application/json",
+                "--data-urlencode", "username=root", "--data-urlencode",
+                f"password={ROOT_PASSWORD}", f"{base}/login"), check=True,
+                stdout=subprocess.DEVNULL)
+        return subprocess.run(self.lab.run_in(
+            self.lab.server, "curl", "-sS", "--fail-with-body", "-b", jar,
+            "-H", "Accept: application/json", *curl_args, f"{base}/{endpoint}"),
+            check=True, capture_output=True, text=True).stdout
 
     def leased(self, mac):
         with open(self.leases) as f:
@@ -343,6 +362,22 @@ class ProxyDhcpBesideDnsmasq(LabCase, unittest.TestCase):
         site = cls.spawn("dnsmasq", cls.lab.run_in(
             cls.lab.site, *DNSMASQ_DHCP, f"--dhcp-leasefile={cls.leases}"))
         site.wait_for("DHCP, IP range")
+
+    def test_a_loader_set_chosen_for_uefi_is_offered_and_loaded_over_tftp(self):
+        """A server admin uploads trixie's full ipxe.efi as the set `full` and offers it to
+        x86-64 UEFI: the firmware is sent to `full/ipxe.efi`, loads it over TFTP, and boots."""
+        full = os.path.join(fixtures.trixie_ipxe(), "usr", "lib", "ipxe", "ipxe-amd64.efi")
+        self.api("add_loader_set", "-F", "name=full", "-F", f"files=@{full};filename=ipxe.efi")
+        self.addCleanup(self.api, "choose_loader", "-d", "arch=x64-uefi", "-d", "loader=")
+        self.api("choose_loader", "-d", "arch=x64-uefi", "-d", "loader=full/ipxe.efi")
+        mac = "52:54:00:77:00:04"
+        machine = self.machine(True, "tap0", mac)
+        machine.wait_for(f"iPXE {self.version}", timeout=240)
+        self.sign_in_and_boot((machine,))
+        log = self.pxecloud.text()
+        answers = [l for l in log.splitlines() if "dhcp: answered" in l and mac in l]
+        self.assertTrue(any("file=full/ipxe.efi" in l for l in answers), "\n".join(answers))
+        self.assertRegex(log, r"tftp: sent .*name=\"?full/ipxe\.efi")
 
 
 @unittest.skipIf(missing() and not required(), missing() or "")

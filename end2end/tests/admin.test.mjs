@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { artifacts, burstKeys, eventually, hydrated, launchBrowser, openPage, startServer } from '../support.mjs';
 import { ipxeSignIn, menuLines } from '../ipxe-http.mjs';
 
@@ -373,6 +374,48 @@ describe(`the admin web app (${backend})`, () => {
     await page.getByLabel("This server's address, as machines reach it").fill('boot.lan');
     await page.getByRole('button', { name: 'Write for this address' }).click();
     await page.getByText('Give an IPv4 address', { exact: false }).waitFor();
+  });
+
+  test('a loader set is uploaded, offered to x86-64 UEFI, served, and deleted', async () => {
+    await page.goto(server.baseUrl + '/network-boot');
+    await hydrated(page);
+    const shim = Buffer.from('MZ a stand-in for a signed shim');
+    const form = page.locator('form', { hasText: 'Add a loader set' });
+    // A name that cannot be a folder is refused by the server with a message.
+    await form.getByLabel('Name').fill('secure-boot');
+    await form.getByLabel('Files').setInputFiles([
+      { name: 'ipxe-shim.efi', mimeType: 'application/efi', buffer: shim },
+      { name: 'bad name.efi', mimeType: 'application/efi', buffer: shim },
+    ]);
+    await form.getByRole('button', { name: 'Add the set' }).click();
+    await form.getByText('may hold letters, digits', { exact: false }).waitFor();
+    await form.getByLabel('Files').setInputFiles([
+      { name: 'ipxe-shim.efi', mimeType: 'application/efi', buffer: shim },
+      { name: 'ipxe.efi', mimeType: 'application/efi', buffer: Buffer.from('MZ signed ipxe') },
+    ]);
+    await form.getByRole('button', { name: 'Add the set' }).click();
+    await page.getByText('The loader set was added.').waitFor();
+    const set = page.getByTestId('loader-set').filter({ hasText: 'secure-boot' });
+    await set.getByText('by admin', { exact: false }).waitFor();
+    const sha = createHash('sha256').update(shim).digest('hex');
+    await set.getByTestId('loader').filter({ hasText: 'ipxe-shim.efi' }).getByText(sha).waitFor();
+
+    await page.getByLabel('x86-64 UEFI').selectOption('secure-boot/ipxe-shim.efi');
+    await page.getByText('The loader was changed', { exact: false }).waitFor();
+    await set.getByTestId('loader').filter({ hasText: 'ipxe-shim.efi' }).getByText('x86-64 UEFI').waitFor();
+    const served = await eventually(async () => {
+      const response = await fetch(server.baseUrl + '/loaders/secure-boot/ipxe-shim.efi');
+      return response.ok ? Buffer.from(await response.arrayBuffer()).equals(shim) : response.status;
+    }, true);
+    assert.equal(served, true);
+    await page.screenshot({ path: join(artifacts, `loader-sets-${backend}.png`), fullPage: true });
+
+    await set.getByRole('button', { name: 'Delete the loader set secure-boot' }).click();
+    await page.getByRole('alertdialog').getByRole('button', { name: 'Delete loader set' }).click();
+    await page.getByText('The loader set was deleted.').waitFor();
+    await page.getByTestId('loader-set').waitFor({ state: 'detached' });
+    assert.equal(await page.getByLabel('x86-64 UEFI').inputValue(), '');
+    await eventually(async () => (await fetch(server.baseUrl + '/loaders/secure-boot/ipxe-shim.efi')).status, 404);
   });
 
   test('an organization admin invites an account, whose owner accepts on the dashboard', async () => {

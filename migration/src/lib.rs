@@ -6,6 +6,7 @@ mod m20261126_000001_initial_schema;
 mod m20261201_000001_security;
 mod m20261202_000001_invitations;
 mod m20261203_000001_network_events;
+mod m20261204_000001_loader_sets;
 
 /// The ordered list of PXE Cloud's migrations.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_security::Migration),
             Box::new(m20261202_000001_invitations::Migration),
             Box::new(m20261203_000001_network_events::Migration),
+            Box::new(m20261204_000001_loader_sets::Migration),
         ]
     }
 }

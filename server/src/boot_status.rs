@@ -14,7 +14,7 @@ use app::{
 use crate::{
     dhcp::{self, policy::Arch},
     netlog::Recorder,
-    tftp::{self, files::BootFiles},
+    tftp::{self, files::LiveFiles},
 };
 
 /// This process's boot server, as `serve` started it.
@@ -26,11 +26,17 @@ pub struct Probe {
     pub public_http_url: Option<String>,
     pub tftp: Option<(SocketAddr, Arc<tftp::Stats>)>,
     pub proxy_dhcp: Option<(Vec<dhcp::Interface>, Arc<dhcp::Stats>)>,
-    pub files: Option<Arc<BootFiles>>,
+    pub files: Option<Arc<LiveFiles>>,
     pub recorder: Option<Recorder>,
 }
 
 impl BootServerProbe for Probe {
+    fn loaders_changed(&self) {
+        if let Some(files) = &self.files {
+            files.notify_changed();
+        }
+    }
+
     fn status(&self) -> BootServerStatus {
         let mut listeners = Vec::new();
         if let Some(http) = self.http {
@@ -83,7 +89,7 @@ impl BootServerProbe for Probe {
             loader_source: self
                 .files
                 .as_ref()
-                .map(|files| files.source().to_owned())
+                .map(|files| files.current().source().to_owned())
                 .unwrap_or_default(),
             loaders: self.loaders(),
             counters: self.counters(),
@@ -132,19 +138,16 @@ impl Probe {
         let Some(files) = &self.files else {
             return Vec::new();
         };
+        let files = files.current();
         files
             .listing()
             .into_iter()
             .map(|(name, size, sha256)| LoaderRow {
-                used_for: [
-                    (Arch::Bios, "BIOS"),
-                    (Arch::X64Uefi, "x86-64 UEFI"),
-                    (Arch::Arm64Uefi, "ARM64 UEFI"),
-                ]
-                .into_iter()
-                .filter(|(arch, _)| arch.loader() == name)
-                .map(|(_, text)| text.to_owned())
-                .collect(),
+                used_for: Arch::ALL
+                    .into_iter()
+                    .filter(|arch| files.for_arch(*arch) == Some(name.as_str()))
+                    .map(|arch| arch.label().to_owned())
+                    .collect(),
                 name,
                 size,
                 sha256,

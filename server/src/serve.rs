@@ -98,8 +98,9 @@ pub(crate) fn ipxe_base_url(config: &Config) -> Option<&str> {
         .filter(|url| url.starts_with("http://") && config.tls.is_none())
 }
 
-/// The loaders and the generated `autoexec.ipxe`, when TFTP or ProxyDHCP is on.
-fn boot_files(config: &Config) -> Option<Arc<tftp::files::BootFiles>> {
+/// The loaders and the generated `autoexec.ipxe`, when TFTP or ProxyDHCP is on (the loader
+/// sets server admins added join them once the database is open).
+fn boot_files(config: &Config) -> Option<Arc<tftp::files::LiveFiles>> {
     if config.tftp.is_none() && config.proxy_dhcp.is_none() {
         return None;
     }
@@ -125,16 +126,16 @@ fn boot_files(config: &Config) -> Option<Arc<tftp::files::BootFiles>> {
             "no iPXE loaders found: install Debian's ipxe package or point --loaders-dir at them"
         );
     }
-    Some(Arc::new(files))
+    Some(Arc::new(tftp::files::LiveFiles::new(files)))
 }
 
 /// Binds ProxyDHCP when it is on, offering the loaders (over TFTP when it is on, and over
 /// HTTP for UEFI HTTP Boot).
 fn bind_proxy_dhcp(
     config: &Config,
-    files: Option<&tftp::files::BootFiles>,
+    files: Option<&Arc<tftp::files::LiveFiles>>,
 ) -> Result<Option<dhcp::ProxyDhcp>, ServeError> {
-    let Some(settings) = &config.proxy_dhcp else {
+    let (Some(settings), Some(files)) = (&config.proxy_dhcp, files) else {
         return Ok(None);
     };
     let interfaces = dhcp::interfaces::choose(&settings.interfaces)?;
@@ -188,7 +189,7 @@ fn bind_proxy_dhcp(
         interfaces,
         public_url,
         http_port: config.listen.port(),
-        loaders: files.map(|f| f.loader_names()).unwrap_or_default(),
+        files: files.clone(),
         tftp,
         ports: dhcp::Ports::default(),
     })
@@ -203,12 +204,15 @@ fn bind_proxy_dhcp(
 /// Binds the TFTP server when it is on, serving `files`.
 async fn bind_tftp(
     config: &Config,
-    files: Option<&Arc<tftp::files::BootFiles>>,
+    files: Option<&Arc<tftp::files::LiveFiles>>,
 ) -> Result<Option<tftp::TftpServer>, ServeError> {
     let (Some(settings), Some(files)) = (&config.tftp, files) else {
         return Ok(None);
     };
-    let names = files.names().join(" ");
+    let (names, source) = {
+        let current = files.current();
+        (current.names().join(" "), current.source().to_owned())
+    };
     let server = tftp::TftpServer::bind(
         settings.listen,
         files.clone(),
@@ -225,7 +229,7 @@ async fn bind_tftp(
     tracing::info!(
         address = %server.local_addr()?,
         files = names,
-        loaders = files.source(),
+        loaders = source,
         "TFTP is listening"
     );
     Ok(Some(server))
@@ -372,6 +376,45 @@ fn spawn_housekeeping(state: &AppState) {
     });
 }
 
+/// Serves the loader sets server admins added: read now, again at once when they change on
+/// this replica, and every few seconds in case another replica changed them.
+pub async fn follow_loader_sets(db: DatabaseConnection, files: Arc<tftp::files::LiveFiles>) {
+    use app::server::services::loader_sets;
+    async fn refresh(
+        db: &DatabaseConnection,
+        files: &tftp::files::LiveFiles,
+        seen: &mut Option<String>,
+    ) {
+        let version = match loader_sets::version(db).await {
+            Ok(version) if seen.as_ref() == Some(&version) => return,
+            Ok(version) => version,
+            Err(error) => return tracing::warn!(%error, "could not check the loader sets"),
+        };
+        match loader_sets::load(db).await {
+            Ok(library) => {
+                let (sets, chosen) = (library.files.len(), library.chosen.clone());
+                files.replace_library(library);
+                *seen = Some(version);
+                if sets > 0 || !chosen.is_empty() {
+                    tracing::info!(files = sets, ?chosen, "serving the loader sets added");
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not read the loader sets"),
+        }
+    }
+    let mut seen = None;
+    refresh(&db, &files, &mut seen).await;
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = files.changed() => {}
+                () = tokio::time::sleep(Duration::from_secs(10)) => {}
+            }
+            refresh(&db, &files, &mut seen).await;
+        }
+    });
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -406,7 +449,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     let listener = bind(config.listen).await?;
     let boot_files = boot_files(&config);
     let tftp = bind_tftp(&config, boot_files.as_ref()).await?;
-    let proxy_dhcp = bind_proxy_dhcp(&config, boot_files.as_deref())?;
+    let proxy_dhcp = bind_proxy_dhcp(&config, boot_files.as_ref())?;
     let tls = match &config.tls {
         Some(tls) => Some((
             http::tls_acceptor(&tls.cert, &tls.key)?,
@@ -418,6 +461,9 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     let mut state = state(db, &config)?;
     first_start(&state, &config).await?;
     spawn_housekeeping(&state);
+    if let Some(files) = &boot_files {
+        follow_loader_sets(state.db.clone(), files.clone()).await;
+    }
     if !assets::front_end_present() {
         tracing::warn!("this binary has no front end built in: build it with `cargo leptos build`");
     }

@@ -10,7 +10,13 @@ use std::{
 };
 
 use netboot::dhcp::{Message, MessageType, code};
-use server::dhcp::{Ports, ProxyDhcp, Settings, Stats, interfaces, policy::Ignored};
+use server::{
+    dhcp::{
+        Ports, ProxyDhcp, Settings, Stats, interfaces,
+        policy::{Arch, Ignored},
+    },
+    tftp::files::{BootFiles, LiveFiles},
+};
 use tokio::net::UdpSocket;
 
 /// A port free right now (for the client port, which only broadcasts would reach).
@@ -37,13 +43,23 @@ impl Drop for Running {
     }
 }
 
+/// Loaders by these names (their bytes do not matter here).
+fn files(names: &[&str]) -> Arc<LiveFiles> {
+    let loaders: Vec<(&str, &[u8])> = names.iter().map(|name| (*name, &b"loader"[..])).collect();
+    Arc::new(LiveFiles::new(BootFiles::from_loaders(&loaders, 8080)))
+}
+
 async fn start(loaders: &[&str]) -> Running {
+    start_with(files(loaders)).await
+}
+
+async fn start_with(files: Arc<LiveFiles>) -> Running {
     let relay = UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let server = ProxyDhcp::bind(Settings {
         interfaces: interfaces::choose(&["lo".to_owned()]).unwrap(),
         public_url: None,
         http_port: 8080,
-        loaders: loaders.iter().map(|l| l.to_string()).collect(),
+        files,
         tftp: true,
         ports: Ports {
             server: 0,
@@ -140,6 +156,30 @@ async fn uefi_firmware_asking_on_port_4011_gets_the_loader_by_unicast() {
     );
     assert_eq!(boot_file(&reply), "snponly.efi");
     assert_eq!(server.stats.acks.load(Ordering::Relaxed), 1);
+}
+
+#[tokio::test]
+async fn a_loader_a_server_admin_chose_is_offered_from_the_next_request_on() {
+    let files = files(&["undionly.kpxe", "snponly.efi"]);
+    let server = start_with(files.clone()).await;
+    let client = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let ask = request(MessageType::Request, &UEFI).write();
+    let ask_once = async || {
+        client
+            .send_to(&ask, ("127.0.0.1", server.boot_server_port))
+            .await
+            .unwrap();
+        boot_file(&receive(&client).await.0)
+    };
+    assert_eq!(ask_once().await, "snponly.efi");
+    files.replace_library(app::server::services::loader_sets::Library {
+        files: vec![("secure-boot/ipxe-shim.efi".into(), b"shim".to_vec())],
+        chosen: [(Arch::X64Uefi, "secure-boot/ipxe-shim.efi".to_owned())].into(),
+    });
+    assert_eq!(ask_once().await, "secure-boot/ipxe-shim.efi");
+    // The set is deleted: back to the built-in loader.
+    files.replace_library(Default::default());
+    assert_eq!(ask_once().await, "snponly.efi");
 }
 
 #[tokio::test]
@@ -256,7 +296,7 @@ async fn a_port_in_use_is_reported_with_its_number() {
         interfaces: interfaces::choose(&["lo".to_owned()]).unwrap(),
         public_url: None,
         http_port: 8080,
-        loaders: Vec::new(),
+        files: files(&[]),
         tftp: false,
         ports: Ports {
             server: port,
@@ -283,7 +323,11 @@ fn captured_firmware_requests_get_the_answers_the_boot_chain_needs() {
     let offer = Offer {
         server: Ipv4Addr::new(10, 77, 0, 2),
         http_base: "http://10.77.0.2:8080".into(),
-        loaders: vec!["undionly.kpxe".into(), "snponly.efi".into()],
+        loaders: [
+            (Arch::Bios, "undionly.kpxe".to_owned()),
+            (Arch::X64Uefi, "snponly.efi".to_owned()),
+        ]
+        .into(),
         tftp: true,
     };
 
@@ -336,7 +380,7 @@ async fn answers_and_unanswerable_boot_requests_are_recorded() {
         interfaces: interfaces::choose(&["lo".to_owned()]).unwrap(),
         public_url: None,
         http_port: 8080,
-        loaders: vec!["snponly.efi".into()],
+        files: files(&["snponly.efi"]),
         tftp: true,
         ports: Ports {
             server: 0,

@@ -5,6 +5,7 @@ pub mod boot_log;
 pub mod groups;
 pub mod images;
 pub mod invitations;
+pub mod loader_sets;
 pub mod members;
 pub mod menus;
 pub mod network_boot;

@@ -3,6 +3,7 @@
 pub mod feedback;
 pub mod layout;
 pub mod list;
+pub mod loader_sets;
 pub mod menu_board;
 pub mod org_frame;
 pub mod ui;

@@ -10,6 +10,7 @@ use crate::{
     api::network_boot::network_boot_overview,
     components::{
         feedback::use_toasts,
+        loader_sets::{AddLoaderSet, LoaderChoices, LoaderSetList, LoaderTable, size},
         ui::{
             Alert, Badge, ButtonKind, Card, EmptyState, INPUT_CLASSES, Loading, PageHeader, Tone,
             table,
@@ -46,7 +47,7 @@ pub fn NetworkBootPage() -> impl IntoView {
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Ok(data) => view! { <Overview data /> }.into_any(),
+                        Ok(data) => view! { <Overview data reload /> }.into_any(),
                         Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
                     }
                 })}
@@ -56,11 +57,13 @@ pub fn NetworkBootPage() -> impl IntoView {
 }
 
 #[component]
-fn Overview(data: NetworkBoot) -> impl IntoView {
+fn Overview(data: NetworkBoot, reload: RwSignal<u32>) -> impl IntoView {
     let NetworkBoot {
         listeners,
         loader_source,
         loaders,
+        loader_sets,
+        loader_choices,
         counters,
         events,
         addresses,
@@ -73,7 +76,18 @@ fn Overview(data: NetworkBoot) -> impl IntoView {
             <Listeners listeners />
         </Card>
         <Card title="Loaders">
-            <Loaders source=loader_source loaders />
+            <div class="space-y-6">
+                <Loaders source=loader_source loaders />
+                <div>
+                    <h3 class="mb-2 text-sm font-semibold text-slate-700">"Offered to each architecture"</h3>
+                    <LoaderChoices choices=loader_choices sets=loader_sets.clone() reload />
+                </div>
+                <div>
+                    <h3 class="mb-2 text-sm font-semibold text-slate-700">"Loader sets added"</h3>
+                    <LoaderSetList sets=loader_sets reload />
+                </div>
+                <AddLoaderSet reload />
+            </div>
         </Card>
         <Card title="Recent activity">
             <Activity events />
@@ -129,49 +143,12 @@ fn Loaders(source: String, loaders: Vec<LoaderRow>) -> impl IntoView {
         .into_any();
     }
     view! {
-        <p class="mb-3 text-sm text-slate-600">"From: " <span class="font-mono text-xs">{source}</span></p>
-        <div class="overflow-x-auto">
-            <table class=table::TABLE data-testid="loaders">
-                <thead>
-                    <tr>
-                        <th class=table::TH>"Name"</th>
-                        <th class=table::TH>"Offered to"</th>
-                        <th class=table::TH>"Size"</th>
-                        <th class=table::TH>"SHA-256"</th>
-                    </tr>
-                </thead>
-                <tbody class="divide-y divide-slate-100">
-                    {loaders
-                        .into_iter()
-                        .map(|loader| view! {
-                            <tr data-testid="loader">
-                                <td class=format!("{} font-mono text-xs", table::TD)>{loader.name}</td>
-                                <td class=table::TD>
-                                    {if loader.used_for.is_empty() {
-                                        "— (by name only)".to_owned()
-                                    } else {
-                                        loader.used_for.join(", ")
-                                    }}
-                                </td>
-                                <td class=format!("{} whitespace-nowrap tabular-nums", table::TD)>{size(loader.size)}</td>
-                                <td class=format!("{} break-all font-mono text-xs", table::TD)>{loader.sha256}</td>
-                            </tr>
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
+        <div>
+            <p class="mb-3 text-sm text-slate-600">"Built in, from: " <span class="font-mono text-xs">{source}</span></p>
+            <LoaderTable loaders testid="loaders" />
         </div>
     }
     .into_any()
-}
-
-/// A size as people read it: bytes, KiB or MiB.
-fn size(bytes: u64) -> String {
-    match bytes {
-        0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
-        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
-    }
 }
 
 #[component]

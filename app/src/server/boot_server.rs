@@ -27,6 +27,10 @@ pub struct BootServerStatus {
 /// Reads the boot server's state; implemented by the server crate.
 pub trait BootServerProbe: Send + Sync + std::fmt::Debug {
     fn status(&self) -> BootServerStatus;
+
+    /// A server admin changed the loader sets: read them again now (other replicas notice
+    /// within seconds).
+    fn loaders_changed(&self) {}
 }
 
 /// The machines an architecture code of option 93 stands for.

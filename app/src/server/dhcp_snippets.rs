@@ -14,6 +14,8 @@
 
 use std::{fmt, net::Ipv4Addr};
 
+use crate::model::LoaderArch;
+
 /// The DHCP servers PXE Cloud writes configuration for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DhcpServer {
@@ -88,6 +90,10 @@ impl fmt::Display for DhcpServer {
 pub struct BootServer {
     pub address: Ipv4Addr,
     pub http_base: String,
+    /// The loaders BIOS and x86-64 UEFI firmware are sent to (the built-in ones, or those a
+    /// server admin chose).
+    pub bios_loader: String,
+    pub efi64_loader: String,
 }
 
 impl BootServer {
@@ -97,15 +103,25 @@ impl BootServer {
             .filter(|url| url.starts_with("http://"))
             .map(|url| url.trim_end_matches('/').to_owned())
             .unwrap_or_else(|| format!("http://{address}:{http_port}"));
-        Self { address, http_base }
+        Self {
+            address,
+            http_base,
+            bios_loader: LoaderArch::Bios.builtin().to_owned(),
+            efi64_loader: LoaderArch::X64Uefi.builtin().to_owned(),
+        }
     }
 }
 
 /// The configuration to add to `server`'s.
 pub fn snippet(server: DhcpServer, boot: &BootServer) -> String {
-    let BootServer { address, http_base } = boot;
+    let BootServer {
+        address,
+        http_base,
+        bios_loader: bios,
+        efi64_loader: efi64,
+    } = boot;
     let script = format!("{http_base}/boot.ipxe");
-    let http_loader = format!("{http_base}/loaders/snponly.efi");
+    let http_loader = format!("{http_base}/loaders/{efi64}");
     match server {
         DhcpServer::Dnsmasq => format!(
             "# PXE Cloud: network boot from {address}\n\
@@ -118,8 +134,8 @@ pub fn snippet(server: DhcpServer, boot: &BootServer) -> String {
              dhcp-match=set:pxecloud-efi64,option:client-arch,9\n\
              dhcp-vendorclass=set:pxecloud-http,HTTPClient\n\
              dhcp-boot=tag:pxecloud-ipxe,{script},,{address}\n\
-             dhcp-boot=tag:!pxecloud-ipxe,tag:pxecloud-bios,undionly.kpxe,,{address}\n\
-             dhcp-boot=tag:!pxecloud-ipxe,tag:!pxecloud-http,tag:pxecloud-efi64,snponly.efi,,{address}\n\
+             dhcp-boot=tag:!pxecloud-ipxe,tag:pxecloud-bios,{bios},,{address}\n\
+             dhcp-boot=tag:!pxecloud-ipxe,tag:!pxecloud-http,tag:pxecloud-efi64,{efi64},,{address}\n\
              # UEFI HTTP Boot: the loader over HTTP; the firmware wants HTTPClient back.\n\
              dhcp-option-force=tag:pxecloud-http,60,HTTPClient\n\
              dhcp-boot=tag:pxecloud-http,{http_loader},,{address}\n"
@@ -137,9 +153,9 @@ pub fn snippet(server: DhcpServer, boot: &BootServer) -> String {
              \x20   option vendor-class-identifier \"HTTPClient\";\n\
              \x20   filename \"{http_loader}\";\n\
              }} elsif option pxecloud-arch = 00:07 or option pxecloud-arch = 00:09 {{\n\
-             \x20   filename \"snponly.efi\";\n\
+             \x20   filename \"{efi64}\";\n\
              }} elsif option pxecloud-arch = 00:00 {{\n\
-             \x20   filename \"undionly.kpxe\";\n\
+             \x20   filename \"{bios}\";\n\
              }}\n"
         ),
         DhcpServer::Kea => format!(
@@ -167,13 +183,13 @@ pub fn snippet(server: DhcpServer, boot: &BootServer) -> String {
              \x20   \"name\": \"pxecloud-efi64\",\n\
              \x20   \"test\": \"not member('pxecloud-ipxe') and not member('pxecloud-http') and (option[93].hex == 0x0007 or option[93].hex == 0x0009)\",\n\
              \x20   \"next-server\": \"{address}\",\n\
-             \x20   \"boot-file-name\": \"snponly.efi\"\n\
+             \x20   \"boot-file-name\": \"{efi64}\"\n\
              \x20 }},\n\
              \x20 {{\n\
              \x20   \"name\": \"pxecloud-bios\",\n\
              \x20   \"test\": \"not member('pxecloud-ipxe') and option[93].hex == 0x0000\",\n\
              \x20   \"next-server\": \"{address}\",\n\
-             \x20   \"boot-file-name\": \"undionly.kpxe\"\n\
+             \x20   \"boot-file-name\": \"{bios}\"\n\
              \x20 }}\n\
              ],\n"
         ),
@@ -199,23 +215,23 @@ pub fn snippet(server: DhcpServer, boot: &BootServer) -> String {
              \n\
              Add-DhcpServerv4Policy -Name \"PXE Cloud UEFI\" -Condition Or -VendorClass EQ,\"PXEClient (UEFI x64)*\",\"PXEClient (EFI BC)*\" -ProcessingOrder 3\n\
              Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud UEFI\" -OptionId 66 -Value \"{address}\"\n\
-             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud UEFI\" -OptionId 67 -Value \"snponly.efi\"\n\
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud UEFI\" -OptionId 67 -Value \"{efi64}\"\n\
              \n\
              Add-DhcpServerv4Policy -Name \"PXE Cloud BIOS\" -Condition Or -VendorClass EQ,\"PXEClient (BIOS)*\" -ProcessingOrder 4\n\
              Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud BIOS\" -OptionId 66 -Value \"{address}\"\n\
-             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud BIOS\" -OptionId 67 -Value \"undionly.kpxe\"\n"
+             Set-DhcpServerv4OptionValue -PolicyName \"PXE Cloud BIOS\" -OptionId 67 -Value \"{bios}\"\n"
         ),
         DhcpServer::MikroTik => format!(
             "# PXE Cloud: network boot from {address}\n\
              # iPXE also says it is UEFI (option 93): should it match the UEFI matcher, its\n\
-             # snponly.efi runs this server's autoexec.ipxe, which goes to the boot flow all the same.\n\
+             # UEFI loader runs this server's autoexec.ipxe, which goes to the boot flow all the same.\n\
              /ip dhcp-server option\n\
              add name=pxecloud-server code=66 value=\"s'{address}'\" force=yes\n\
              add name=pxecloud-script code=67 value=\"s'{script}'\" force=yes\n\
              add name=pxecloud-http-class code=60 value=\"s'HTTPClient'\" force=yes\n\
              add name=pxecloud-http-loader code=67 value=\"s'{http_loader}'\" force=yes\n\
-             add name=pxecloud-efi64 code=67 value=\"s'snponly.efi'\" force=yes\n\
-             add name=pxecloud-bios code=67 value=\"s'undionly.kpxe'\" force=yes\n\
+             add name=pxecloud-efi64 code=67 value=\"s'{efi64}'\" force=yes\n\
+             add name=pxecloud-bios code=67 value=\"s'{bios}'\" force=yes\n\
              /ip dhcp-server option sets\n\
              add name=pxecloud-ipxe options=pxecloud-server,pxecloud-script\n\
              add name=pxecloud-http options=pxecloud-http-class,pxecloud-http-loader\n\
@@ -264,6 +280,24 @@ mod tests {
             assert_eq!(DhcpServer::from_id(server.id()), Some(server));
         }
         assert_eq!(DhcpServer::from_id("nope"), None);
+    }
+
+    #[test]
+    fn the_loaders_a_server_admin_chose_are_named() {
+        let boot = BootServer {
+            bios_loader: "sb/undionly.kpxe".into(),
+            efi64_loader: "sb/ipxe-shim.efi".into(),
+            ..boot()
+        };
+        for server in DhcpServer::ALL {
+            let text = snippet(server, &boot);
+            assert!(text.contains("sb/undionly.kpxe"), "{server}");
+            assert!(
+                text.contains("http://10.0.0.2:8080/loaders/sb/ipxe-shim.efi"),
+                "{server}"
+            );
+            assert!(!text.contains("snponly.efi"), "{server}: {text}");
+        }
     }
 
     #[test]

@@ -63,8 +63,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// This server's plain HTTP port.
     pub http_port: u16,
-    /// The loaders this server has (served over HTTP for UEFI HTTP Boot).
-    pub loaders: Vec<String>,
+    /// The files served: which loader each architecture is offered, read per request (a
+    /// server admin may change it while the server runs).
+    pub files: Arc<crate::tftp::files::LiveFiles>,
     /// Whether TFTP serves them too (without it, bare PXE firmware gets no answer).
     pub tftp: bool,
     pub ports: Ports,
@@ -118,6 +119,7 @@ struct Served {
 
 struct Shared {
     served: Vec<Served>,
+    files: Arc<crate::tftp::files::LiveFiles>,
     ports: Ports,
     stats: Arc<Stats>,
     recorder: Option<crate::netlog::Recorder>,
@@ -164,7 +166,8 @@ impl ProxyDhcp {
                     offer: Offer {
                         server: interface.address,
                         http_base,
-                        loaders: settings.loaders.clone(),
+                        // Filled per request from `files`.
+                        loaders: Default::default(),
                         tftp: settings.tftp,
                     },
                     interface,
@@ -176,6 +179,7 @@ impl ProxyDhcp {
             boot_server,
             shared: Arc::new(Shared {
                 served,
+                files: settings.files,
                 ports: settings.ports,
                 stats: Arc::default(),
                 recorder: None,
@@ -296,7 +300,11 @@ fn answer(
             });
         }
     };
-    let reply = match policy::answer(&request, port, &served.offer) {
+    let offer = Offer {
+        loaders: shared.files.current().choices(),
+        ..served.offer.clone()
+    };
+    let reply = match policy::answer(&request, port, &offer) {
         Ok(reply) => reply,
         Err(reason) => {
             stats.count_ignored(reason);

@@ -9,7 +9,7 @@
 //! port 67, EFI clients get no option 43 there and are answered on port 4011, where some
 //! UEFI firmware asks after a proxy offer.
 
-use std::net::Ipv4Addr;
+use std::{collections::BTreeMap, net::Ipv4Addr};
 
 use netboot::dhcp::{BootClient, Message, MessageType, code};
 
@@ -29,9 +29,9 @@ pub struct Offer {
     pub server: Ipv4Addr,
     /// The base URL of the boot flow for iPXE clients, e.g. `http://10.0.0.2:8080`.
     pub http_base: String,
-    /// The loaders this server has: over HTTP at `{http_base}/loaders/{name}`, and over TFTP
-    /// when `tftp` is on.
-    pub loaders: Vec<String>,
+    /// The loader each architecture is offered: over HTTP at `{http_base}/loaders/{name}`,
+    /// and over TFTP    /// when `tftp` is on.
+    pub loaders: BTreeMap<Arch, String>,
     /// Whether the TFTP server runs (bare PXE firmware loads its loader over TFTP).
     pub tftp: bool,
 }
@@ -39,36 +39,18 @@ pub struct Offer {
 /// Where the HTTP server serves the loaders, for UEFI HTTP Boot.
 pub const LOADERS_PATH: &str = "/loaders/";
 
-/// The architecture types of RFC 4578 / IANA that PXE Cloud boots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    /// 0: x86 BIOS.
-    Bios,
-    /// 7 and 9: x86-64 UEFI (firmware disagree which number is which); 16 when it boots
-    /// over HTTP.
-    X64Uefi,
-    /// 11: ARM64 UEFI; 19 over HTTP.
-    Arm64Uefi,
-}
+/// The architectures PXE Cloud boots, each with the loader it is offered.
+pub use app::model::LoaderArch as Arch;
 
-impl Arch {
-    pub fn from_code(code: u16) -> Option<Self> {
-        match code {
-            0 => Some(Self::Bios),
-            7 | 9 | 16 => Some(Self::X64Uefi),
-            11 | 19 => Some(Self::Arm64Uefi),
-            _ => None,
-        }
-    }
-
-    /// The loader this architecture gets: `snponly.efi` for x86-64 UEFI, because the full
-    /// `ipxe.efi` loses USB keyboards on many machines and our users type a password.
-    pub fn loader(self) -> &'static str {
-        match self {
-            Self::Bios => "undionly.kpxe",
-            Self::X64Uefi => "snponly.efi",
-            Self::Arm64Uefi => "ipxe-arm64.efi",
-        }
+/// The architecture of an RFC 4578 / IANA option 93 code: 0 is x86 BIOS; 7 and 9 are x86-64
+/// UEFI (firmware disagree which number is which), 16 when it boots over HTTP; 11 is ARM64
+/// UEFI, 19 over HTTP.
+pub fn arch_from_code(code: u16) -> Option<Arch> {
+    match code {
+        0 => Some(Arch::Bios),
+        7 | 9 | 16 => Some(Arch::X64Uefi),
+        11 | 19 => Some(Arch::Arm64Uefi),
+        _ => None,
     }
 }
 
@@ -112,9 +94,9 @@ pub fn answer(request: &Message, port: Port, offer: &Offer) -> Result<Message, I
     let client = request.boot_client().ok_or(Ignored::NotPxe)?;
     let arch = request
         .client_arch()
-        .and_then(Arch::from_code)
+        .and_then(arch_from_code)
         .ok_or(Ignored::Architecture)?;
-    let has_loader = |loader: &str| offer.loaders.iter().any(|l| l == loader);
+    let loader = offer.loaders.get(&arch);
     let http_base = offer.http_base.trim_end_matches('/');
 
     let mut reply = request.reply(kind);
@@ -127,10 +109,7 @@ pub fn answer(request: &Message, port: Port, offer: &Offer) -> Result<Message, I
         BootClient::Http => {
             // UEFI HTTP Boot: the loader's URL; the firmware takes a proxy offer only when it
             // says `HTTPClient` back.
-            let loader = arch.loader();
-            if !has_loader(loader) {
-                return Err(Ignored::NoLoader);
-            }
+            let loader = loader.ok_or(Ignored::NoLoader)?;
             reply.set_option(code::VENDOR_CLASS, &b"HTTPClient"[..]);
             format!("{http_base}{LOADERS_PATH}{loader}")
         }
@@ -140,17 +119,14 @@ pub fn answer(request: &Message, port: Port, offer: &Offer) -> Result<Message, I
             format!("{http_base}/boot.ipxe")
         }
         BootClient::Pxe => {
-            let loader = arch.loader();
-            if !offer.tftp || !has_loader(loader) {
-                return Err(Ignored::NoLoader);
-            }
+            let loader = loader.filter(|_| offer.tftp).ok_or(Ignored::NoLoader)?;
             reply.set_option(code::VENDOR_CLASS, &b"PXEClient"[..]);
             if arch == Arch::Bios || port == Port::BootServer {
                 // PXE discovery control: no boot server discovery, download the file named here.
                 reply.set_option(code::VENDOR_SPECIFIC, &[6u8, 1, 8, 255][..]);
             }
             reply.set_option(code::TFTP_SERVER, offer.server.to_string());
-            loader.to_owned()
+            loader.clone()
         }
     };
     reply.set_option(code::BOOTFILE, file.as_bytes());
@@ -166,7 +142,11 @@ mod tests {
         Offer {
             server: Ipv4Addr::new(10, 0, 0, 2),
             http_base: "http://10.0.0.2:8080".into(),
-            loaders: vec!["undionly.kpxe".into(), "snponly.efi".into()],
+            loaders: [
+                (Arch::Bios, "undionly.kpxe".to_owned()),
+                (Arch::X64Uefi, "snponly.efi".to_owned()),
+            ]
+            .into(),
             tftp: true,
         }
     }

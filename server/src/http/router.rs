@@ -26,14 +26,14 @@ use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use std::{sync::Arc, time::Duration};
 
 use super::{assets, ipxe, loaders, security};
-use crate::tftp::files::BootFiles;
+use crate::tftp::files::LiveFiles;
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "pxecloud_session";
 
 /// The whole app as one router, ready to serve; with the boot server's files, the iPXE
 /// loaders too (for UEFI HTTP Boot).
-pub fn router(state: AppState, boot_files: Option<Arc<BootFiles>>) -> Router {
+pub fn router(state: AppState, boot_files: Option<Arc<LiveFiles>>) -> Router {
     let routes = generate_route_list(App);
     let ttl = time::Duration::seconds(
         i64::try_from(state.settings.web_session_ttl.as_secs()).unwrap_or(i64::MAX),
@@ -189,17 +189,44 @@ pub const SMALL_BODY: usize = 64 * 1024;
 pub const LARGE_BODY: usize = 4 * 1024 * 1024;
 /// The server functions whose bodies may be `LARGE_BODY`.
 const LARGE_BODY_PATHS: [&str; 3] = ["/api/save_menu", "/api/create_image", "/api/update_image"];
+/// The server function that takes a loader set's files, as multipart/form-data.
+pub const UPLOAD_PATH: &str = "/api/add_loader_set";
 
 /// Caps each request's body by its path, before anything reads it: a declared length over
 /// the cap is answered 413 at once, and a body that turns out longer is cut off there (the
 /// server function then answers 422).
+///
+/// The upload takes multipart/form-data only: the server-function layer cannot read another
+/// kind (it would fail on a missing boundary), so anything else is a 415 here.
 async fn body_limits(mut request: Request<Body>, next: Next) -> Response {
     let path = request.uri().path();
     let limit = if LARGE_BODY_PATHS.contains(&path) {
         LARGE_BODY
+    } else if path == UPLOAD_PATH {
+        app::api::loader_sets::UPLOAD_MAX_BYTES + SMALL_BODY
     } else {
         SMALL_BODY
     };
+    if path == UPLOAD_PATH && request.method() == axum::http::Method::POST {
+        let multipart = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| {
+                value
+                    .to_ascii_lowercase()
+                    .starts_with("multipart/form-data")
+                    && multer::parse_boundary(value).is_ok()
+            });
+        if !multipart {
+            let error = AppError::invalid("files", "Send the files as multipart/form-data.");
+            return (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                serde_json::to_string(&error).unwrap_or_default(),
+            )
+                .into_response();
+        }
+    }
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)

@@ -57,7 +57,8 @@ pub async fn client_address(
 /// `Sec-Fetch-Site`; a request with neither comes from a program, not a browser, and so
 /// cannot be forged by a page. The iPXE endpoints are left out: iPXE sends neither, and its
 /// sign-in carries the credentials themselves. Bodies other than a form or JSON are refused
-/// too, so that a cross-site `text/plain` post cannot pass for JSON.
+/// too, so that a cross-site `text/plain` post cannot pass for JSON (multipart only where
+/// files are uploaded).
 pub async fn same_origin_writes(
     State(state): State<AppState>,
     request: Request<Body>,
@@ -74,7 +75,7 @@ pub async fn same_origin_writes(
             );
             return AppError::CrossSite.into_response();
         }
-        if !readable_body(headers) {
+        if !readable_body(headers, request.uri().path()) {
             return AppError::CrossSite.into_response();
         }
     }
@@ -129,8 +130,9 @@ fn from_own_origin(headers: &HeaderMap, public_url: Option<&str>) -> bool {
     }
 }
 
-/// Whether a write's body is one the API reads: none, a form, or JSON.
-fn readable_body(headers: &HeaderMap) -> bool {
+/// Whether a write's body is one the API reads: none, a form, or JSON; multipart at the
+/// upload endpoint.
+fn readable_body(headers: &HeaderMap, path: &str) -> bool {
     let Some(kind) = headers.get(header::CONTENT_TYPE) else {
         return true;
     };
@@ -138,6 +140,8 @@ fn readable_body(headers: &HeaderMap) -> bool {
     let essence = kind.split(';').next().unwrap_or_default().trim();
     essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
         || essence.eq_ignore_ascii_case("application/json")
+        || (path == super::router::UPLOAD_PATH
+            && essence.eq_ignore_ascii_case("multipart/form-data"))
 }
 
 /// The nonce of one response's inline scripts (Leptos's hydration and resource scripts), made
@@ -278,18 +282,21 @@ mod tests {
 
     #[test]
     fn only_forms_and_json_are_read() {
-        assert!(readable_body(&headers(&[(
-            "content-type",
-            "application/x-www-form-urlencoded"
-        )])));
-        assert!(readable_body(&headers(&[(
-            "content-type",
-            "application/json; charset=utf-8"
-        )])));
-        assert!(!readable_body(&headers(&[("content-type", "text/plain")])));
-        assert!(!readable_body(&headers(&[(
-            "content-type",
-            "multipart/form-data; boundary=x"
-        )])));
+        let path = "/api/save_menu";
+        assert!(readable_body(
+            &headers(&[("content-type", "application/x-www-form-urlencoded")]),
+            path
+        ));
+        assert!(readable_body(
+            &headers(&[("content-type", "application/json; charset=utf-8")]),
+            path
+        ));
+        assert!(!readable_body(
+            &headers(&[("content-type", "text/plain")]),
+            path
+        ));
+        let multipart = headers(&[("content-type", "multipart/form-data; boundary=x")]);
+        assert!(!readable_body(&multipart, path));
+        assert!(readable_body(&multipart, super::super::router::UPLOAD_PATH));
     }
 }

@@ -5,8 +5,10 @@ use std::{
     collections::BTreeMap,
     net::{Ipv4Addr, SocketAddrV4},
     path::Path,
-    sync::Arc,
+    sync::{Arc, RwLock},
 };
+
+use app::{model::LoaderArch, server::services::loader_sets::Library};
 
 /// Who asks for a file, and at which of this server's addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +65,15 @@ pub mod bundled {
     include!(concat!(env!("OUT_DIR"), "/bundled_loaders.rs"));
 }
 
-/// The boot server's files: the loaders found on this machine and the generated
-/// `autoexec.ipxe`.
+/// The boot server's files: the loaders found on this machine (or built in), the sets a
+/// server admin added (as `<set>/<file>`), and the generated `autoexec.ipxe`.
 #[derive(Debug, Clone, Default)]
 pub struct BootFiles {
     loaders: BTreeMap<String, Arc<[u8]>>,
+    /// Files of the loader sets added, by `<set>/<file>`.
+    added: BTreeMap<String, Arc<[u8]>>,
+    /// The loader an architecture is offered when it is not the built-in one.
+    chosen: BTreeMap<LoaderArch, String>,
     /// Where the loaders come from, for the log and the admin.
     source: String,
     base_url: Option<String>,
@@ -91,7 +97,54 @@ impl BootFiles {
             source: dir.display().to_string(),
             base_url: base_url.map(str::to_owned),
             http_port,
+            ..Self::default()
         }
+    }
+
+    /// These loaders, by name (tests and benchmarks).
+    pub fn from_loaders(loaders: &[(&str, &[u8])], http_port: u16) -> Self {
+        Self {
+            loaders: loaders
+                .iter()
+                .map(|(name, bytes)| ((*name).to_owned(), Arc::from(*bytes)))
+                .collect(),
+            source: "given".to_owned(),
+            http_port,
+            ..Self::default()
+        }
+    }
+
+    /// The same loaders with `library`'s sets and choices instead of the current ones.
+    pub fn with_library(&self, library: Library) -> Self {
+        Self {
+            added: library
+                .files
+                .into_iter()
+                .map(|(path, bytes)| (path, Arc::from(bytes)))
+                .collect(),
+            chosen: library.chosen,
+            ..self.clone()
+        }
+    }
+
+    /// The loader offered to `arch`: the one a server admin chose, else the built-in one,
+    /// when it is there.
+    pub fn for_arch(&self, arch: LoaderArch) -> Option<&str> {
+        match self.chosen.get(&arch) {
+            Some(path) if self.added.contains_key(path) => Some(path),
+            _ => self
+                .loaders
+                .get_key_value(arch.builtin())
+                .map(|(name, _)| name.as_str()),
+        }
+    }
+
+    /// The loader offered to each architecture that has one.
+    pub fn choices(&self) -> BTreeMap<LoaderArch, String> {
+        LoaderArch::ALL
+            .into_iter()
+            .filter_map(|arch| Some((arch, self.for_arch(arch)?.to_owned())))
+            .collect()
     }
 
     /// The loaders built into the binary, and the same `autoexec.ipxe` as [`BootFiles::new`].
@@ -104,6 +157,7 @@ impl BootFiles {
             source: format!("built in: {}", bundled::SOURCE),
             base_url: base_url.map(str::to_owned),
             http_port,
+            ..Self::default()
         }
     }
 
@@ -112,17 +166,24 @@ impl BootFiles {
         &self.source
     }
 
-    /// One loader (never the generated script), for UEFI HTTP Boot.
+    /// One loader, built in or added (never the generated script), for UEFI HTTP Boot.
     pub fn loader(&self, name: &str) -> Option<Arc<[u8]>> {
-        self.loaders.get(name).cloned()
+        self.loaders
+            .get(name)
+            .or_else(|| self.added.get(name))
+            .cloned()
     }
 
-    /// The loaders found.
+    /// The loaders found and added.
     pub fn loader_names(&self) -> Vec<String> {
-        self.loaders.keys().cloned().collect()
+        self.loaders
+            .keys()
+            .chain(self.added.keys())
+            .cloned()
+            .collect()
     }
 
-    /// Each loader with its size and SHA-256, for the Network boot page.
+    /// Each loader found (not added) with its size and SHA-256, for the Network boot page.
     pub fn listing(&self) -> Vec<(String, u64, String)> {
         use sha2::Digest;
         self.loaders
@@ -136,7 +197,12 @@ impl BootFiles {
 
     /// The names served, loaders first.
     pub fn names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.loaders.keys().map(String::as_str).collect();
+        let mut names: Vec<&str> = self
+            .loaders
+            .keys()
+            .chain(self.added.keys())
+            .map(String::as_str)
+            .collect();
         names.push(AUTOEXEC);
         names
     }
@@ -145,13 +211,77 @@ impl BootFiles {
 /// The script iPXE loaders run first when they were fetched over TFTP.
 pub const AUTOEXEC: &str = "autoexec.ipxe";
 
+impl BootFiles {
+    /// Whether `name` is `autoexec.ipxe`, or `<set>/autoexec.ipxe` of an added set (iPXE
+    /// looks for it beside the loader it was loaded as).
+    fn is_autoexec(&self, name: &str) -> bool {
+        match name.rsplit_once('/') {
+            None => name == AUTOEXEC,
+            Some((set, file)) => {
+                file == AUTOEXEC
+                    && self
+                        .added
+                        .keys()
+                        .any(|path| path.split_once('/').is_some_and(|(s, _)| s == set))
+            }
+        }
+    }
+}
+
 impl Files for BootFiles {
     fn open(&self, name: &str, asker: Asker) -> Option<Arc<[u8]>> {
-        if name == AUTOEXEC {
+        if self.is_autoexec(name) {
             let script = autoexec(self.base_url.as_deref(), self.http_port, asker.server);
             return Some(Arc::from(script.into_bytes()));
         }
-        self.loaders.get(name).cloned()
+        self.loader(name)
+    }
+}
+
+/// The boot server's files as they are now, shared by TFTP, ProxyDHCP and the HTTP loader
+/// route: replaced whole when a server admin changes the loader sets.
+#[derive(Debug)]
+pub struct LiveFiles {
+    current: RwLock<Arc<BootFiles>>,
+    changed: tokio::sync::Notify,
+}
+
+impl LiveFiles {
+    pub fn new(files: BootFiles) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(files)),
+            changed: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The files now.
+    pub fn current(&self) -> Arc<BootFiles> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Serves `library`'s sets and choices from now on.
+    pub fn replace_library(&self, library: Library) {
+        let next = Arc::new(self.current().with_library(library));
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = next;
+    }
+
+    /// Says the library changed (a server admin changed it on this replica).
+    pub fn notify_changed(&self) {
+        self.changed.notify_one();
+    }
+
+    /// Waits until [`LiveFiles::notify_changed`] is called.
+    pub async fn changed(&self) {
+        self.changed.notified().await;
+    }
+}
+
+impl Files for LiveFiles {
+    fn open(&self, name: &str, asker: Asker) -> Option<Arc<[u8]>> {
+        self.current().open(name, asker)
     }
 }
 
@@ -250,6 +380,44 @@ mod tests {
                 files.source()
             );
         }
+    }
+
+    #[test]
+    fn an_added_set_is_served_and_its_chosen_file_offered_while_it_exists() {
+        let files = BootFiles::from_loaders(&[("snponly.efi", b"builtin")], 8080);
+        assert_eq!(files.for_arch(LoaderArch::X64Uefi), Some("snponly.efi"));
+        assert_eq!(files.for_arch(LoaderArch::Bios), None);
+        let live = LiveFiles::new(files);
+        live.replace_library(Library {
+            files: vec![("sb/ipxe-shim.efi".into(), b"shim".to_vec())],
+            chosen: [
+                (LoaderArch::X64Uefi, "sb/ipxe-shim.efi".to_owned()),
+                (LoaderArch::Bios, "sb/gone.kpxe".to_owned()),
+            ]
+            .into(),
+        });
+        let now = live.current();
+        assert_eq!(now.for_arch(LoaderArch::X64Uefi), Some("sb/ipxe-shim.efi"));
+        // A choice of a file that is not there falls back to the built-in loader (none here).
+        assert_eq!(now.for_arch(LoaderArch::Bios), None);
+        let asker = Asker {
+            client: "127.0.0.1:5000".parse().unwrap(),
+            server: Ipv4Addr::LOCALHOST,
+        };
+        assert_eq!(
+            live.open("sb/ipxe-shim.efi", asker).as_deref(),
+            Some(&b"shim"[..])
+        );
+        assert_eq!(
+            live.open("snponly.efi", asker).as_deref(),
+            Some(&b"builtin"[..])
+        );
+        live.replace_library(Library::default());
+        assert!(live.open("sb/ipxe-shim.efi", asker).is_none());
+        assert_eq!(
+            live.current().for_arch(LoaderArch::X64Uefi),
+            Some("snponly.efi")
+        );
     }
 
     #[test]

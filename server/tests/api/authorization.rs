@@ -10,7 +10,7 @@ use app::{
     server::{
         actor::Actor,
         entities::{invitation, user},
-        services::{groups, images, invitations, menus, organizations},
+        services::{groups, images, invitations, loader_sets, menus, organizations},
     },
     validate::Username,
 };
@@ -51,6 +51,10 @@ const PUBLIC: &[&str] = &["login", "logout", "current_user"];
 enum Args {
     Form(Vec<(&'static str, String)>),
     Json(Value),
+    /// A multipart form: a set's name and one file.
+    Upload {
+        name: String,
+    },
 }
 
 type ArgsFuture<'a> = Pin<Box<dyn Future<Output = Args> + 'a>>;
@@ -363,6 +367,42 @@ fn table() -> Vec<Row> {
             endpoint: "network_boot",
             allowed: SERVER_ADMIN,
             args: |_, _| Box::pin(async { form(&[("address", &"")]) }),
+        },
+        Row {
+            endpoint: "add_loader_set",
+            allowed: SERVER_ADMIN,
+            args: |w, _| {
+                Box::pin(async move {
+                    Args::Upload {
+                        name: w.unique("set"),
+                    }
+                })
+            },
+        },
+        Row {
+            endpoint: "delete_loader_set",
+            allowed: SERVER_ADMIN,
+            args: |w, _| {
+                Box::pin(async move {
+                    let id = loader_sets::create(
+                        &w.app.state.db,
+                        &Actor::operator(),
+                        &w.unique("set"),
+                        vec![loader_sets::NewFile {
+                            name: "a.efi".into(),
+                            content: b"MZ".to_vec(),
+                        }],
+                    )
+                    .await
+                    .unwrap();
+                    form(&[("set_id", &id)])
+                })
+            },
+        },
+        Row {
+            endpoint: "choose_loader",
+            allowed: SERVER_ADMIN,
+            args: |_, _| Box::pin(async { form(&[("arch", &"bios"), ("loader", &"")]) }),
         },
         Row {
             endpoint: "create_user",
@@ -751,6 +791,14 @@ async fn call(world: &World, caller: Caller, endpoint: &str, args: &Args) -> (St
     let request = match args {
         Args::Form(fields) => request.form(fields),
         Args::Json(value) => request.json(value),
+        Args::Upload { name } => request.multipart(
+            reqwest::multipart::Form::new()
+                .text("name", name.clone())
+                .part(
+                    "files",
+                    reqwest::multipart::Part::bytes(b"MZ loader".to_vec()).file_name("a.efi"),
+                ),
+        ),
     };
     let response = request.send().await.unwrap();
     (response.status(), response.text().await.unwrap())

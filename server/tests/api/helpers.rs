@@ -149,7 +149,18 @@ async fn spawn_full(
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let app = router::router(state.clone(), Some(Arc::new(boot_files())));
+    // The loaders, with the sets server admins add, as `serve` follows them.
+    let files = Arc::new(server::tftp::files::LiveFiles::new(boot_files()));
+    serve::follow_loader_sets(state.db.clone(), files.clone()).await;
+    if state.boot_server.is_none() {
+        state.boot_server = Some(Arc::new(server::boot_status::Probe {
+            http: Some(address),
+            http_port: address.port(),
+            files: Some(files.clone()),
+            ..Default::default()
+        }));
+    }
+    let app = router::router(state.clone(), Some(files));
     tokio::spawn(http::serve(
         listener,
         app,

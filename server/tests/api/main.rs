@@ -12,6 +12,7 @@ mod import;
 mod invitations;
 mod ipxe_client;
 mod limits;
+mod loader_sets;
 mod loaders;
 mod login;
 mod migrations;

@@ -23,7 +23,7 @@ async fn a_server_admin_sees_listeners_loaders_counters_events_and_snippets() {
         http_port: 8080,
         tftp: Some(("0.0.0.0:69".parse().unwrap(), tftp_stats)),
         proxy_dhcp: Some((Vec::new(), Arc::new(dhcp::Stats::default()))),
-        files: Some(Arc::new(boot_files())),
+        files: Some(Arc::new(tftp::files::LiveFiles::new(boot_files()))),
         ..Probe::default()
     };
     let app = spawn_custom(

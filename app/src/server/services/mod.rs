@@ -6,6 +6,7 @@ pub mod boot_sessions;
 pub mod groups;
 pub mod images;
 pub mod invitations;
+pub mod loader_sets;
 pub mod menus;
 pub mod network_boot;
 pub mod network_log;

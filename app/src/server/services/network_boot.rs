@@ -5,14 +5,14 @@ use std::net::Ipv4Addr;
 
 use crate::{
     error::AppError,
-    model::{DhcpSnippet, NetworkBoot, NetworkEventRow},
+    model::{DhcpSnippet, LoaderArch, LoaderChoice, NetworkBoot, NetworkEventRow},
     server::{
         actor::Actor,
         boot_server::{BootServerProbe, BootServerStatus, arch_name},
         db,
         dhcp_snippets::{self, BootServer, DhcpServer},
         entities::network_event,
-        services::network_log,
+        services::{loader_sets, network_log},
     },
 };
 
@@ -37,11 +37,33 @@ pub async fn overview(
     };
     let status = probe.map(BootServerProbe::status).unwrap_or_default();
     let events = network_log::recent(conn, actor, None, RECENT_EVENTS).await?;
+    let (loader_sets, mut chosen) = loader_sets::list(conn, actor).await?;
+    let loader_for = |arch: LoaderArch| {
+        chosen
+            .get(&arch)
+            .cloned()
+            .unwrap_or_else(|| arch.builtin().to_owned())
+    };
+    let (bios_loader, efi64_loader) = (
+        loader_for(LoaderArch::Bios),
+        loader_for(LoaderArch::X64Uefi),
+    );
+    let loader_choices = LoaderArch::ALL
+        .into_iter()
+        .map(|arch| LoaderChoice {
+            arch,
+            chosen: chosen.remove(&arch),
+            builtin_present: status.loaders.iter().any(|l| l.name == arch.builtin()),
+        })
+        .collect();
     let address = address.or_else(|| default_address(&status));
     let snippets = address
         .map(|address| {
-            let boot =
-                BootServer::new(address, status.http_port, status.public_http_url.as_deref());
+            let boot = BootServer {
+                bios_loader: bios_loader.clone(),
+                efi64_loader: efi64_loader.clone(),
+                ..BootServer::new(address, status.http_port, status.public_http_url.as_deref())
+            };
             DhcpServer::ALL
                 .into_iter()
                 .map(|server| DhcpSnippet {
@@ -62,6 +84,8 @@ pub async fn overview(
         listeners: status.listeners,
         loader_source: status.loader_source,
         loaders: status.loaders,
+        loader_sets,
+        loader_choices,
         counters: status.counters,
         events: events.into_iter().map(to_row).collect(),
         addresses: status
