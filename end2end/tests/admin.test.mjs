@@ -374,6 +374,10 @@ describe(`the admin web app (${backend})`, () => {
     await page.getByLabel("This server's address, as machines reach it").fill('boot.lan');
     await page.getByRole('button', { name: 'Write for this address' }).click();
     await page.getByText('Give an IPv4 address', { exact: false }).waitFor();
+    // The form stays, to fix it.
+    await page.getByLabel("This server's address, as machines reach it").fill('10.20.30.41');
+    await page.getByRole('button', { name: 'Write for this address' }).click();
+    await eventually(async () => (await page.getByRole('textbox', { name: 'dnsmasq configuration' }).inputValue()).includes('10.20.30.41'), true);
   });
 
   test('a loader set is uploaded, offered to x86-64 UEFI, served, and deleted', async () => {

@@ -26,8 +26,18 @@ pub async fn add_loader_set(data: MultipartData) -> Result<i32, AppError> {
     while let Some(mut field) = form.next_field().await.map_err(cut_off)? {
         match field.name() {
             Some("name") => {
-                name = field.text().await.map_err(cut_off)?;
-                name.truncate(loader_sets::NAME_MAX * 4);
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(cut_off)? {
+                    bytes.extend_from_slice(&chunk);
+                    if bytes.len() > loader_sets::NAME_MAX * 4 {
+                        return Err(AppError::invalid(
+                            "name",
+                            format!("At most {} characters.", loader_sets::NAME_MAX),
+                        ));
+                    }
+                }
+                name = String::from_utf8(bytes)
+                    .map_err(|_| AppError::invalid("name", "The name is not text."))?;
             }
             Some("files") => {
                 let file_name = field.file_name().unwrap_or_default().to_owned();
@@ -78,6 +88,7 @@ pub async fn delete_loader_set(set_id: i32) -> Result<(), AppError> {
     use crate::server::services::loader_sets;
 
     let actor = actor().await?;
+    actor.require_server_admin()?;
     let state = state()?;
     loader_sets::delete(&state.db, &actor, set_id).await?;
     if let Some(boot_server) = &state.boot_server {
@@ -94,6 +105,8 @@ pub async fn choose_loader(arch: String, loader: String) -> Result<(), AppError>
     use crate::{model::LoaderArch, server::services::loader_sets};
 
     let actor = actor().await?;
+    // Refused before the arguments are looked at.
+    actor.require_server_admin()?;
     let state = state()?;
     let arch = LoaderArch::from_id(&arch)
         .ok_or_else(|| AppError::invalid("arch", "Choose BIOS, x86-64 UEFI or ARM64 UEFI."))?;

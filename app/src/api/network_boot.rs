@@ -12,6 +12,7 @@ pub async fn network_boot_overview(address: String) -> Result<NetworkBoot, AppEr
     use crate::server::services::network_boot;
 
     let actor = actor().await?;
+    actor.require_server_admin()?;
     let state = state()?;
     network_boot::overview(
         &state.db,

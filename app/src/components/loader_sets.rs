@@ -13,6 +13,10 @@ use crate::{
     model::{LoaderChoice, LoaderRow, LoaderSetRow},
 };
 
+/// What one set may hold (the server checks the same).
+pub const MAX_FILES: usize = 16;
+pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
 /// A size as people read it: bytes, KiB or MiB.
 pub fn size(bytes: u64) -> String {
     match bytes {
@@ -69,12 +73,19 @@ pub fn LoaderChoices(
 ) -> impl IntoView {
     let toasts = use_toasts();
     let choose = ServerAction::<ChooseLoader>::new();
+    // Effects run in the browser only: the selects are enabled once they work.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
     Effect::new(move || match choose.value().get() {
         Some(Ok(())) => {
             toasts.success("The loader was changed: machines get it from their next boot.");
             reload.update(|n| *n += 1);
         }
-        Some(Err(error)) => toasts.error(error.to_string()),
+        Some(Err(error)) => {
+            toasts.error(error.to_string());
+            // Show the choice that stands, not the one refused.
+            reload.update(|n| *n += 1);
+        }
         None => {}
     });
     let paths: Vec<String> = sets
@@ -100,28 +111,31 @@ pub fn LoaderChoices(
                         "Built in: none in this build".to_owned()
                     };
                     view! {
+                        <div>
                         <label class="block text-sm" for=label_for>
                             <span class="mb-1 block font-medium text-slate-700">{arch.label()}</span>
-                            <select
-                                id=id
-                                class=INPUT_CLASSES
-                                disabled=move || choose.pending().get()
-                                on:change=move |ev| {
-                                    choose.dispatch(ChooseLoader {
-                                        arch: arch.id().to_owned(),
-                                        loader: event_target_value(&ev),
-                                    });
-                                }
-                            >
-                                <option value="" selected=chosen.is_empty()>{builtin}</option>
-                                {paths
-                                    .iter()
-                                    .map(|path| view! {
-                                        <option value=path.clone() selected=*path == chosen>{path.clone()}</option>
-                                    })
-                                    .collect_view()}
-                            </select>
                         </label>
+                        // Usable once the page is hydrated: a change is saved at once.
+                        <select
+                            id=id
+                            class=INPUT_CLASSES
+                            disabled=move || !hydrated.get() || choose.pending().get()
+                            on:change=move |ev| {
+                                choose.dispatch(ChooseLoader {
+                                    arch: arch.id().to_owned(),
+                                    loader: event_target_value(&ev),
+                                });
+                            }
+                        >
+                            <option value="" selected=chosen.is_empty()>{builtin}</option>
+                            {paths
+                                .iter()
+                                .map(|path| view! {
+                                    <option value=path.clone() selected=*path == chosen>{path.clone()}</option>
+                                })
+                                .collect_view()}
+                        </select>
+                        </div>
                     }
                 })
                 .collect_view()}
@@ -226,8 +240,33 @@ pub fn AddLoaderSet(reload: RwSignal<u32>) -> impl IntoView {
         Some(Err(failed)) => error.set(Some(failed)),
         None => {}
     });
+    let picked = NodeRef::<leptos::html::Input>::new();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        // The limits the server holds to, said before anything is sent.
+        if let Some(files) = picked.get().and_then(|input| input.files()) {
+            if files.length() as usize > MAX_FILES {
+                error.set(Some(AppError::invalid(
+                    "files",
+                    format!("A set holds at most {MAX_FILES} files."),
+                )));
+                return;
+            }
+            let too_big = (0..files.length())
+                .filter_map(|i| files.get(i))
+                .find(|file| file.size() > MAX_FILE_BYTES as f64);
+            if let Some(file) = too_big {
+                error.set(Some(AppError::invalid(
+                    "files",
+                    format!(
+                        "“{}” is larger than {} MiB.",
+                        file.name(),
+                        MAX_FILE_BYTES >> 20
+                    ),
+                )));
+                return;
+            }
+        }
         if let Some(element) = form.get()
             && let Ok(data) = web_sys::FormData::new_with_form(&element)
         {
@@ -259,14 +298,14 @@ pub fn AddLoaderSet(reload: RwSignal<u32>) -> impl IntoView {
                 </label>
                 <label class="block text-sm">
                     <span class="mb-1 block font-medium text-slate-700">"Files"</span>
-                    <input name="files" type="file" multiple required class="block text-sm" />
+                    <input node_ref=picked name="files" type="file" multiple required class="block text-sm" />
                 </label>
                 <button type="submit" class=ButtonKind::Primary.classes() disabled=move || upload.pending().get()>
                     {move || if upload.pending().get() { "Uploading…" } else { "Add the set" }}
                 </button>
             </div>
             <p class="text-xs text-slate-500">
-                "Up to 16 files of at most 16 MiB each. Once added, choose above which architecture gets which file."
+                {format!("Up to {MAX_FILES} files of at most {} MiB each. Once added, choose above which architecture gets which file.", MAX_FILE_BYTES >> 20)}
             </p>
             {move || error.get().map(|e| view! { <Alert tone=Tone::Error>{e.to_string()}</Alert> })}
         </form>

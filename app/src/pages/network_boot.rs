@@ -16,6 +16,7 @@ use crate::{
             table,
         },
     },
+    error::AppError,
     model::{Counter, DhcpSnippet, Listener, LoaderRow, NetworkBoot, NetworkEventRow},
 };
 
@@ -48,7 +49,16 @@ pub fn NetworkBootPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Ok(data) => view! { <Overview data reload /> }.into_any(),
-                        Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
+                        Err(error) => {
+                            // A mistyped address: say so, and keep the form to fix it.
+                            let typed = address.get_untracked();
+                            let fix = matches!(&error, AppError::Invalid { field, .. } if field == "address");
+                            view! {
+                                <Alert tone=Tone::Error>{error.to_string()}</Alert>
+                                {fix.then(|| view! { <AddressForm addresses=Vec::new() address=Some(typed) /> })}
+                            }
+                            .into_any()
+                        }
                     }
                 })}
             </Suspense>
@@ -77,6 +87,11 @@ fn Overview(data: NetworkBoot, reload: RwSignal<u32>) -> impl IntoView {
         </Card>
         <Card title="Loaders">
             <div class="space-y-6">
+                {loaders.is_empty().then(|| view! {
+                    <Alert tone=Tone::Info>
+                        "TFTP and ProxyDHCP are off in this process, so no loader is served here, the sets below included: start PXE Cloud with --pxe (or --tftp)."
+                    </Alert>
+                })}
                 <Loaders source=loader_source loaders />
                 <div>
                     <h3 class="mb-2 text-sm font-semibold text-slate-700">"Offered to each architecture"</h3>
@@ -134,13 +149,8 @@ fn Listeners(listeners: Vec<Listener>) -> impl IntoView {
 #[component]
 fn Loaders(source: String, loaders: Vec<LoaderRow>) -> impl IntoView {
     if loaders.is_empty() {
-        return view! {
-            <EmptyState
-                title="No loaders"
-                text="This server serves iPXE loaders when TFTP or ProxyDHCP is on (--pxe). Without them, the site's DHCP server can still send iPXE clients to /boot.ipxe."
-            />
-        }
-        .into_any();
+        // The alert above says why.
+        return ().into_any();
     }
     view! {
         <div>
@@ -274,29 +284,7 @@ fn Snippets(
             <p class="text-sm text-slate-600">
                 "Where ProxyDHCP cannot run (the site's DHCP server is on this host, or the network drops its answers), give the site's DHCP server these lines instead: they send PXE firmware to this server's loaders over TFTP, UEFI HTTP Boot to the loader over HTTP, and iPXE straight to the boot flow."
             </p>
-            <Form method="GET" action="">
-                <div class="flex flex-wrap items-end gap-2">
-                    <label class="block text-sm">
-                        <span class="mb-1 block font-medium text-slate-700">"This server's address, as machines reach it"</span>
-                        <input
-                            name="address"
-                            class=format!("{INPUT_CLASSES} w-56 font-mono")
-                            list="host-addresses"
-                            value=address.clone().unwrap_or_default()
-                            placeholder="192.168.1.10"
-                            inputmode="decimal"
-                            autocomplete="off"
-                        />
-                    </label>
-                    <datalist id="host-addresses">
-                        {addresses
-                            .into_iter()
-                            .map(|(interface, address)| view! { <option value=address.clone()>{interface}</option> })
-                            .collect_view()}
-                    </datalist>
-                    <button type="submit" class=ButtonKind::Secondary.classes()>"Write for this address"</button>
-                </div>
-            </Form>
+            <AddressForm addresses address />
             {warning.map(|w| view! { <Alert tone=Tone::Info>{w}</Alert> })}
             {if snippets.is_empty() {
                 view! {
@@ -315,6 +303,36 @@ fn Snippets(
     }
 }
 
+/// The address the snippets are written for (`?address=`), with this host's as suggestions.
+#[component]
+fn AddressForm(addresses: Vec<(String, String)>, address: Option<String>) -> impl IntoView {
+    view! {
+        <Form method="GET" action="">
+            <div class="flex flex-wrap items-end gap-2">
+                <label class="block text-sm">
+                    <span class="mb-1 block font-medium text-slate-700">"This server's address, as machines reach it"</span>
+                    <input
+                        name="address"
+                        class=format!("{INPUT_CLASSES} w-56 font-mono")
+                        list="host-addresses"
+                        value=address.unwrap_or_default()
+                        placeholder="192.168.1.10"
+                        inputmode="decimal"
+                        autocomplete="off"
+                    />
+                </label>
+                <datalist id="host-addresses">
+                    {addresses
+                        .into_iter()
+                        .map(|(interface, address)| view! { <option value=address.clone()>{interface}</option> })
+                        .collect_view()}
+                </datalist>
+                <button type="submit" class=ButtonKind::Secondary.classes()>"Write for this address"</button>
+            </div>
+        </Form>
+    }
+}
+
 #[component]
 fn Snippet(snippet: DhcpSnippet, open: bool) -> impl IntoView {
     let toasts = use_toasts();
@@ -324,13 +342,22 @@ fn Snippet(snippet: DhcpSnippet, open: bool) -> impl IntoView {
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            if copy_to_clipboard(&text) {
-                toasts.success("Copied to the clipboard.");
-            } else if let Some(area) = area.get() {
+            let select = move || {
+                if let Some(area) = area.get_untracked() {
+                    let _ = area.focus();
+                    area.select();
+                    toasts.success("Selected: press Ctrl+C to copy.");
+                }
+            };
+            match clipboard_write(&text) {
                 // No clipboard outside a secure context (plain HTTP on a LAN address).
-                let _ = area.focus();
-                area.select();
-                toasts.success("Selected: press Ctrl+C to copy.");
+                None => select(),
+                Some(written) => leptos::task::spawn_local(async move {
+                    match wasm_bindgen_futures::JsFuture::from(written).await {
+                        Ok(_) => toasts.success("Copied to the clipboard."),
+                        Err(_) => select(),
+                    }
+                }),
             }
         }
         #[cfg(not(feature = "hydrate"))]
@@ -359,13 +386,11 @@ fn Snippet(snippet: DhcpSnippet, open: bool) -> impl IntoView {
     }
 }
 
-/// Writes `text` to the clipboard when the page may (a secure context); `false` otherwise.
+/// Starts writing `text` to the clipboard when the page may (a secure context).
 #[cfg(feature = "hydrate")]
-fn copy_to_clipboard(text: &str) -> bool {
+fn clipboard_write(text: &str) -> Option<web_sys::js_sys::Promise> {
     let window = window();
-    if !window.is_secure_context() {
-        return false;
-    }
-    let _ = window.navigator().clipboard().write_text(text);
-    true
+    window
+        .is_secure_context()
+        .then(|| window.navigator().clipboard().write_text(text))
 }

@@ -59,7 +59,8 @@ impl DhcpServer {
                  the machines boot in (or at the top level), then restart isc-dhcp-server"
             }
             Self::Kea => {
-                "/etc/kea/kea-dhcp4.conf, inside the \"Dhcp4\" map (no option 66 or 67 on the \
+                "/etc/kea/kea-dhcp4.conf, inside the \"Dhcp4\" map before another key (merge \
+                 the classes into \"client-classes\" if it has one; no option 66 or 67 on the \
                  subnet: a subnet's options win over a class's), then restart kea-dhcp4-server"
             }
             Self::Windows => {
@@ -242,7 +243,9 @@ pub fn snippet(server: DhcpServer, boot: &BootServer) -> String {
              add name=pxecloud-http code=60 value=HTTPClient matching-type=substring option-set=pxecloud-http\n\
              add name=pxecloud-efi64-7 code=93 value=0x0007 option-set=pxecloud-efi64\n\
              add name=pxecloud-efi64-9 code=93 value=0x0009 option-set=pxecloud-efi64\n\
-             add name=pxecloud-bios code=93 value=0x0000 option-set=pxecloud-bios\n"
+             add name=pxecloud-bios code=93 value=0x0000 option-set=pxecloud-bios\n\
+             # PXE ROMs that read only the next-server field: name this server on the network too.\n\
+             /ip dhcp-server network set [find] next-server={address}\n"
         ),
     }
 }

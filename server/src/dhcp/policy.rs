@@ -30,7 +30,7 @@ pub struct Offer {
     /// The base URL of the boot flow for iPXE clients, e.g. `http://10.0.0.2:8080`.
     pub http_base: String,
     /// The loader each architecture is offered: over HTTP at `{http_base}/loaders/{name}`,
-    /// and over TFTP    /// when `tftp` is on.
+    /// and over TFTP when `tftp` is on.
     pub loaders: BTreeMap<Arch, String>,
     /// Whether the TFTP server runs (bare PXE firmware loads its loader over TFTP).
     pub tftp: bool,

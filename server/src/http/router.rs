@@ -241,7 +241,15 @@ async fn body_limits(mut request: Request<Body>, next: Next) -> Response {
         };
         return (StatusCode::PAYLOAD_TOO_LARGE, body).into_response();
     }
+    let upload = path == UPLOAD_PATH;
     DefaultBodyLimit::max(limit).apply(&mut request);
+    // The upload is read as a stream, which `DefaultBodyLimit` does not reach: a body sent
+    // without a length (chunked) is cut off at the limit here, and the upload then fails
+    // with a field error.
+    if upload {
+        let request = request.map(|body| Body::new(http_body_util::Limited::new(body, limit)));
+        return next.run(request).await;
+    }
     next.run(request).await
 }
 

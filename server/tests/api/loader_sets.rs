@@ -297,3 +297,104 @@ async fn bad_uploads_and_choices_are_clear_client_errors() {
         field_error(response, StatusCode::UNPROCESSABLE_ENTITY, field).await;
     }
 }
+
+#[tokio::test]
+async fn a_non_admin_is_refused_before_the_arguments_are_read() {
+    let app = spawn_app().await;
+    app.create_user("bob", "bob password", false).await;
+    app.login("bob", "bob password").await;
+    let response = app
+        .call("choose_loader", &[("arch", "x86"), ("loader", "")])
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let response = add(&app, upload("Not A Name", &[])).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn long_names_reserved_names_and_endless_bodies_are_refused_without_harm() {
+    let app = admin().await;
+    // 127 bytes, then a two-byte character across the 128th: cut nowhere, refused.
+    let name = format!("{}é{}", "a".repeat(127), "b".repeat(50));
+    let response = add(&app, upload(&name, &[("a.efi", SHIM)])).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(response).await["Invalid"]["field"], "name");
+    let response = add(&app, upload("mine", &[("autoexec.ipxe", b"#!ipxe")])).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // A body without a length, longer than any upload may be, in a part the server skips:
+    // cut off at the limit, not read forever.
+    let login = crate::helpers::call_with(
+        &crate::helpers::client(),
+        &app,
+        "login",
+        &[("username", "root"), ("password", "root password")],
+    )
+    .await;
+    let cookie = crate::helpers::session_cookie(&login).unwrap();
+    let cookie = cookie.split(';').next().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let head = format!(
+        "POST /api/add_loader_set HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\n\
+         Accept: application/json\r\nContent-Type: multipart/form-data; boundary=XYZ\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+        app.address
+    );
+    let part = b"--XYZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\n";
+    let mut sent = stream.write_all(head.as_bytes()).await.is_ok()
+        && stream
+            .write_all(format!("{:x}\r\n", part.len()).as_bytes())
+            .await
+            .is_ok()
+        && stream.write_all(part).await.is_ok()
+        && stream.write_all(b"\r\n").await.is_ok();
+    let chunk = vec![b'x'; 1024 * 1024];
+    // 200 MiB is offered; the server stops reading at 64 MiB and answers.
+    let mut chunks = 0;
+    while sent && chunks < 200 {
+        sent = stream.write_all(b"100000\r\n").await.is_ok()
+            && stream.write_all(&chunk).await.is_ok()
+            && stream.write_all(b"\r\n").await.is_ok();
+        chunks += 1;
+    }
+    assert!(
+        !sent && chunks < 200,
+        "the server read {chunks} MiB of a skipped part"
+    );
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    // The answer is a field error, unless the connection was reset before it was read.
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 422"),
+        "{}",
+        answer.lines().next().unwrap_or_default()
+    );
+    // The server is fine, and stored nothing.
+    assert_eq!(overview(&app).await["loader_sets"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn two_admins_choosing_at_once_both_succeed() {
+    let app = admin().await;
+    let response = add(&app, upload("sb", &[("a.efi", SHIM), ("b.efi", IPXE)])).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (a, b) = tokio::join!(
+        app.call(
+            "choose_loader",
+            &[("arch", "x64-uefi"), ("loader", "sb/a.efi")]
+        ),
+        app.call(
+            "choose_loader",
+            &[("arch", "x64-uefi"), ("loader", "sb/b.efi")]
+        ),
+    );
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+    let body = overview(&app).await;
+    let chosen = body["loader_choices"][1]["chosen"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(chosen == "sb/a.efi" || chosen == "sb/b.efi", "{chosen}");
+}

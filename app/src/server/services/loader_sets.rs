@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionSession,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    TransactionSession, sea_query::OnConflict,
 };
 use sha2::{Digest, Sha256};
 
@@ -21,14 +21,15 @@ use crate::{
     },
 };
 
-/// Files in one set at most.
-pub const MAX_FILES: usize = 16;
-/// The largest file (iPXE loaders are under 2 MiB; a shim under 1 MiB).
-pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+/// Files in one set at most, and the largest file (iPXE loaders are under 2 MiB; a shim
+/// under 1 MiB): shared with the upload form, which says them first.
+pub use crate::components::loader_sets::{MAX_FILE_BYTES, MAX_FILES};
 /// The longest set name (it is a folder name in TFTP and HTTP paths).
 pub const NAME_MAX: usize = 32;
 /// The longest file name.
 pub const FILE_NAME_MAX: usize = 64;
+/// All sets' files together at most: every replica keeps them in memory.
+pub const TOTAL_MAX_BYTES: i64 = 256 * 1024 * 1024;
 
 /// A file to add.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +77,13 @@ pub fn check_file_name(name: &str) -> Result<String, AppError> {
             "“{name}”: file names may hold letters, digits, dots, dashes and underscores, \
              and not start with a dot."
         ));
+    }
+    if name == "autoexec.ipxe" {
+        return fail(
+            "autoexec.ipxe is written by PXE Cloud beside every set's loaders; it cannot be \
+             uploaded."
+                .to_owned(),
+        );
     }
     Ok(name.to_owned())
 }
@@ -125,6 +133,27 @@ pub async fn create(
         }
     }
     let txn = conn.begin().await?;
+    let stored: Option<i64> = loader_file::Entity::find()
+        .select_only()
+        .column_as(loader_file::Column::Size.sum(), "total")
+        .into_tuple::<Option<i64>>()
+        .one(&txn)
+        .await?
+        .flatten();
+    let adding: i64 = files
+        .iter()
+        .map(|f| i64::try_from(f.content.len()).unwrap_or(i64::MAX))
+        .sum();
+    if stored.unwrap_or(0).saturating_add(adding) > TOTAL_MAX_BYTES {
+        return Err(AppError::invalid(
+            "files",
+            format!(
+                "All loader sets together hold at most {} MiB (every replica keeps them in \
+                 memory): delete a set first.",
+                TOTAL_MAX_BYTES >> 20
+            ),
+        ));
+    }
     let set = loader_set::Entity::insert(loader_set::ActiveModel {
         name: Set(name),
         created_at: Set(chrono::Utc::now()),
@@ -181,9 +210,6 @@ pub async fn choose(
 ) -> Result<(), AppError> {
     actor.require_server_admin()?;
     let txn = conn.begin().await?;
-    loader_default::Entity::delete_by_id(arch.id().to_owned())
-        .exec(&txn)
-        .await?;
     if let Some(path) = choice {
         let unknown = || AppError::invalid("loader", format!("There is no loader “{path}”."));
         let (set_name, file_name) = path.split_once('/').ok_or_else(unknown)?;
@@ -204,13 +230,28 @@ pub async fn choose(
         if !has_file {
             return Err(unknown());
         }
+        // An upsert: two admins choosing at once both succeed, the later choice stays; a set
+        // deleted meanwhile is the same unknown loader.
         loader_default::Entity::insert(loader_default::ActiveModel {
             arch: Set(arch.id().to_owned()),
             set_id: Set(set.id),
             file: Set(file_name.to_owned()),
         })
+        .on_conflict(
+            OnConflict::column(loader_default::Column::Arch)
+                .update_columns([loader_default::Column::SetId, loader_default::Column::File])
+                .to_owned(),
+        )
         .exec(&txn)
-        .await?;
+        .await
+        .map_err(|error| match error.sql_err() {
+            Some(SqlErr::ForeignKeyConstraintViolation(_)) => unknown(),
+            _ => db::internal(error),
+        })?;
+    } else {
+        loader_default::Entity::delete_by_id(arch.id().to_owned())
+            .exec(&txn)
+            .await?;
     }
     txn.commit().await?;
     Ok(())
@@ -357,7 +398,16 @@ mod tests {
         }
         assert!(check_file_name("ipxe-shim.efi").is_ok());
         assert!(check_file_name("snp_only.EFI").is_ok());
-        for bad in ["", ".hidden", "a/b", "..", "a\\b", "a b", &"a".repeat(65)] {
+        for bad in [
+            "",
+            ".hidden",
+            "a/b",
+            "..",
+            "a\\b",
+            "a b",
+            "autoexec.ipxe",
+            &"a".repeat(65),
+        ] {
             assert!(check_file_name(bad).is_err(), "{bad}");
         }
     }
