@@ -264,7 +264,15 @@ mod tests {
             let hasher = hasher.clone();
             tokio::spawn(async move { hasher.verify("x", None).await })
         };
-        tokio::task::yield_now().await;
+        // The first check holds the only slot before the others ask (a yield alone did not
+        // promise that on a loaded machine: the first then waited too and was turned away).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while hasher.workers.available_permits() > 0
+            && !first.is_finished()
+            && std::time::Instant::now() < deadline
+        {
+            tokio::task::yield_now().await;
+        }
         let results = verify_all(&hasher, 3).await;
         assert!(first.await.unwrap().is_ok());
         assert!(
