@@ -28,6 +28,8 @@ pub use crate::components::loader_sets::{MAX_FILE_BYTES, MAX_FILES};
 pub const NAME_MAX: usize = 32;
 /// The longest file name.
 pub const FILE_NAME_MAX: usize = 64;
+/// Changes of the loader library run one after the other (`db::serialize`).
+const SERIALIZE_KEY: &str = "loader_sets";
 /// All sets' files together at most: every replica keeps them in memory.
 pub const TOTAL_MAX_BYTES: i64 = 256 * 1024 * 1024;
 
@@ -133,18 +135,22 @@ pub async fn create(
         }
     }
     let txn = conn.begin().await?;
-    let stored: Option<i64> = loader_file::Entity::find()
+    // One change of the library at a time: the total checked, the choice written.
+    db::serialize(&txn, SERIALIZE_KEY).await?;
+    // Summed here: a few files per set, and PostgreSQL's SUM of a bigint is a numeric.
+    let stored: i64 = loader_file::Entity::find()
         .select_only()
-        .column_as(loader_file::Column::Size.sum(), "total")
-        .into_tuple::<Option<i64>>()
-        .one(&txn)
+        .column(loader_file::Column::Size)
+        .into_tuple::<i64>()
+        .all(&txn)
         .await?
-        .flatten();
+        .into_iter()
+        .sum();
     let adding: i64 = files
         .iter()
         .map(|f| i64::try_from(f.content.len()).unwrap_or(i64::MAX))
         .sum();
-    if stored.unwrap_or(0).saturating_add(adding) > TOTAL_MAX_BYTES {
+    if stored.saturating_add(adding) > TOTAL_MAX_BYTES {
         return Err(AppError::invalid(
             "files",
             format!(
@@ -185,6 +191,8 @@ pub async fn create(
 pub async fn delete(conn: &impl db::Conn, actor: &Actor, id: i32) -> Result<(), AppError> {
     actor.require_server_admin()?;
     let txn = conn.begin().await?;
+    // One change of the library at a time: the total checked, the choice written.
+    db::serialize(&txn, SERIALIZE_KEY).await?;
     loader_default::Entity::delete_many()
         .filter(loader_default::Column::SetId.eq(id))
         .exec(&txn)
@@ -210,6 +218,8 @@ pub async fn choose(
 ) -> Result<(), AppError> {
     actor.require_server_admin()?;
     let txn = conn.begin().await?;
+    // One change of the library at a time: the total checked, the choice written.
+    db::serialize(&txn, SERIALIZE_KEY).await?;
     if let Some(path) = choice {
         let unknown = || AppError::invalid("loader", format!("There is no loader “{path}”."));
         let (set_name, file_name) = path.split_once('/').ok_or_else(unknown)?;
