@@ -9,6 +9,7 @@ pub mod components;
 pub mod error;
 pub mod forms;
 pub mod ipxe;
+pub mod library;
 pub mod model;
 pub mod pages;
 pub mod validate;

@@ -7,6 +7,7 @@ mod m20261201_000001_security;
 mod m20261202_000001_invitations;
 mod m20261203_000001_network_events;
 mod m20261204_000001_loader_sets;
+mod m20261205_000001_files;
 
 /// The ordered list of PXE Cloud's migrations.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_invitations::Migration),
             Box::new(m20261203_000001_network_events::Migration),
             Box::new(m20261204_000001_loader_sets::Migration),
+            Box::new(m20261205_000001_files::Migration),
         ]
     }
 }

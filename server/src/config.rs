@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// [default: /usr/lib/syslinux/memdisk]
     #[arg(long, env = "PXECLOUD_MEMDISK", value_name = "FILE")]
     pub memdisk: Option<PathBuf>,
+    /// The folder holding hosted files (kernels, initrds, ISOs) and uploads in progress;
+    /// replicas share one, e.g. on NFS [default: the data folder's `files`]
+    #[arg(long, env = "PXECLOUD_FILES_DIR", value_name = "DIR")]
+    pub files_dir: Option<PathBuf>,
     /// How many connections are served at once; more wait until one closes [default: 1024]
     #[arg(long, env = "PXECLOUD_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<usize>,
@@ -214,6 +218,8 @@ pub struct Config {
     pub tls: Option<TlsConfig>,
     pub trusted_proxies: Vec<Network>,
     pub boot_log_retention: Duration,
+    /// Hosted files and uploads.
+    pub files_dir: PathBuf,
     /// `None` when TFTP is off.
     pub tftp: Option<TftpConfig>,
     /// `None` when ProxyDHCP is off.
@@ -551,11 +557,15 @@ impl Config {
                 block_size_max: tftp_block_size,
             });
         let loaders_dir = pick(serve.loaders_dir, file.serve.loaders_dir).0;
+        let files_dir = pick(serve.files_dir, file.serve.files_dir)
+            .0
+            .unwrap_or_else(|| data_dir.join("files"));
 
         Ok(Self {
             tftp,
             proxy_dhcp,
             loaders_dir,
+            files_dir,
             memdisk,
             max_connections,
             tls,

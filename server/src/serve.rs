@@ -3,7 +3,7 @@
 use app::server::{
     password::PasswordHasher,
     rate::StepLimiter,
-    services::{accounts, boot_log, boot_sessions, invitations, network_log, throttle},
+    services::{accounts, boot_log, boot_sessions, files, invitations, network_log, throttle},
     session_store::DbSessionStore,
     state::{AppState, Settings},
 };
@@ -48,6 +48,13 @@ pub enum ServeError {
     ProxyDhcpBind(dhcp::BindError),
     #[error("cannot choose the interfaces ProxyDHCP answers on: {0}")]
     Interfaces(#[from] dhcp::InterfaceError),
+    #[error(
+        "cannot use the files folder {path}: {source}; give PXE Cloud a folder it may write (--files-dir)"
+    )]
+    FilesDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Tls(#[from] http::TlsError),
     #[error("the server stopped: {0}")]
@@ -257,6 +264,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         first_password_file: Some(first_password_file(config)),
         trusted_proxies: config.trusted_proxies.clone(),
         boot_log_retention: config.boot_log_retention,
+        files_dir: config.files_dir.clone(),
         ..Settings::default()
     };
     let leptos_options = LeptosOptions::builder()
@@ -341,6 +349,7 @@ fn spawn_housekeeping(state: &AppState) {
     let db = state.db.clone();
     let window = state.settings.throttle_window;
     let retention = state.settings.boot_log_retention;
+    let store = state.file_store();
     tokio::spawn(async move {
         let sessions = DbSessionStore::new(db.clone());
         let mut tick = tokio::time::interval(Duration::from_secs(300));
@@ -371,6 +380,15 @@ fn spawn_housekeeping(state: &AppState) {
                     tracing::info!(deleted, "deleted boot log rows past their retention")
                 }
                 Err(error) => tracing::warn!(%error, "could not delete old boot log rows"),
+            }
+            match files::sweep(&db, &store).await {
+                Ok((0, _)) => {}
+                Ok((deleted, bytes)) => tracing::info!(
+                    deleted,
+                    bytes,
+                    "deleted hosted files' bytes no file names, and abandoned uploads"
+                ),
+                Err(error) => tracing::warn!(%error, "could not sweep the files folder"),
             }
         }
     });
@@ -459,6 +477,14 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
     };
     let db = open_database(&config).await?;
     let mut state = state(db, &config)?;
+    state
+        .file_store()
+        .prepare()
+        .await
+        .map_err(|source| ServeError::FilesDir {
+            path: config.files_dir.clone(),
+            source,
+        })?;
     first_start(&state, &config).await?;
     spawn_housekeeping(&state);
     if let Some(files) = &boot_files {

@@ -65,8 +65,15 @@ pub struct SignedIn {
 
 /// The signed-in user, or `None`, whether or not they must change their password.
 pub async fn signed_in() -> Result<Option<SignedIn>, AppError> {
-    let state = state()?;
-    let session = session().await?;
+    signed_in_with(&state()?, &session().await?).await
+}
+
+/// The user `session` is signed in as, or `None` (for plain HTTP handlers, which have the
+/// state and the session as extractors).
+pub async fn signed_in_with(
+    state: &AppState,
+    session: &Session,
+) -> Result<Option<SignedIn>, AppError> {
     let user_id: Option<i32> = session.get(USER_ID_KEY).await.map_err(|error| {
         tracing::error!(%error, "reading the session failed");
         AppError::Internal
@@ -96,7 +103,12 @@ pub async fn signed_in() -> Result<Option<SignedIn>, AppError> {
 /// The signed-in user, or `Unauthenticated`; `PasswordChangeRequired` while they must
 /// change their password first.
 pub async fn actor() -> Result<Actor, AppError> {
-    match signed_in().await? {
+    actor_with(&state()?, &session().await?).await
+}
+
+/// [`actor`] for plain HTTP handlers.
+pub async fn actor_with(state: &AppState, session: &Session) -> Result<Actor, AppError> {
+    match signed_in_with(state, session).await? {
         None => Err(AppError::Unauthenticated),
         Some(SignedIn {
             must_change_password: true,

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod boot_log;
+pub mod files;
 pub mod groups;
 pub mod images;
 pub mod invitations;
@@ -13,4 +14,4 @@ pub mod organizations;
 pub mod users;
 
 #[cfg(feature = "ssr")]
-pub(crate) mod context;
+pub mod context;

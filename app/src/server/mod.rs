@@ -7,6 +7,7 @@ pub mod client;
 pub mod db;
 pub mod dhcp_snippets;
 pub mod entities;
+pub mod file_store;
 pub mod net;
 pub mod password;
 pub mod rate;

@@ -41,6 +41,8 @@ pub struct Settings {
     pub boot_log_retention: Duration,
     /// iPXE steps one boot session may take per minute.
     pub boot_steps_per_minute: u32,
+    /// The files folder: hosted files' bytes and uploads in progress, shared by replicas.
+    pub files_dir: std::path::PathBuf,
 }
 
 impl Default for Settings {
@@ -60,6 +62,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             boot_log_retention: Duration::from_secs(180 * 24 * 3600),
             boot_steps_per_minute: 60,
+            files_dir: "pxecloud-data/files".into(),
         }
     }
 }
@@ -77,6 +80,13 @@ pub struct AppState {
     /// What the boot server listens on and did (filled by `pxecloud serve`; `None` in tests
     /// that start no boot server).
     pub boot_server: Option<Arc<dyn super::boot_server::BootServerProbe>>,
+}
+
+impl AppState {
+    /// Where hosted files' bytes are.
+    pub fn file_store(&self) -> super::file_store::FileStore {
+        super::file_store::FileStore::new(&self.settings.files_dir)
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -7,9 +7,11 @@
 //! crate's top, each with its own listener.
 
 pub mod assets;
+pub mod files;
 pub mod ipxe;
 pub mod listener;
 pub mod loaders;
+pub mod ranges;
 pub mod router;
 pub mod security;
 

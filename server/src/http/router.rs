@@ -17,15 +17,12 @@ use axum::{
 };
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use tower_http::{
-    timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
-    trace::TraceLayer,
-};
+use tower_http::{timeout::RequestBodyTimeoutLayer, trace::TraceLayer};
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 
 use std::{sync::Arc, time::Duration};
 
-use super::{assets, ipxe, loaders, security};
+use super::{assets, files, ipxe, loaders, security};
 use crate::tftp::files::LiveFiles;
 
 /// The name of the session cookie.
@@ -50,6 +47,7 @@ pub fn router(state: AppState, boot_files: Option<Arc<LiveFiles>>) -> Router {
     Router::new()
         .route("/healthz", get(health))
         .merge(ipxe::routes())
+        .merge(files::routes())
         .merge(boot_files.map(loaders::routes).unwrap_or_default())
         .leptos_routes_with_context(
             &state,
@@ -62,10 +60,7 @@ pub fn router(state: AppState, boot_files: Option<Arc<LiveFiles>>) -> Router {
         )
         .fallback(fallback)
         .layer(middleware::from_fn(api_error_status))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            REQUEST_TIMEOUT,
-        ))
+        .layer(middleware::from_fn(request_timeout))
         .layer(middleware::from_fn(report_timeouts))
         .layer(RequestBodyTimeoutLayer::new(BODY_IDLE_TIMEOUT))
         .layer(middleware::from_fn(body_limits))
@@ -107,6 +102,8 @@ pub fn ipxe_only(app: Router, https_port: u16) -> Router {
             if path == "/boot.ipxe"
                 || path == "/healthz"
                 || path.starts_with("/ipxe/")
+                || path.starts_with("/f/")
+                || path.starts_with("/files/")
                 || path.starts_with(crate::dhcp::policy::LOADERS_PATH)
             {
                 return next.run(request).await;
@@ -179,6 +176,19 @@ async fn fallback(State(state): State<AppState>, request: Request<Body>) -> Resp
     response
 }
 
+/// Answers a request that takes longer than [`REQUEST_TIMEOUT`] (from its head to its
+/// answer's head) with a 503; a piece of an upload has no such limit (a large one takes as
+/// long as the link needs), only the body's idle timeout.
+async fn request_timeout(request: Request<Body>, next: Next) -> Response {
+    if files::is_upload_write(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
 /// How long a request may take from its head to its answer's head; then it gets a 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a request body may pause between two pieces.
@@ -226,6 +236,11 @@ async fn body_limits(mut request: Request<Body>, next: Next) -> Response {
             )
                 .into_response();
         }
+    }
+    // A piece of a hosted-file upload is streamed to disk, capped by the length the upload
+    // was created with.
+    if files::is_upload_write(request.method(), path) {
+        return next.run(request).await;
     }
     let declared = request
         .headers()
@@ -310,15 +325,16 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
     tracing::debug_span!("request", method = %request.method(), path = %path)
 }
 
-/// A path as logs show it: `/ipxe/s/<token>/…` becomes `/ipxe/s/…/…`.
+/// A path as logs show it: `/ipxe/s/<token>/…` becomes `/ipxe/s/…/…`, and a boot client's
+/// file `/f/<token>/…` becomes `/f/…/…`.
 pub fn redacted_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/ipxe/s/") {
-        Some(rest) => {
+    for prefix in ["/ipxe/s/", "/f/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
             let after = rest.find('/').map_or("", |i| &rest[i..]);
-            format!("/ipxe/s/…{after}").into()
+            return format!("{prefix}…{after}").into();
         }
-        None => path.into(),
     }
+    path.into()
 }
 
 #[cfg(test)]
@@ -333,5 +349,9 @@ mod tests {
         );
         assert_eq!(redacted_path("/ipxe/s/0123456789abcdef"), "/ipxe/s/…");
         assert_eq!(redacted_path("/api/login"), "/api/login");
+        assert_eq!(
+            redacted_path("/f/0123456789abcdef/7/debian.iso"),
+            "/f/…/7/debian.iso"
+        );
     }
 }

@@ -142,6 +142,8 @@ fn readable_body(headers: &HeaderMap, path: &str) -> bool {
         || essence.eq_ignore_ascii_case("application/json")
         || (path == super::router::UPLOAD_PATH
             && essence.eq_ignore_ascii_case("multipart/form-data"))
+        || (path.starts_with("/uploads/")
+            && essence.eq_ignore_ascii_case(super::files::OFFSET_OCTET_STREAM))
 }
 
 /// The nonce of one response's inline scripts (Leptos's hydration and resource scripts), made

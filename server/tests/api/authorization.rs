@@ -9,7 +9,7 @@ use app::{
     model::Role,
     server::{
         actor::Actor,
-        entities::{invitation, user},
+        entities::{file, invitation, user},
         services::{groups, images, invitations, loader_sets, menus, organizations},
     },
     validate::Username,
@@ -112,6 +112,30 @@ impl World {
         .await
         .unwrap();
         id
+    }
+
+    /// A file of the organization (its row: who may act on it is all that matters here).
+    async fn fresh_file(&self) -> i32 {
+        use sea_orm::{
+            ActiveModelTrait,
+            ActiveValue::{NotSet, Set},
+        };
+        file::ActiveModel {
+            id: NotSet,
+            organization_id: Set(self.org),
+            name: Set(self.unique("file-")),
+            size: Set(2),
+            content_type: Set("application/octet-stream".into()),
+            sha256: Set("ab".repeat(32)),
+            public: Set(false),
+            added_by: Set(None),
+            added_by_name: Set("operator".into()),
+            created_at: Set(chrono::Utc::now()),
+        }
+        .insert(&self.app.state.db)
+        .await
+        .unwrap()
+        .id
     }
 
     async fn fresh_image(&self) -> i32 {
@@ -689,6 +713,33 @@ fn table() -> Vec<Row> {
                         ("image_id", &w.fresh_image().await),
                     ])
                 })
+            },
+        },
+        // Hosted files.
+        Row {
+            endpoint: "files",
+            allowed: ORGANIZATION_ADMINS,
+            args: |w, _| Box::pin(async move { form(&[("organization_id", &w.org)]) }),
+        },
+        Row {
+            endpoint: "delete_file",
+            allowed: ORGANIZATION_ADMINS,
+            args: |w, _| Box::pin(async move { form(&[("file_id", &w.fresh_file().await)]) }),
+        },
+        Row {
+            endpoint: "set_file_public",
+            allowed: ORGANIZATION_ADMINS,
+            args: |w, _| {
+                Box::pin(
+                    async move { form(&[("file_id", &w.fresh_file().await), ("public", &true)]) },
+                )
+            },
+        },
+        Row {
+            endpoint: "set_file_quota",
+            allowed: SERVER_ADMIN,
+            args: |w, _| {
+                Box::pin(async move { form(&[("organization_id", &w.org), ("quota", &"50 GiB")]) })
             },
         },
         // Menus.

@@ -73,6 +73,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     _dir: Option<tempfile::TempDir>,
+    _files_dir: tempfile::TempDir,
 }
 
 /// A client that keeps cookies and does not follow redirects, so tests can see them.
@@ -143,9 +144,17 @@ async fn spawn_full(
         .expect("migrates");
     let mut state = serve::state(db, &config).expect("state");
     let mut settings = (*state.settings).clone();
+    // Each server its own files folder (replicas of one test share theirs by `adjust`).
+    let files_dir = tempfile::tempdir().expect("a files folder");
+    settings.files_dir = files_dir.path().to_owned();
     adjust(&mut settings);
     state.settings = Arc::new(settings);
     adjust_state(&mut state);
+    state
+        .file_store()
+        .prepare()
+        .await
+        .expect("the files folder");
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -173,6 +182,7 @@ async fn spawn_full(
         client: client(),
         database_url,
         _dir: dir,
+        _files_dir: files_dir,
     }
 }
 

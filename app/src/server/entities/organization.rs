@@ -10,6 +10,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub name: String,
     pub description: String,
+    /// The most bytes its file library may hold; `None`: no limit.
+    pub file_quota: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

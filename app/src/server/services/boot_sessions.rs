@@ -116,18 +116,16 @@ pub async fn start(
     Ok((session, token))
 }
 
-/// The session a token belongs to, extended by `ttl`; `None` when the token is unknown,
-/// expired, issued to another client address, or its user is gone or disabled.
-pub async fn resume(
+/// The live session row of a token and its user: `None` when the token is unknown, expired,
+/// issued to another client address, or its user is gone or disabled.
+async fn find(
     db: &impl db::Conn,
     token: &BootToken,
     ip: Option<&str>,
-    ttl: std::time::Duration,
-) -> Result<Option<BootSession>, AppError> {
-    let now = Utc::now();
+) -> Result<Option<(boot_token::Model, user::Model)>, AppError> {
     let Some(row) = boot_token::Entity::find()
         .filter(boot_token::Column::TokenHash.eq(token.hash()))
-        .filter(boot_token::Column::ExpiresAt.gt(now))
+        .filter(boot_token::Column::ExpiresAt.gt(Utc::now()))
         .one(db)
         .await?
     else {
@@ -142,20 +140,35 @@ pub async fn resume(
         );
         return Ok(None);
     }
-    let Some(user) = user::Entity::find_by_id(row.user_id)
+    let user = user::Entity::find_by_id(row.user_id)
         .one(db)
         .await?
-        .filter(|u| !u.is_disabled)
-    else {
+        .filter(|u| !u.is_disabled);
+    Ok(user.map(|user| (row, user)))
+}
+
+fn actor_of(user: user::Model) -> Actor {
+    Actor {
+        user_id: Some(user.id),
+        username: user.username,
+        is_server_admin: user.is_server_admin,
+    }
+}
+
+/// The session a token belongs to, extended by `ttl`; `None` when the token is unknown,
+/// expired, issued to another client address, or its user is gone or disabled.
+pub async fn resume(
+    db: &impl db::Conn,
+    token: &BootToken,
+    ip: Option<&str>,
+    ttl: std::time::Duration,
+) -> Result<Option<BootSession>, AppError> {
+    let Some((row, user)) = find(db, token, ip).await? else {
         return Ok(None);
     };
     let session = BootSession {
         token_id: row.id,
-        actor: Actor {
-            user_id: Some(user.id),
-            username: user.username,
-            is_server_admin: user.is_server_admin,
-        },
+        actor: actor_of(user),
         client: ClientInfo {
             mac: row.client_mac.as_deref().and_then(|m| m.parse().ok()),
             uuid: row.client_uuid.as_deref().and_then(|u| u.parse().ok()),
@@ -164,11 +177,23 @@ pub async fn resume(
             ip: row.client_ip.clone(),
         },
     };
+    let now = Utc::now();
     let mut active: boot_token::ActiveModel = row.into();
     active.last_used_at = Set(now);
     active.expires_at = Set(now + Duration::from_std(ttl).unwrap_or(Duration::minutes(15)));
     active.update(db).await?;
     Ok(Some(session))
+}
+
+/// Who holds a live token, without extending it: a machine fetching the files of its boot
+/// (a kernel, or an ISO in hundreds of ranged requests) writes nothing per request, and its
+/// session still ends on time.
+pub async fn holder(
+    db: &impl db::Conn,
+    token: &BootToken,
+    ip: Option<&str>,
+) -> Result<Option<Actor>, AppError> {
+    Ok(find(db, token, ip).await?.map(|(_, user)| actor_of(user)))
 }
 
 /// Ends a session (sign-out at the client).

@@ -114,6 +114,7 @@ pub async fn create(
         id: NotSet,
         name: Set(name.as_str().to_owned()),
         description: Set(description),
+        file_quota: NotSet,
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -1,0 +1,54 @@
+//! An organization's file library: what its admins see and change. The bytes come and go
+//! over plain HTTP (`/uploads`, `/files/…`): see the server's `http::files`.
+
+use leptos::prelude::*;
+
+use crate::{error::AppError, library::Library};
+
+/// An organization's files, its uploads in progress, and its space.
+#[server(endpoint = "files")]
+pub async fn files(organization_id: i32) -> Result<Library, AppError> {
+    use super::context::{actor, state};
+    use crate::server::services::files;
+
+    let actor = actor().await?;
+    files::library(&state()?.db, &actor, organization_id).await
+}
+
+/// Deletes a file.
+#[server(endpoint = "delete_file")]
+pub async fn delete_file(file_id: i32) -> Result<(), AppError> {
+    use super::context::{actor, state};
+    use crate::server::services::files;
+
+    let actor = actor().await?;
+    files::delete(&state()?.db, &actor, file_id).await
+}
+
+/// Lets anyone fetch a file by its URL (`public`), or only the organization's members and
+/// their machines.
+#[server(endpoint = "set_file_public")]
+pub async fn set_file_public(file_id: i32, public: bool) -> Result<(), AppError> {
+    use super::context::{actor, state};
+    use crate::server::services::files;
+
+    let actor = actor().await?;
+    files::set_public(&state()?.db, &actor, file_id, public).await
+}
+
+/// Sets how much an organization's files may take, e.g. `50 GiB`; empty: no limit. Server
+/// admins only.
+#[server(endpoint = "set_file_quota")]
+pub async fn set_file_quota(organization_id: i32, quota: String) -> Result<(), AppError> {
+    use super::context::{actor, state};
+    use crate::{library::parse_size, server::services::files};
+
+    let actor = actor().await?;
+    // Refused before the argument is looked at.
+    actor.require_server_admin()?;
+    let quota = match quota.trim() {
+        "" => None,
+        text => Some(parse_size(text).map_err(|message| AppError::invalid("quota", message))?),
+    };
+    files::set_quota(&state()?.db, &actor, organization_id, quota).await
+}

@@ -1,0 +1,30 @@
+//! An upload in progress: what is coming, how much has arrived, and who is writing it now.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "uploads")]
+pub struct Model {
+    /// Random, lower-case hex: the upload's URL and its folder under `uploads/`.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: String,
+    pub organization_id: i32,
+    /// The file's name once complete (reserved while the upload runs).
+    pub name: String,
+    pub length: i64,
+    /// Bytes stored and synced so far: where the next piece starts.
+    pub received: i64,
+    pub expected_sha256: Option<String>,
+    pub public: bool,
+    pub created_by: Option<i32>,
+    pub created_by_name: String,
+    /// Set while a request writes to it (on any replica); another waits for it to pass.
+    pub lease_until: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,536 @@
+//! Each organization's file library (kernels, initrds, ISOs) and the uploads that fill it.
+//!
+//! A file is a name in one organization for bytes stored once on disk by their SHA-256
+//! ([`FileStore`]). An upload is a row with its progress, so that it resumes after a dropped
+//! connection, a reload, or on another replica: a request writing to it holds a lease on the
+//! row, and `received` only counts bytes that are on disk and synced.
+
+use chrono::{Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionSession,
+    sea_query::{Expr, ExprTrait},
+};
+
+use crate::{
+    error::AppError,
+    library::{FileRow, Library, UploadRow, check_file_name, human_size as human, parse_sha256},
+    model::Role,
+    server::{
+        actor::Actor,
+        db,
+        entities::{file, organization, upload},
+        file_store::FileStore,
+    },
+};
+
+/// How long a request may write to an upload without renewing its lease; a request that
+/// died holding it (its replica crashed) lets others in after this.
+pub const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+/// An upload that receives nothing for this long is dropped with its bytes.
+pub const UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+/// The largest file accepted: far above any ISO, below what a signed 64-bit length holds.
+pub const MAX_FILE_BYTES: u64 = 1 << 42;
+
+/// Changes of one organization's space run one after the other (`db::serialize`), so that
+/// two uploads started at once cannot both fit a quota only one fits.
+fn space_key(organization_id: i32) -> String {
+    format!("files:{organization_id}")
+}
+
+/// A stored size (never negative) as bytes.
+fn bytes(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or_default()
+}
+
+fn rfc3339(at: chrono::DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn to_row(model: file::Model) -> FileRow {
+    FileRow {
+        id: model.id,
+        size: bytes(model.size),
+        added_at: rfc3339(model.created_at),
+        name: model.name,
+        content_type: model.content_type,
+        sha256: model.sha256,
+        public: model.public,
+        added_by: model.added_by_name,
+    }
+}
+
+fn to_upload_row(model: upload::Model) -> UploadRow {
+    UploadRow {
+        length: bytes(model.length),
+        received: bytes(model.received),
+        updated_at: rfc3339(model.updated_at),
+        id: model.id,
+        name: model.name,
+        expected_sha256: model.expected_sha256,
+        started_by: model.created_by_name,
+    }
+}
+
+/// An organization's files and uploads, and its space; for its admins.
+pub async fn library(
+    conn: &impl db::Conn,
+    actor: &Actor,
+    organization_id: i32,
+) -> Result<Library, AppError> {
+    actor
+        .require_role(conn, organization_id, Role::Admin)
+        .await?;
+    let quota = organization::Entity::find_by_id(organization_id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .file_quota;
+    let files = file::Entity::find()
+        .filter(file::Column::OrganizationId.eq(organization_id))
+        .order_by_asc(file::Column::Name)
+        .all(conn)
+        .await?;
+    let uploads = upload::Entity::find()
+        .filter(upload::Column::OrganizationId.eq(organization_id))
+        .order_by_asc(upload::Column::CreatedAt)
+        .all(conn)
+        .await?;
+    let used = files.iter().map(|f| bytes(f.size)).sum();
+    let reserved = uploads.iter().map(|u| bytes(u.length)).sum();
+    Ok(Library {
+        files: files.into_iter().map(to_row).collect(),
+        uploads: uploads.into_iter().map(to_upload_row).collect(),
+        used,
+        reserved,
+        quota: quota.map(bytes),
+    })
+}
+
+/// Sets the most an organization's library may hold (`None`: no limit); server admins only.
+/// A quota below what is stored already is allowed: nothing more fits until files go.
+pub async fn set_quota(
+    conn: &impl db::Conn,
+    actor: &Actor,
+    organization_id: i32,
+    quota: Option<u64>,
+) -> Result<(), AppError> {
+    actor.require_server_admin()?;
+    let quota = quota
+        .map(|q| i64::try_from(q).map_err(|_| AppError::invalid("quota", "That is too large.")))
+        .transpose()?;
+    let result = organization::Entity::update_many()
+        .col_expr(organization::Column::FileQuota, Expr::value(quota))
+        .filter(organization::Column::Id.eq(organization_id))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
+/// A file an admin of its organization acts on. Anyone else is refused the same way whether
+/// or not the file exists.
+async fn administered(
+    conn: &impl db::Conn,
+    actor: &Actor,
+    file_id: i32,
+) -> Result<file::Model, AppError> {
+    let Some(file) = file::Entity::find_by_id(file_id).one(conn).await? else {
+        actor.require_server_admin()?;
+        return Err(AppError::NotFound);
+    };
+    actor
+        .require_role(conn, file.organization_id, Role::Admin)
+        .await?;
+    Ok(file)
+}
+
+/// Lets anyone fetch a file (`public`), or only its organization's members and their
+/// machines.
+pub async fn set_public(
+    conn: &impl db::Conn,
+    actor: &Actor,
+    file_id: i32,
+    public: bool,
+) -> Result<(), AppError> {
+    let file = administered(conn, actor, file_id).await?;
+    let mut active: file::ActiveModel = file.into();
+    active.public = Set(public);
+    active.update(conn).await?;
+    Ok(())
+}
+
+/// Deletes a file from its organization's library. Its bytes go with the next sweep when no
+/// other file names them.
+pub async fn delete(conn: &impl db::Conn, actor: &Actor, file_id: i32) -> Result<(), AppError> {
+    let file = administered(conn, actor, file_id).await?;
+    file::Entity::delete_by_id(file.id).exec(conn).await?;
+    Ok(())
+}
+
+/// Who may read a file: anyone when it is public, else a member of its organization (a
+/// signed-in browser, or a machine in a boot session of one). `name` must be the file's
+/// (it ends the URL): anything else is not found.
+pub async fn readable(
+    conn: &impl db::Conn,
+    reader: Option<&Actor>,
+    file_id: i32,
+    name: &str,
+) -> Result<file::Model, AppError> {
+    let file = file::Entity::find_by_id(file_id)
+        .one(conn)
+        .await?
+        .filter(|f| f.name == name)
+        .ok_or(AppError::NotFound)?;
+    if file.public {
+        return Ok(file);
+    }
+    let Some(reader) = reader else {
+        return Err(AppError::NotFound);
+    };
+    match reader
+        .require_role(conn, file.organization_id, Role::Member)
+        .await
+    {
+        Ok(()) => Ok(file),
+        // Whether another organization's file exists is not said.
+        Err(AppError::Forbidden) => Err(AppError::NotFound),
+        Err(error) => Err(error),
+    }
+}
+
+/// What an upload will be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUpload {
+    pub organization_id: i32,
+    pub name: String,
+    pub length: u64,
+    pub expected_sha256: Option<String>,
+    pub public: bool,
+}
+
+/// The bytes an organization's files and uploads take, and its quota.
+async fn space(conn: &impl db::Conn, organization_id: i32) -> Result<(u64, Option<u64>), AppError> {
+    let quota = organization::Entity::find_by_id(organization_id)
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .file_quota;
+    let sizes: Vec<i64> = file::Entity::find()
+        .select_only()
+        .column(file::Column::Size)
+        .filter(file::Column::OrganizationId.eq(organization_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let lengths: Vec<i64> = upload::Entity::find()
+        .select_only()
+        .column(upload::Column::Length)
+        .filter(upload::Column::OrganizationId.eq(organization_id))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    // Summed here: PostgreSQL's SUM of a bigint is a numeric.
+    let taken = sizes.iter().chain(&lengths).map(|&n| bytes(n)).sum();
+    Ok((taken, quota.map(bytes)))
+}
+
+/// The error a full library gives: before a byte of the upload is sent.
+pub const QUOTA_FIELD: &str = "quota";
+
+/// Starts an upload for an organization's admin: checks the name (free among its files and
+/// uploads), the expected checksum's shape, and that the length fits the quota, which it
+/// then holds until the upload finishes or is cancelled.
+pub async fn start_upload(
+    conn: &impl db::Conn,
+    actor: &Actor,
+    new: NewUpload,
+) -> Result<upload::Model, AppError> {
+    actor
+        .require_role(conn, new.organization_id, Role::Admin)
+        .await?;
+    check_file_name(&new.name).map_err(|message| AppError::invalid("name", message))?;
+    let expected_sha256 =
+        match new.expected_sha256.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => Some(parse_sha256(text).ok_or_else(|| {
+                AppError::invalid("sha256", "A SHA-256 is 64 hexadecimal digits.")
+            })?),
+        };
+    if new.length > MAX_FILE_BYTES {
+        return Err(AppError::invalid(
+            QUOTA_FIELD,
+            format!("A file is at most {}.", human(MAX_FILE_BYTES)),
+        ));
+    }
+    let txn = conn.begin().await?;
+    db::serialize(&txn, &space_key(new.organization_id)).await?;
+    let taken_name = file::Entity::find()
+        .filter(file::Column::OrganizationId.eq(new.organization_id))
+        .filter(file::Column::Name.eq(&new.name))
+        .count(&txn)
+        .await?
+        + upload::Entity::find()
+            .filter(upload::Column::OrganizationId.eq(new.organization_id))
+            .filter(upload::Column::Name.eq(&new.name))
+            .count(&txn)
+            .await?;
+    if taken_name > 0 {
+        return Err(AppError::conflict(
+            "name",
+            "This organization has a file (or an upload in progress) with this name.",
+        ));
+    }
+    let (taken, quota) = space(&txn, new.organization_id).await?;
+    if let Some(quota) = quota
+        && taken.saturating_add(new.length) > quota
+    {
+        return Err(AppError::invalid(
+            QUOTA_FIELD,
+            format!(
+                "This file ({}) does not fit: the organization's files may take {}, and {} are taken. Delete files, or ask a server admin for a larger quota.",
+                human(new.length),
+                human(quota),
+                human(taken)
+            ),
+        ));
+    }
+    let mut id = [0u8; 16];
+    rand::fill(&mut id);
+    let now = Utc::now();
+    let row = upload::ActiveModel {
+        id: Set(hex::encode(id)),
+        organization_id: Set(new.organization_id),
+        name: Set(new.name),
+        length: Set(new.length as i64),
+        received: Set(0),
+        expected_sha256: Set(expected_sha256),
+        public: Set(new.public),
+        created_by: Set(actor.user_id),
+        created_by_name: Set(actor.username.clone()),
+        lease_until: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(db::conflict_on(
+        "name",
+        "An upload with this name has just started.",
+    ))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// An upload, for an admin of its organization (anyone else: not found).
+pub async fn upload(
+    conn: &impl db::Conn,
+    actor: &Actor,
+    id: &str,
+) -> Result<upload::Model, AppError> {
+    let upload = upload::Entity::find_by_id(id.to_owned())
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match actor
+        .require_role(conn, upload.organization_id, Role::Admin)
+        .await
+    {
+        Ok(()) => Ok(upload),
+        Err(AppError::Forbidden) => Err(AppError::NotFound),
+        Err(error) => Err(error),
+    }
+}
+
+/// Takes the upload for one request that writes from `offset`, which must be where it
+/// stands; refused while another request (on any replica) writes to it.
+pub async fn lease(
+    conn: &impl db::Conn,
+    actor: &Actor,
+    id: &str,
+    offset: u64,
+) -> Result<upload::Model, AppError> {
+    let current = upload(conn, actor, id).await?;
+    if current.received as u64 != offset {
+        return Err(AppError::conflict(
+            "offset",
+            format!(
+                "The upload stands at byte {}, not {offset}: ask where it stands (HEAD) and go on from there.",
+                current.received
+            ),
+        ));
+    }
+    let now = Utc::now();
+    let until = now + Duration::from_std(LEASE).unwrap_or(Duration::seconds(60));
+    let taken = upload::Entity::update_many()
+        .col_expr(upload::Column::LeaseUntil, Expr::value(Some(until)))
+        .filter(upload::Column::Id.eq(id))
+        .filter(upload::Column::Received.eq(offset as i64))
+        .filter(
+            upload::Column::LeaseUntil
+                .is_null()
+                .or(upload::Column::LeaseUntil.lt(now)),
+        )
+        .exec(conn)
+        .await?;
+    if taken.rows_affected == 0 {
+        return Err(AppError::conflict(
+            "offset",
+            "Another request is sending this upload now; try again when it has stopped.",
+        ));
+    }
+    Ok(upload::Model {
+        lease_until: Some(until),
+        ..current
+    })
+}
+
+/// Records bytes on disk and synced (`received`), renewing the lease; `false` when the
+/// upload is gone (cancelled meanwhile).
+pub async fn advance(conn: &impl db::Conn, id: &str, received: u64) -> Result<bool, AppError> {
+    let now = Utc::now();
+    let until = now + Duration::from_std(LEASE).unwrap_or(Duration::seconds(60));
+    let result = upload::Entity::update_many()
+        .col_expr(upload::Column::Received, Expr::value(received as i64))
+        .col_expr(upload::Column::LeaseUntil, Expr::value(Some(until)))
+        .col_expr(upload::Column::UpdatedAt, Expr::value(now))
+        .filter(upload::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Ends a request's writing: records where the upload stands and lets the next one in.
+pub async fn release(conn: &impl db::Conn, id: &str, received: u64) -> Result<(), AppError> {
+    upload::Entity::update_many()
+        .col_expr(upload::Column::Received, Expr::value(received as i64))
+        .col_expr(
+            upload::Column::LeaseUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .col_expr(upload::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(upload::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Makes a complete upload a file: checks the expected SHA-256 (a mismatch drops the upload
+/// and its bytes, and says both checksums), moves the bytes into place, names them.
+pub async fn finish(
+    conn: &impl db::Conn,
+    store: &FileStore,
+    upload: upload::Model,
+    sha256: &str,
+    content_type: &str,
+) -> Result<file::Model, AppError> {
+    if let Some(expected) = upload.expected_sha256.as_deref()
+        && expected != sha256
+    {
+        discard(conn, store, &upload.id).await?;
+        return Err(AppError::invalid(
+            "sha256",
+            format!(
+                "The file arrived with SHA-256 {sha256}, not the {expected} expected; it was not kept. Check the file (or the checksum) and upload it again."
+            ),
+        ));
+    }
+    store.commit(&upload.id, sha256).await.map_err(|error| {
+        tracing::error!(%error, upload = upload.id, "could not move a finished upload into place");
+        AppError::Internal
+    })?;
+    let txn = conn.begin().await?;
+    db::serialize(&txn, &space_key(upload.organization_id)).await?;
+    upload::Entity::delete_by_id(upload.id.clone())
+        .exec(&txn)
+        .await?;
+    let row = file::ActiveModel {
+        id: NotSet,
+        organization_id: Set(upload.organization_id),
+        name: Set(upload.name),
+        size: Set(upload.length),
+        content_type: Set(content_type.to_owned()),
+        sha256: Set(sha256.to_owned()),
+        public: Set(upload.public),
+        added_by: Set(upload.created_by),
+        added_by_name: Set(upload.created_by_name),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await
+    .map_err(db::conflict_on(
+        "name",
+        "This organization has a file with this name.",
+    ))?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Drops an upload and its bytes.
+async fn discard(conn: &impl db::Conn, store: &FileStore, id: &str) -> Result<(), AppError> {
+    upload::Entity::delete_by_id(id.to_owned())
+        .exec(conn)
+        .await?;
+    if let Err(error) = store.discard(id).await {
+        // The sweep deletes it later.
+        tracing::warn!(%error, upload = id, "could not delete a dropped upload's bytes");
+    }
+    Ok(())
+}
+
+/// Cancels an upload (tus termination): its row and its bytes go, its quota is free again.
+pub async fn cancel(
+    conn: &impl db::Conn,
+    store: &FileStore,
+    actor: &Actor,
+    id: &str,
+) -> Result<(), AppError> {
+    let upload = upload(conn, actor, id).await?;
+    discard(conn, store, &upload.id).await
+}
+
+/// Drops uploads idle past [`UPLOAD_TTL`], then deletes bytes no file or upload names;
+/// returns the files deleted and the bytes freed.
+pub async fn sweep(conn: &impl db::Conn, store: &FileStore) -> Result<(u64, u64), AppError> {
+    let stale: Vec<String> = upload::Entity::find()
+        .select_only()
+        .column(upload::Column::Id)
+        .filter(upload::Column::UpdatedAt.lt(db::ago(UPLOAD_TTL)))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    for id in &stale {
+        discard(conn, store, id).await?;
+    }
+    let named: std::collections::HashSet<String> = file::Entity::find()
+        .select_only()
+        .column(file::Column::Sha256)
+        .distinct()
+        .into_tuple()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let uploading: std::collections::HashSet<String> = upload::Entity::find()
+        .select_only()
+        .column(upload::Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?
+        .into_iter()
+        .collect();
+    store
+        .sweep(
+            move |sha| named.contains(sha),
+            move |id| uploading.contains(id),
+        )
+        .await
+        .map_err(|error| {
+            tracing::warn!(%error, "could not sweep the files folder");
+            AppError::Internal
+        })
+}

@@ -1,0 +1,865 @@
+//! Hosted files over HTTP: served to browsers and boot clients with byte ranges, and
+//! uploaded by admins with the tus 1.0 protocol (core, creation, termination), which
+//! resumes after a dropped connection or a reload.
+//!
+//! - `GET|HEAD /files/<id>/<name>`: a signed-in member of the file's organization, or anyone
+//!   when the file is public;
+//! - `GET|HEAD /f/<boot token>/<id>/<name>`: a machine in a boot session of a member (the
+//!   token is checked, never extended: `sanboot` reads an ISO in hundreds of requests);
+//! - `OPTIONS|POST /uploads`, `HEAD|PATCH|DELETE /uploads/<id>`: an organization's admins.
+
+use std::{
+    collections::HashMap,
+    io::{Read, Seek, SeekFrom, Write},
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::{Instant, SystemTime},
+};
+
+use app::{
+    api::context::actor_with,
+    error::AppError,
+    server::{
+        client::BootToken,
+        entities::{file, upload},
+        net::ClientIp,
+        services::{
+            boot_sessions,
+            files::{self, NewUpload, QUOTA_FIELD},
+        },
+        state::AppState,
+    },
+};
+use axum::{
+    Extension, Router,
+    body::Body,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use base64::Engine;
+use http_body_util::BodyExt;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tower_sessions::Session;
+
+use super::ranges::{self, Answer, Validators};
+
+/// Where uploads are created; each is at `UPLOADS_PATH/<id>`.
+pub const UPLOADS_PATH: &str = "/uploads";
+/// The tus version spoken.
+const TUS_VERSION: &str = "1.0.0";
+/// The content type of a tus PATCH body.
+pub const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
+
+/// The routes of hosted files.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/files/{id}/{name}", get(from_browser))
+        .route("/f/{token}/{id}/{name}", get(from_boot_client))
+        .route(UPLOADS_PATH, post(create_upload).options(capabilities))
+        .route(
+            "/uploads/{id}",
+            axum::routing::head(upload_offset)
+                .patch(append)
+                .delete(cancel)
+                .options(capabilities),
+        )
+        .layer(Extension(Hashers::default()))
+}
+
+/// Whether a request writes to an upload: it has no overall time limit (a piece of a large
+/// file takes as long as the link needs), only the body's idle timeout.
+pub fn is_upload_write(method: &Method, path: &str) -> bool {
+    method == Method::PATCH && path.starts_with("/uploads/")
+}
+
+// ---- Serving ----------------------------------------------------------------------------
+
+fn text(status: StatusCode, message: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{}\n", message.into()),
+    )
+        .into_response()
+}
+
+fn file_id(text: &str) -> Option<i32> {
+    text.parse().ok().filter(|id| *id > 0)
+}
+
+async fn from_browser(
+    State(state): State<AppState>,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+    Path((id, name)): Path<(String, String)>,
+) -> Response {
+    let reader = match actor_with(&state, &session).await {
+        Ok(actor) => Some(actor),
+        Err(AppError::Unauthenticated | AppError::PasswordChangeRequired) => None,
+        Err(error) => return error.into_response(),
+    };
+    let Some(id) = file_id(&id) else {
+        return not_found();
+    };
+    match files::readable(&state.db, reader.as_ref(), id, &name).await {
+        Ok(file) => send(&state, &file, &method, &headers, true).await,
+        Err(AppError::NotFound) => not_found(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn not_found() -> Response {
+    text(
+        StatusCode::NOT_FOUND,
+        "No such file (or it is not yours to read: sign in as a member of its organization).",
+    )
+}
+
+async fn from_boot_client(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    client: Option<Extension<ClientIp>>,
+    Path((token, id, name)): Path<(String, String, String)>,
+) -> Response {
+    let ended = || {
+        text(
+            StatusCode::FORBIDDEN,
+            "This boot session has ended (or belongs to another machine): boot again and sign in.",
+        )
+    };
+    let Some(token) = BootToken::parse(&token) else {
+        return ended();
+    };
+    let address = client.map(|Extension(ClientIp(ip))| ip.to_string());
+    let holder = match boot_sessions::holder(&state.db, &token, address.as_deref()).await {
+        Ok(Some(actor)) => actor,
+        Ok(None) => return ended(),
+        Err(error) => return error.into_response(),
+    };
+    let Some(id) = file_id(&id) else {
+        return not_found();
+    };
+    match files::readable(&state.db, Some(&holder), id, &name).await {
+        Ok(file) => send(&state, &file, &method, &headers, false).await,
+        Err(AppError::NotFound) => not_found(),
+        Err(error) => error.into_response(),
+    }
+}
+
+/// How much of a file is read from disk at a time while it is sent.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// Sends a file, or the part of it asked for, from disk.
+async fn send(
+    state: &AppState,
+    file: &file::Model,
+    method: &Method,
+    headers: &HeaderMap,
+    to_browser: bool,
+) -> Response {
+    let validators = Validators {
+        size: file.size.max(0) as u64,
+        etag: format!("\"{}\"", file.sha256),
+        modified: SystemTime::from(file.created_at),
+    };
+    let mut common = HeaderMap::new();
+    let mut put = |name: HeaderName, value: &str| {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            common.insert(name, value);
+        }
+    };
+    put(header::ETAG, &validators.etag);
+    put(
+        header::LAST_MODIFIED,
+        &httpdate::fmt_http_date(validators.modified),
+    );
+    put(header::ACCEPT_RANGES, "bytes");
+    // A file's bytes never change under its URL; who may read it can, so caches ask again.
+    put(
+        header::CACHE_CONTROL,
+        if file.public {
+            "public, no-cache"
+        } else {
+            "private, no-cache"
+        },
+    );
+    if to_browser {
+        // Never shown in the app's origin: downloaded.
+        put(
+            header::CONTENT_DISPOSITION,
+            &format!("attachment; filename=\"{}\"", file.name),
+        );
+    }
+    let answer = ranges::decide(method, headers, &validators);
+    let (status, range) = match answer {
+        Answer::NotModified => return (StatusCode::NOT_MODIFIED, common).into_response(),
+        Answer::Unsatisfiable => {
+            put_owned(
+                &mut common,
+                header::CONTENT_RANGE,
+                format!("bytes */{}", validators.size),
+            );
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                common,
+                format!(
+                    "The range asked lies outside the file ({} bytes).\n",
+                    validators.size
+                ),
+            )
+                .into_response();
+        }
+        Answer::Whole => (StatusCode::OK, 0..=validators.size.saturating_sub(1)),
+        Answer::Part(range) => {
+            put_owned(
+                &mut common,
+                header::CONTENT_RANGE,
+                format!(
+                    "bytes {}-{}/{}",
+                    range.start(),
+                    range.end(),
+                    validators.size
+                ),
+            );
+            (StatusCode::PARTIAL_CONTENT, range)
+        }
+    };
+    let length = if validators.size == 0 {
+        0
+    } else {
+        range.end() - range.start() + 1
+    };
+    put_owned(&mut common, header::CONTENT_TYPE, file.content_type.clone());
+    put_owned(&mut common, header::CONTENT_LENGTH, length.to_string());
+    if method == Method::HEAD {
+        return (status, common).into_response();
+    }
+    let path = state.file_store().blob(&file.sha256);
+    let opened = async {
+        let mut handle = tokio::fs::File::open(&path).await?;
+        handle.seek(SeekFrom::Start(*range.start())).await?;
+        std::io::Result::Ok(handle)
+    };
+    match opened.await {
+        Ok(handle) => {
+            let stream =
+                tokio_util::io::ReaderStream::with_capacity(handle.take(length), READ_CHUNK);
+            (status, common, Body::from_stream(stream)).into_response()
+        }
+        Err(error) => {
+            tracing::error!(%error, path = %path.display(), file = file.id, "a hosted file's bytes cannot be read");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "This file's bytes are missing from the server's files folder; an administrator has been told in the log.",
+            )
+        }
+    }
+}
+
+fn put_owned(headers: &mut HeaderMap, name: HeaderName, value: String) {
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(name, value);
+    }
+}
+
+// ---- Uploads (tus 1.0) ------------------------------------------------------------------
+
+/// Each upload's running SHA-256 in this process, with the offset it has hashed up to. A
+/// request that finds none (the previous piece went to another replica, or this one
+/// restarted) hashes what is on disk first.
+#[derive(Clone, Default)]
+struct Hashers(Arc<Mutex<HashMap<String, (u64, Sha256)>>>);
+
+impl Hashers {
+    fn take(&self, id: &str, offset: u64) -> Option<Sha256> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match map.remove(id) {
+            Some((at, hasher)) if at == offset => Some(hasher),
+            _ => None,
+        }
+    }
+
+    fn keep(&self, id: &str, offset: u64, hasher: Sha256) {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(id.to_owned(), (offset, hasher));
+    }
+}
+
+/// The tus headers every answer carries.
+fn tus(status: StatusCode) -> Response {
+    let mut response = status.into_response();
+    response.headers_mut().insert(
+        HeaderName::from_static("tus-resumable"),
+        HeaderValue::from_static(TUS_VERSION),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A refused upload request: the error's status (a quota error is 413, as tus has it) and a
+/// JSON body like every API error, with the tus version.
+fn refuse(error: AppError) -> Response {
+    let status = match &error {
+        AppError::Invalid { field, .. } if field == QUOTA_FIELD => StatusCode::PAYLOAD_TOO_LARGE,
+        other => StatusCode::from_u16(other.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+    };
+    let mut response = error.into_response();
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        HeaderName::from_static("tus-resumable"),
+        HeaderValue::from_static(TUS_VERSION),
+    );
+    response
+}
+
+fn bad_request(field: &str, message: &str) -> Response {
+    let mut response = refuse(AppError::invalid(field, message));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    response
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+fn number_header(headers: &HeaderMap, name: &str) -> Option<u64> {
+    header_text(headers, name)
+        .filter(|t| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|t| t.parse().ok())
+}
+
+/// A request of another tus version is refused (412), as the protocol says.
+fn version_refused(headers: &HeaderMap, method: &Method) -> Option<Response> {
+    if method == Method::OPTIONS {
+        return None;
+    }
+    match header_text(headers, "tus-resumable") {
+        Some(TUS_VERSION) => None,
+        _ => {
+            let mut response = tus(StatusCode::PRECONDITION_FAILED);
+            response.headers_mut().insert(
+                HeaderName::from_static("tus-version"),
+                HeaderValue::from_static(TUS_VERSION),
+            );
+            Some(response)
+        }
+    }
+}
+
+async fn capabilities() -> Response {
+    let mut response = tus(StatusCode::NO_CONTENT);
+    let headers = response.headers_mut();
+    for (name, value) in [
+        ("tus-version", TUS_VERSION),
+        ("tus-extension", "creation,termination"),
+    ] {
+        headers.insert(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        );
+    }
+    headers.insert(
+        HeaderName::from_static("tus-max-size"),
+        HeaderValue::from(files::MAX_FILE_BYTES),
+    );
+    response
+}
+
+/// Reads `Upload-Metadata`: comma-separated `key base64value` pairs (a key alone is an
+/// empty value).
+fn metadata(text: &str) -> Result<HashMap<String, String>, String> {
+    let mut pairs = HashMap::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once(' ').unwrap_or((pair, ""));
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(value.trim())
+            .map_err(|_| format!("The metadata value of {key:?} is not base64."))?;
+        let value = String::from_utf8(bytes)
+            .map_err(|_| format!("The metadata value of {key:?} is not text."))?;
+        pairs.insert(key.to_owned(), value);
+    }
+    Ok(pairs)
+}
+
+/// `POST /uploads`: `Upload-Length`, and `Upload-Metadata` with `organization` (its id),
+/// `name`, and optionally `sha256` (expected) and `public` (`true`).
+async fn create_upload(
+    State(state): State<AppState>,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(refused) = version_refused(&headers, &method) {
+        return refused;
+    }
+    let actor = match actor_with(&state, &session).await {
+        Ok(actor) => actor,
+        Err(error) => return refuse(error),
+    };
+    if headers.contains_key("upload-defer-length") {
+        return bad_request(
+            "length",
+            "Say the file's length (Upload-Length) when the upload starts.",
+        );
+    }
+    let Some(length) = number_header(&headers, "upload-length") else {
+        return bad_request("length", "Say the file's length in Upload-Length.");
+    };
+    let fields = match metadata(header_text(&headers, "upload-metadata").unwrap_or_default()) {
+        Ok(fields) => fields,
+        Err(message) => return bad_request("metadata", &message),
+    };
+    let Some(organization_id) = fields.get("organization").and_then(|id| id.parse().ok()) else {
+        return bad_request(
+            "organization",
+            "Say the organization's id in the metadata (organization).",
+        );
+    };
+    let new = NewUpload {
+        organization_id,
+        name: fields.get("name").cloned().unwrap_or_default(),
+        length,
+        expected_sha256: fields.get("sha256").cloned(),
+        public: fields.get("public").is_some_and(|p| p == "true"),
+    };
+    match files::start_upload(&state.db, &actor, new).await {
+        Ok(upload) => {
+            let mut response = tus(StatusCode::CREATED);
+            put_owned(
+                response.headers_mut(),
+                header::LOCATION,
+                format!("{UPLOADS_PATH}/{}", upload.id),
+            );
+            response.headers_mut().insert(
+                HeaderName::from_static("upload-offset"),
+                HeaderValue::from(0),
+            );
+            response
+        }
+        Err(error) => refuse(error),
+    }
+}
+
+/// `HEAD /uploads/<id>`: where the upload stands.
+async fn upload_offset(
+    State(state): State<AppState>,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = version_refused(&headers, &method) {
+        return refused;
+    }
+    let actor = match actor_with(&state, &session).await {
+        Ok(actor) => actor,
+        Err(error) => return refuse(error),
+    };
+    match files::upload(&state.db, &actor, &id).await {
+        Ok(upload) => {
+            let mut response = tus(StatusCode::OK);
+            let headers = response.headers_mut();
+            headers.insert(
+                HeaderName::from_static("upload-offset"),
+                HeaderValue::from(upload.received),
+            );
+            headers.insert(
+                HeaderName::from_static("upload-length"),
+                HeaderValue::from(upload.length),
+            );
+            response
+        }
+        Err(error) => refuse(error),
+    }
+}
+
+/// `DELETE /uploads/<id>`: cancels it; its bytes go and its quota is free again.
+async fn cancel(
+    State(state): State<AppState>,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if let Some(refused) = version_refused(&headers, &method) {
+        return refused;
+    }
+    let actor = match actor_with(&state, &session).await {
+        Ok(actor) => actor,
+        Err(error) => return refuse(error),
+    };
+    match files::cancel(&state.db, &state.file_store(), &actor, &id).await {
+        Ok(()) => tus(StatusCode::NO_CONTENT),
+        Err(error) => refuse(error),
+    }
+}
+
+/// Bytes gathered before they are written (and hashed) in one go.
+const WRITE_CHUNK: usize = 1024 * 1024;
+/// Bytes written between two syncs that make them count (`received`).
+const SYNC_EVERY: u64 = 64 * 1024 * 1024;
+
+/// The part file an upload's piece is written to, with its running hash.
+struct Part {
+    file: std::fs::File,
+    hasher: Sha256,
+    /// Bytes written so far.
+    written: u64,
+}
+
+impl Part {
+    /// Opens the part at `offset`: anything past it (written but never synced and counted)
+    /// is cut off, and the hash is rebuilt from disk when this process does not have it.
+    fn open(path: PathBuf, offset: u64, hasher: Option<Sha256>) -> std::io::Result<Self> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+        if file.metadata()?.len() < offset {
+            return Err(std::io::Error::other(
+                "the upload's part file is shorter than its recorded progress",
+            ));
+        }
+        file.set_len(offset)?;
+        let hasher = match hasher {
+            Some(hasher) => hasher,
+            None => {
+                let mut hasher = Sha256::new();
+                file.seek(SeekFrom::Start(0))?;
+                let mut buffer = vec![0; WRITE_CHUNK];
+                let mut reader = (&mut file).take(offset);
+                loop {
+                    let n = reader.read(&mut buffer)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buffer[..n]);
+                }
+                hasher
+            }
+        };
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Self {
+            file,
+            hasher,
+            written: offset,
+        })
+    }
+
+    fn write(mut self, bytes: Vec<u8>) -> std::io::Result<Self> {
+        self.file.write_all(&bytes)?;
+        self.hasher.update(&bytes);
+        self.written += bytes.len() as u64;
+        Ok(self)
+    }
+
+    fn sync(self) -> std::io::Result<Self> {
+        self.file.sync_data()?;
+        Ok(self)
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+fn disk_error(error: std::io::Error, id: &str) -> Response {
+    tracing::error!(%error, upload = id, "an upload could not be written to the files folder");
+    let mut response = text(
+        StatusCode::INSUFFICIENT_STORAGE,
+        "The server could not store this piece (its files folder failed: full, or not writable); try again later.",
+    );
+    response.headers_mut().insert(
+        HeaderName::from_static("tus-resumable"),
+        HeaderValue::from_static(TUS_VERSION),
+    );
+    response
+}
+
+/// `PATCH /uploads/<id>`: the next piece, from `Upload-Offset`. What arrives is kept even
+/// when the connection drops (synced and counted at the end), so the client goes on from the
+/// offset `HEAD` says.
+async fn append(
+    State(state): State<AppState>,
+    Extension(hashers): Extension<Hashers>,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    if let Some(refused) = version_refused(&headers, &method) {
+        return refused;
+    }
+    let actor = match actor_with(&state, &session).await {
+        Ok(actor) => actor,
+        Err(error) => return refuse(error),
+    };
+    let kind = header_text(&headers, "content-type").unwrap_or_default();
+    if !kind.eq_ignore_ascii_case(OFFSET_OCTET_STREAM) {
+        let mut response = refuse(AppError::invalid(
+            "content-type",
+            format!("Send the piece as {OFFSET_OCTET_STREAM}."),
+        ));
+        *response.status_mut() = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+        return response;
+    }
+    let Some(offset) = number_header(&headers, "upload-offset") else {
+        return bad_request("offset", "Say where this piece starts in Upload-Offset.");
+    };
+    let upload = match files::lease(&state.db, &actor, &id, offset).await {
+        Ok(upload) => upload,
+        Err(error) => return refuse(error),
+    };
+    let length = upload.length.max(0) as u64;
+    let store = state.file_store();
+    let path = store.part(&upload.id);
+    let hasher = hashers.take(&upload.id, offset);
+    let part = match blocking(move || Part::open(path, offset, hasher)).await {
+        Ok(part) => part,
+        Err(error) => {
+            let _ = files::release(&state.db, &upload.id, offset).await;
+            return disk_error(error, &upload.id);
+        }
+    };
+    let (part, problem) = match receive(&state, &upload, body, part, length).await {
+        Received::Cancelled => return refuse(AppError::NotFound),
+        Received::Failed { response, counted } => {
+            let _ = files::release(&state.db, &upload.id, counted).await;
+            return response;
+        }
+        Received::Ended { part, problem } => (part, problem),
+    };
+    let part = match blocking(move || part.sync()).await {
+        Ok(part) => part,
+        Err(error) => {
+            let _ = files::release(&state.db, &upload.id, offset).await;
+            return disk_error(error, &upload.id);
+        }
+    };
+    let (received, hasher) = (part.written, part.hasher);
+    // A complete upload keeps its lease until it is a file: no other request finishes it.
+    let complete = problem.is_none() && received == length;
+    let recorded = if complete {
+        files::advance(&state.db, &upload.id, received)
+            .await
+            .map(drop)
+    } else {
+        files::release(&state.db, &upload.id, received).await
+    };
+    if let Err(error) = recorded {
+        return refuse(error);
+    }
+    if let Some(problem) = problem {
+        hashers.keep(&upload.id, received, hasher);
+        return problem;
+    }
+    if received < length {
+        hashers.keep(&upload.id, received, hasher);
+        let mut response = tus(StatusCode::NO_CONTENT);
+        response.headers_mut().insert(
+            HeaderName::from_static("upload-offset"),
+            HeaderValue::from(received),
+        );
+        return response;
+    }
+    // Complete: no other request may write to it now (its offset is its length).
+    let sha256 = hex::encode(hasher.finalize());
+    let kind = match sniff(store.part(&upload.id)).await {
+        Ok(kind) => kind,
+        Err(error) => return disk_error(error, &upload.id),
+    };
+    match files::finish(&state.db, &store, upload, &sha256, kind).await {
+        Ok(file) => {
+            let mut response = tus(StatusCode::NO_CONTENT);
+            let headers = response.headers_mut();
+            headers.insert(
+                HeaderName::from_static("upload-offset"),
+                HeaderValue::from(received),
+            );
+            put_owned(
+                headers,
+                header::CONTENT_LOCATION,
+                format!("/files/{}/{}", file.id, file.name),
+            );
+            response
+        }
+        Err(error) => refuse(error),
+    }
+}
+
+/// How a PATCH body's writing ended.
+enum Received {
+    /// The body ended (whole, or cut off: `problem` is the answer then); `part` holds what
+    /// arrived, not yet synced.
+    Ended {
+        part: Part,
+        problem: Option<Response>,
+    },
+    /// The disk or the database failed; `counted` bytes are synced and recorded.
+    Failed { response: Response, counted: u64 },
+    /// The upload was cancelled while this piece arrived.
+    Cancelled,
+}
+
+/// Writes a PATCH body to the part in chunks, synced and counted every [`SYNC_EVERY`] bytes
+/// (and often enough to keep the lease).
+async fn receive(
+    state: &AppState,
+    upload: &upload::Model,
+    mut body: Body,
+    mut part: Part,
+    length: u64,
+) -> Received {
+    let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
+    let mut counted = part.written;
+    let mut last_renewal = Instant::now();
+    let mut problem = None;
+    let failed = |response, counted| Received::Failed { response, counted };
+    loop {
+        let data = match body.frame().await {
+            None => None,
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => Some(data),
+                Err(_) => continue,
+            },
+            Some(Err(error)) => {
+                // The connection dropped or idled out: keep what arrived.
+                tracing::info!(%error, upload = upload.id, "an upload's piece was cut off; it resumes from what arrived");
+                problem = Some(bad_request(
+                    "body",
+                    "The piece was cut off; ask where the upload stands (HEAD) and go on.",
+                ));
+                None
+            }
+        };
+        let stop = data.is_none();
+        if let Some(data) = data {
+            let at = part.written + buffer.len() as u64;
+            let room = length - at;
+            if data.len() as u64 > room {
+                buffer.extend_from_slice(&data[..room as usize]);
+                problem = Some(bad_request(
+                    "length",
+                    "This piece runs past the length the upload was created with; the bytes past it were not kept.",
+                ));
+            } else {
+                buffer.extend_from_slice(&data);
+            }
+        }
+        let stop = stop || problem.is_some();
+        if buffer.len() >= WRITE_CHUNK || (stop && !buffer.is_empty()) {
+            let bytes = std::mem::replace(&mut buffer, Vec::with_capacity(WRITE_CHUNK));
+            part = match blocking(move || part.write(bytes)).await {
+                Ok(part) => part,
+                Err(error) => return failed(disk_error(error, &upload.id), counted),
+            };
+        }
+        if stop {
+            return Received::Ended { part, problem };
+        }
+        if part.written - counted >= SYNC_EVERY || last_renewal.elapsed() > files::LEASE / 4 {
+            part = match blocking(move || part.sync()).await {
+                Ok(part) => part,
+                Err(error) => return failed(disk_error(error, &upload.id), counted),
+            };
+            match files::advance(&state.db, &upload.id, part.written).await {
+                Ok(true) => {}
+                Ok(false) => return Received::Cancelled,
+                Err(error) => return failed(refuse(error), counted),
+            }
+            counted = part.written;
+            last_renewal = Instant::now();
+        }
+    }
+}
+
+/// What kind of file an upload is, from its first bytes: the content type it is served with
+/// (never one a browser would run).
+async fn sniff(path: PathBuf) -> std::io::Result<&'static str> {
+    blocking(move || {
+        let mut file = std::fs::File::open(path)?;
+        let mut head = vec![0u8; 0x8006];
+        let mut filled = 0;
+        while filled < head.len() {
+            let n = file.read(&mut head[filled..])?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        Ok(content_type(&head[..filled]))
+    })
+    .await
+}
+
+/// The content type of a file that starts with `head` (up to 32 KiB + 6 bytes).
+pub fn content_type(head: &[u8]) -> &'static str {
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    if at(0x8001, b"CD001") {
+        "application/x-iso9660-image"
+    } else if at(0x202, b"HdrS") {
+        // A Linux kernel (bzImage), which is also a PE file when built with an EFI stub.
+        "application/x-linux-kernel"
+    } else if at(0, b"MZ") {
+        "application/efi"
+    } else if at(0, &[0x1f, 0x8b]) {
+        "application/gzip"
+    } else if at(0, &[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        "application/x-xz"
+    } else if at(0, &[0x28, 0xb5, 0x2f, 0xfd]) {
+        "application/zstd"
+    } else if at(0, b"070701") || at(0, b"070702") {
+        "application/x-cpio"
+    } else if at(0, b"hsqs") {
+        "application/vnd.squashfs"
+    } else {
+        "application/octet-stream"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_pairs_are_read_and_bad_ones_say_which() {
+        let fields = metadata("name ZGViaWFuLmlzbw==,organization Mw==, public").unwrap();
+        assert_eq!(fields["name"], "debian.iso");
+        assert_eq!(fields["organization"], "3");
+        assert_eq!(fields["public"], "");
+        assert!(metadata("name !!!").unwrap_err().contains("name"));
+    }
+
+    #[test]
+    fn kinds_are_told_by_their_first_bytes() {
+        let mut iso = vec![0u8; 0x8006];
+        iso[0x8001..0x8006].copy_from_slice(b"CD001");
+        assert_eq!(content_type(&iso), "application/x-iso9660-image");
+        let mut kernel = b"MZ".to_vec();
+        kernel.resize(0x206, 0);
+        kernel[0x202..0x206].copy_from_slice(b"HdrS");
+        assert_eq!(content_type(&kernel), "application/x-linux-kernel");
+        assert_eq!(content_type(&[0x1f, 0x8b, 8]), "application/gzip");
+        assert_eq!(content_type(b"<html>"), "application/octet-stream");
+        assert_eq!(content_type(b""), "application/octet-stream");
+    }
+}

@@ -1,0 +1,785 @@
+//! Hosted files: tus uploads (whole, resumed, cut off, cancelled, over quota, wrong
+//! checksum), serving with ranges and validators, and the tenancy wall for browsers and boot
+//! clients.
+
+use crate::helpers::{TestApp, call_with, client, json, spawn_app, spawn_app_with};
+use app::{
+    model::Role,
+    server::{
+        actor::Actor,
+        entities::user,
+        services::{boot_sessions, files},
+    },
+};
+use base64::Engine;
+use reqwest::{StatusCode, header};
+use sea_orm::EntityTrait;
+use sha2::{Digest, Sha256};
+
+const PASSWORD: &str = "correct horse battery";
+
+/// An organization `lab` with its admin `ada` (signed in on `app.client`) and member `bob`,
+/// and another organization `other` with its admin `eve`.
+struct Library {
+    app: TestApp,
+    lab: i32,
+    other: i32,
+}
+
+async fn library_on(app: TestApp) -> Library {
+    for name in ["ada", "bob", "eve"] {
+        app.create_user(name, PASSWORD, false).await;
+    }
+    let lab = app
+        .create_organization("lab", &[("ada", Role::Admin), ("bob", Role::Member)])
+        .await
+        .id;
+    let other = app
+        .create_organization("other", &[("eve", Role::Admin)])
+        .await
+        .id;
+    app.login("ada", PASSWORD).await;
+    Library { app, lab, other }
+}
+
+async fn library() -> Library {
+    library_on(spawn_app().await).await
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Bytes that differ along their length, so a misplaced range shows.
+fn content(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+impl Library {
+    /// Starts an upload; returns the response.
+    async fn create(
+        &self,
+        client: &reqwest::Client,
+        org: i32,
+        name: &str,
+        length: u64,
+        extra: &str,
+    ) -> reqwest::Response {
+        let mut metadata = format!("organization {},name {}", b64(&org.to_string()), b64(name));
+        if !extra.is_empty() {
+            metadata.push(',');
+            metadata.push_str(extra);
+        }
+        client
+            .post(self.app.url("/uploads"))
+            .header("Tus-Resumable", "1.0.0")
+            .header("Upload-Length", length.to_string())
+            .header("Upload-Metadata", metadata)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Starts an upload as `ada`; returns its URL.
+    async fn start(&self, name: &str, length: u64, extra: &str) -> String {
+        let response = self
+            .create(&self.app.client, self.lab, name, length, extra)
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "{:?}",
+            response.text().await
+        );
+        assert_eq!(response.headers()["tus-resumable"], "1.0.0");
+        let location = response.headers()[header::LOCATION].to_str().unwrap();
+        self.app.url(location)
+    }
+
+    async fn patch(
+        &self,
+        url: &str,
+        offset: u64,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.app
+            .client
+            .patch(url)
+            .header("Tus-Resumable", "1.0.0")
+            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+            .header("Upload-Offset", offset.to_string())
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn offset(&self, url: &str) -> reqwest::Response {
+        self.app
+            .client
+            .head(url)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Uploads `bytes` whole as `ada`; returns the file's URL.
+    async fn upload(&self, name: &str, bytes: &[u8], extra: &str) -> String {
+        let url = self.start(name, bytes.len() as u64, extra).await;
+        let response = self.patch(&url, 0, bytes.to_vec()).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::NO_CONTENT,
+            "{:?}",
+            response.text().await
+        );
+        assert_eq!(response.headers()["upload-offset"], bytes.len().to_string());
+        let file = response.headers()[header::CONTENT_LOCATION]
+            .to_str()
+            .unwrap();
+        self.app.url(file)
+    }
+
+    async fn listing(&self) -> serde_json::Value {
+        let response = call_with(
+            &self.app.client,
+            &self.app,
+            "files",
+            &[("organization_id", &self.lab.to_string())],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        json(response).await
+    }
+
+    /// A boot session's token for `username`, as the sign-in at the prompt makes.
+    async fn boot_token(&self, username: &str) -> String {
+        let users = user::Entity::find().all(&self.app.state.db).await.unwrap();
+        let user = users.into_iter().find(|u| u.username == username).unwrap();
+        let (_, token) = boot_sessions::start(
+            &self.app.state.db,
+            &user,
+            &Default::default(),
+            self.app.state.settings.boot_token_ttl,
+        )
+        .await
+        .unwrap();
+        token.as_str().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_whole_upload_becomes_a_file_served_with_its_checksum() {
+    let lib = library().await;
+    let bytes = content(3 * 1024 * 1024 + 17);
+
+    let url = lib
+        .upload(
+            "debian.iso",
+            &bytes,
+            &format!("sha256 {}", b64(&sha256(&bytes))),
+        )
+        .await;
+
+    let response = lib.app.client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers().clone();
+    assert_eq!(headers[header::ETAG], format!("\"{}\"", sha256(&bytes)));
+    assert_eq!(headers[header::ACCEPT_RANGES], "bytes");
+    assert_eq!(headers[header::CONTENT_LENGTH], bytes.len().to_string());
+    assert!(
+        headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    let listing = lib.listing().await;
+    assert_eq!(listing["files"][0]["name"], "debian.iso");
+    assert_eq!(listing["files"][0]["sha256"], sha256(&bytes));
+    assert_eq!(listing["files"][0]["added_by"], "ada");
+    assert_eq!(listing["used"], bytes.len());
+    assert_eq!(listing["uploads"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn an_upload_sent_in_pieces_resumes_where_head_says() {
+    let lib = library().await;
+    let bytes = content(2_000_000);
+    let url = lib.start("kernel", bytes.len() as u64, "").await;
+
+    let first = lib.patch(&url, 0, bytes[..700_000].to_vec()).await;
+    assert_eq!(first.status(), StatusCode::NO_CONTENT);
+    assert_eq!(first.headers()["upload-offset"], "700000");
+    let head = lib.offset(&url).await;
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()["upload-offset"], "700000");
+    assert_eq!(head.headers()["upload-length"], "2000000");
+    assert_eq!(head.headers()[header::CACHE_CONTROL], "no-store");
+    // A piece from the wrong offset is refused, and changes nothing.
+    let wrong = lib.patch(&url, 0, bytes.to_vec()).await;
+    assert_eq!(wrong.status(), StatusCode::CONFLICT);
+    assert!(
+        json(wrong).await["Conflict"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("700000")
+    );
+    // The listing shows the upload in progress.
+    assert_eq!(lib.listing().await["uploads"][0]["received"], 700_000);
+
+    let rest = lib.patch(&url, 700_000, bytes[700_000..].to_vec()).await;
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    let file = rest.headers()[header::CONTENT_LOCATION].to_str().unwrap();
+    let served = lib.app.client.get(lib.app.url(file)).send().await.unwrap();
+    assert_eq!(served.bytes().await.unwrap().as_ref(), bytes.as_slice());
+    assert_eq!(lib.offset(&url).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_piece_cut_off_mid_way_keeps_what_arrived_and_the_upload_completes() {
+    let lib = library().await;
+    let bytes = content(3 * 1024 * 1024);
+    let url = lib.start("cut.img", bytes.len() as u64, "").await;
+
+    // The connection drops after 1.5 MiB of the piece.
+    let sent = bytes[..1536 * 1024].to_vec();
+    let stream = futures_util::stream::iter(vec![
+        Ok::<_, std::io::Error>(sent),
+        Err(std::io::Error::other("the cable was pulled")),
+    ]);
+    let cut = lib
+        .app
+        .client
+        .patch(&url)
+        .header("Tus-Resumable", "1.0.0")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send()
+        .await;
+    assert!(cut.is_err() || cut.unwrap().status() == StatusCode::BAD_REQUEST);
+
+    // What arrived is kept (the server may still be writing it down: ask until it settles).
+    let mut offset = 0;
+    for _ in 0..50 {
+        let head = lib.offset(&url).await;
+        offset = head.headers()["upload-offset"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        if offset > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(offset > 0 && offset <= 1536 * 1024, "offset {offset}");
+    // The lease of the cut request is gone: the next piece is taken.
+    let mut rest = lib
+        .patch(&url, offset, bytes[offset as usize..].to_vec())
+        .await;
+    for _ in 0..50 {
+        if rest.status() != StatusCode::CONFLICT {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        rest = lib
+            .patch(&url, offset, bytes[offset as usize..].to_vec())
+            .await;
+    }
+    assert_eq!(rest.status(), StatusCode::NO_CONTENT);
+    let file = rest.headers()[header::CONTENT_LOCATION].to_str().unwrap();
+    let served = lib.app.client.get(lib.app.url(file)).send().await.unwrap();
+    assert_eq!(
+        served.headers()[header::ETAG],
+        format!("\"{}\"", sha256(&bytes))
+    );
+}
+
+#[tokio::test]
+async fn a_cancelled_upload_frees_its_name_and_quota() {
+    let lib = library().await;
+    files::set_quota(&lib.app.state.db, &Actor::operator(), lib.lab, Some(1000))
+        .await
+        .unwrap();
+    let url = lib.start("big.iso", 1000, "").await;
+    lib.patch(&url, 0, vec![1u8; 400]).await;
+    // The quota is held by the upload in progress.
+    let refused = lib
+        .create(&lib.app.client, lib.lab, "more.iso", 1, "")
+        .await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let cancel = lib
+        .app
+        .client
+        .delete(&url)
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), StatusCode::NO_CONTENT);
+    assert_eq!(lib.offset(&url).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(lib.listing().await["reserved"], 0);
+    lib.upload("big.iso", &[2u8; 1000], "").await;
+}
+
+#[tokio::test]
+async fn a_file_over_the_quota_is_refused_before_a_byte_is_sent() {
+    let lib = library().await;
+    files::set_quota(
+        &lib.app.state.db,
+        &Actor::operator(),
+        lib.lab,
+        Some(1 << 20),
+    )
+    .await
+    .unwrap();
+    lib.upload("small", &[0u8; 1000], "").await;
+
+    let refused = lib
+        .create(&lib.app.client, lib.lab, "huge.iso", 1 << 20, "")
+        .await;
+
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let message = json(refused).await["Invalid"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains("does not fit") && message.contains("1.0 MiB"),
+        "{message}"
+    );
+    assert!(
+        lib.listing().await["uploads"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_checksum_drops_the_upload_and_names_both_checksums() {
+    let lib = library().await;
+    let bytes = content(100_000);
+    let expected = "ab".repeat(32);
+    let url = lib
+        .start(
+            "x.iso",
+            bytes.len() as u64,
+            &format!("sha256 {}", b64(&expected)),
+        )
+        .await;
+
+    let response = lib.patch(&url, 0, bytes.clone()).await;
+
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let message = json(response).await["Invalid"]["message"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        message.contains(&sha256(&bytes)) && message.contains(&expected),
+        "{message}"
+    );
+    let listing = lib.listing().await;
+    assert!(listing["files"].as_array().unwrap().is_empty());
+    assert!(listing["uploads"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn bad_upload_requests_get_clear_errors() {
+    let lib = library().await;
+    let bad_name = lib
+        .create(&lib.app.client, lib.lab, "../etc/passwd", 10, "")
+        .await;
+    assert_eq!(bad_name.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let bad_sum = lib
+        .create(
+            &lib.app.client,
+            lib.lab,
+            "a",
+            10,
+            &format!("sha256 {}", b64("xyz")),
+        )
+        .await;
+    assert_eq!(bad_sum.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let no_length = lib
+        .app
+        .client
+        .post(lib.app.url("/uploads"))
+        .header("Tus-Resumable", "1.0.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_length.status(), StatusCode::BAD_REQUEST);
+    let old_version = lib
+        .app
+        .client
+        .post(lib.app.url("/uploads"))
+        .header("Tus-Resumable", "0.2.2")
+        .header("Upload-Length", "10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(old_version.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(old_version.headers()["tus-version"], "1.0.0");
+    let bad_metadata = lib
+        .app
+        .client
+        .post(lib.app.url("/uploads"))
+        .header("Tus-Resumable", "1.0.0")
+        .header("Upload-Length", "10")
+        .header("Upload-Metadata", "name !!!")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_metadata.status(), StatusCode::BAD_REQUEST);
+
+    let url = lib.start("a", 10, "").await;
+    let taken = lib.create(&lib.app.client, lib.lab, "a", 10, "").await;
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    let form = lib
+        .app
+        .client
+        .patch(&url)
+        .header("Tus-Resumable", "1.0.0")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("Upload-Offset", "0")
+        .body("a=b")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let too_long = lib.patch(&url, 0, vec![0u8; 11]).await;
+    assert_eq!(too_long.status(), StatusCode::BAD_REQUEST);
+    // The 10 bytes that fitted were kept: an empty piece at 10 completes the file.
+    assert_eq!(lib.offset(&url).await.headers()["upload-offset"], "10");
+    let done = lib.patch(&url, 10, Vec::new()).await;
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    let options = lib
+        .app
+        .client
+        .request(reqwest::Method::OPTIONS, lib.app.url("/uploads"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(options.headers()["tus-extension"], "creation,termination");
+}
+
+#[tokio::test]
+async fn uploads_are_for_the_organizations_admins_only() {
+    let lib = library().await;
+    let url = lib.start("mine.iso", 10, "").await;
+    for (name, expected) in [
+        ("bob", StatusCode::FORBIDDEN),
+        ("eve", StatusCode::FORBIDDEN),
+    ] {
+        let other = client();
+        let login = call_with(
+            &other,
+            &lib.app,
+            "login",
+            &[("username", name), ("password", PASSWORD)],
+        )
+        .await;
+        assert_eq!(login.status(), StatusCode::OK);
+        let create = lib.create(&other, lib.lab, "theirs.iso", 10, "").await;
+        assert_eq!(create.status(), expected, "{name}");
+        // Someone else's upload is not found, whatever they try.
+        let head = other
+            .head(&url)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), StatusCode::NOT_FOUND, "{name}");
+        let delete = other
+            .delete(&url)
+            .header("Tus-Resumable", "1.0.0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(delete.status(), StatusCode::NOT_FOUND, "{name}");
+    }
+    let anonymous = lib.create(&client(), lib.lab, "anon.iso", 10, "").await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    // Eve administers another organization, not this one.
+    let eve = client();
+    call_with(
+        &eve,
+        &lib.app,
+        "login",
+        &[("username", "eve"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(
+        lib.create(&eve, lib.other, "hers.iso", 10, "")
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+}
+
+/// A GET of `url` with extra headers.
+async fn get(client: &reqwest::Client, url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = client.get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn ranges_are_served_as_rfc_9110_says() {
+    let lib = library().await;
+    let bytes = content(10_000);
+    let url = lib.upload("disk.iso", &bytes, "").await;
+    let etag = format!("\"{}\"", sha256(&bytes));
+    let client = &lib.app.client;
+
+    for (range, start, end) in [
+        ("bytes=0-99", 0, 99),
+        ("bytes=5000-5999", 5000, 5999),
+        ("bytes=9990-", 9990, 9999),
+        ("bytes=-10", 9990, 9999),
+        ("bytes=9000-20000", 9000, 9999),
+        ("bytes=-20000", 0, 9999),
+    ] {
+        let response = get(client, &url, &[("Range", range)]).await;
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT, "{range}");
+        assert_eq!(
+            response.headers()[header::CONTENT_RANGE],
+            format!("bytes {start}-{end}/10000"),
+            "{range}"
+        );
+        assert_eq!(
+            response.headers()[header::CONTENT_LENGTH],
+            (end - start + 1).to_string()
+        );
+        assert_eq!(
+            response.bytes().await.unwrap().as_ref(),
+            &bytes[start..=end],
+            "{range}"
+        );
+    }
+    let outside = get(client, &url, &[("Range", "bytes=10000-")]).await;
+    assert_eq!(outside.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(outside.headers()[header::CONTENT_RANGE], "bytes */10000");
+    // Several ranges, or a range of another version: the whole file.
+    for headers in [
+        vec![("Range", "bytes=0-1,5-6")],
+        vec![("Range", "bytes=0-1"), ("If-Range", "\"another\"")],
+    ] {
+        let response = get(client, &url, &headers).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.bytes().await.unwrap().len(), 10_000);
+    }
+    let current = get(client, &url, &[("Range", "bytes=0-1"), ("If-Range", &etag)]).await;
+    assert_eq!(current.status(), StatusCode::PARTIAL_CONTENT);
+    let cached = get(client, &url, &[("If-None-Match", &etag)]).await;
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(cached.headers()[header::ETAG], etag);
+    let last_modified = current.headers()[header::LAST_MODIFIED]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let since = get(client, &url, &[("If-Modified-Since", &last_modified)]).await;
+    assert_eq!(since.status(), StatusCode::NOT_MODIFIED);
+
+    let head = client.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()[header::CONTENT_LENGTH], "10000");
+    assert_eq!(head.headers()[header::ETAG], etag);
+    assert!(head.bytes().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn files_are_behind_the_organizations_wall_for_browsers_and_boot_clients() {
+    let lib = library().await;
+    let bytes = content(5000);
+    let url = lib.upload("private.iso", &bytes, "").await;
+    let path = url.split_once("/files/").unwrap().1.to_owned();
+    let boot_url = |token: &str| lib.app.url(&format!("/f/{token}/{path}"));
+
+    // Members' browsers and machines get it.
+    let bob = client();
+    call_with(
+        &bob,
+        &lib.app,
+        "login",
+        &[("username", "bob"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(get(&bob, &url, &[]).await.status(), StatusCode::OK);
+    let bobs_machine = lib.boot_token("bob").await;
+    let fetched = get(
+        &client(),
+        &boot_url(&bobs_machine),
+        &[("Range", "bytes=0-9")],
+    )
+    .await;
+    assert_eq!(fetched.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), &bytes[..10]);
+
+    // Nobody else: another organization's admin, anonymous, another organization's machine,
+    // a made-up token, a wrong name.
+    let eve = client();
+    call_with(
+        &eve,
+        &lib.app,
+        "login",
+        &[("username", "eve"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(get(&eve, &url, &[]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&client(), &url, &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let eves_machine = lib.boot_token("eve").await;
+    assert_eq!(
+        get(&client(), &boot_url(&eves_machine), &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    for token in ["0123456789abcdef0123456789abcdef01234567", "nope"] {
+        assert_eq!(
+            get(&client(), &boot_url(token), &[]).await.status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    let renamed = url.replace("private.iso", "other.iso");
+    assert_eq!(
+        get(&bob, &renamed, &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // A public file is for anyone.
+    let file_id: i32 = path.split('/').next().unwrap().parse().unwrap();
+    let public = call_with(
+        &lib.app.client,
+        &lib.app,
+        "set_file_public",
+        &[("file_id", &file_id.to_string()), ("public", "true")],
+    )
+    .await;
+    assert_eq!(public.status(), StatusCode::OK);
+    let anyone = get(&client(), &url, &[]).await;
+    assert_eq!(anyone.status(), StatusCode::OK);
+    assert_eq!(anyone.headers()[header::CACHE_CONTROL], "public, no-cache");
+}
+
+#[tokio::test]
+async fn an_expired_boot_session_gets_no_file() {
+    let lib =
+        library_on(spawn_app_with(|s| s.boot_token_ttl = std::time::Duration::from_secs(1)).await)
+            .await;
+    let url = lib.upload("k", b"kernel", "").await;
+    let path = url.split_once("/files/").unwrap().1.to_owned();
+    let token = lib.boot_token("bob").await;
+    let boot_url = lib.app.url(&format!("/f/{token}/{path}"));
+    assert_eq!(
+        get(&client(), &boot_url, &[]).await.status(),
+        StatusCode::OK
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    let late = get(&client(), &boot_url, &[]).await;
+    assert_eq!(late.status(), StatusCode::FORBIDDEN);
+    assert!(late.text().await.unwrap().contains("boot again"));
+}
+
+#[tokio::test]
+async fn the_same_bytes_in_two_organizations_are_stored_once_and_counted_in_both() {
+    let lib = library().await;
+    let bytes = content(50_000);
+    lib.upload("shared.iso", &bytes, "").await;
+    let eve = client();
+    call_with(
+        &eve,
+        &lib.app,
+        "login",
+        &[("username", "eve"), ("password", PASSWORD)],
+    )
+    .await;
+    let create = lib
+        .create(&eve, lib.other, "copy.iso", bytes.len() as u64, "")
+        .await;
+    let url = lib
+        .app
+        .url(create.headers()[header::LOCATION].to_str().unwrap());
+    let done = eve
+        .patch(&url)
+        .header("Tus-Resumable", "1.0.0")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+
+    let blobs = walk(&lib.app.state.settings.files_dir.join("blobs"));
+    assert_eq!(blobs, 1);
+    assert_eq!(lib.listing().await["used"], 50_000);
+    // Deleting one organization's file leaves the other's bytes.
+    let id = lib.listing().await["files"][0]["id"].as_i64().unwrap();
+    let deleted = call_with(
+        &lib.app.client,
+        &lib.app,
+        "delete_file",
+        &[("file_id", &id.to_string())],
+    )
+    .await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    files::sweep(&lib.app.state.db, &lib.app.state.file_store())
+        .await
+        .unwrap();
+    let theirs = eve
+        .get(
+            lib.app
+                .url(done.headers()[header::CONTENT_LOCATION].to_str().unwrap()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(theirs.bytes().await.unwrap().len(), 50_000);
+}
+
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            if path.is_dir() { walk(&path) } else { 1 }
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn a_cross_site_page_cannot_write_to_an_upload() {
+    let lib = library().await;
+    let url = lib.start("x", 10, "").await;
+    let response = lib
+        .app
+        .client
+        .patch(&url)
+        .header("Origin", "https://evil.example")
+        .header("Tus-Resumable", "1.0.0")
+        .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+        .header("Upload-Offset", "0")
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(lib.offset(&url).await.headers()["upload-offset"], "0");
+}
