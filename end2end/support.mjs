@@ -64,6 +64,7 @@ export async function startServer(extraArgs = []) {
   const adminPassword = existsSync(passwordFile) ? readFileSync(passwordFile, 'utf8').trim() : null;
   return {
     baseUrl: `http://127.0.0.1:${port}`,
+    pid: child.pid,
     adminPassword,
     passwordFile,
     startMillis: Date.now() - started,

@@ -154,6 +154,12 @@ async fn from_boot_client(
 /// How much of a file is read from disk at a time while it is sent.
 const READ_CHUNK: usize = 256 * 1024;
 
+/// The read buffer for sending `length` bytes: small ranges (iPXE `sanboot` reads an ISO in
+/// small pieces) get no more than they need.
+fn chunk(length: u64) -> usize {
+    usize::try_from(length).map_or(READ_CHUNK, |length| length.clamp(1, READ_CHUNK))
+}
+
 /// Sends a file, or the part of it asked for, from disk.
 async fn send(
     state: &AppState,
@@ -248,7 +254,7 @@ async fn send(
     match opened.await {
         Ok(handle) => {
             let stream =
-                tokio_util::io::ReaderStream::with_capacity(handle.take(length), READ_CHUNK);
+                tokio_util::io::ReaderStream::with_capacity(handle.take(length), chunk(length));
             (status, common, Body::from_stream(stream)).into_response()
         }
         Err(error) => {
