@@ -20,18 +20,16 @@ pub enum OrgTab {
     Members,
     Groups,
     Images,
-    Files,
     Menus,
     BootLog,
 }
 
 impl OrgTab {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 6] = [
         Self::Overview,
         Self::Members,
         Self::Groups,
         Self::Images,
-        Self::Files,
         Self::Menus,
         Self::BootLog,
     ];
@@ -42,7 +40,6 @@ impl OrgTab {
             Self::Members => "Members",
             Self::Groups => "Groups",
             Self::Images => "Images",
-            Self::Files => "Files",
             Self::Menus => "Menus",
             Self::BootLog => "Boot log",
         }
@@ -54,7 +51,6 @@ impl OrgTab {
             Self::Members => "/members",
             Self::Groups => "/groups",
             Self::Images => "/images",
-            Self::Files => "/files",
             Self::Menus => "/menus",
             Self::BootLog => "/boot-log",
         }
