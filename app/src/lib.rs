@@ -32,9 +32,9 @@ use crate::{
         org_frame::OrgSection,
     },
     pages::{
-        account::PasswordPage, boot_log::BootLogPage, dashboard::DashboardPage, group::GroupPage,
-        groups::GroupsPage, image::ImagePage, images::ImagesPage, login::LoginPage,
-        members::MembersPage, menu_editor::MenuEditorPage, menus::MenusPage,
+        account::PasswordPage, boot_log::BootLogPage, dashboard::DashboardPage, files::FilesPage,
+        group::GroupPage, groups::GroupsPage, image::ImagePage, images::ImagesPage,
+        login::LoginPage, members::MembersPage, menu_editor::MenuEditorPage, menus::MenusPage,
         network_boot::NetworkBootPage, not_found::NotFoundPage, organization::OrganizationPage,
         organizations::OrganizationsPage, users::UsersPage,
     },
@@ -98,6 +98,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/images") view=ImagesPage ssr=ssr.clone() />
                         <Route path=path!("/images/new") view=ImagePage ssr=ssr.clone() />
                         <Route path=path!("/images/:image") view=ImagePage ssr=ssr.clone() />
+                        <Route path=path!("/files") view=FilesPage ssr=ssr.clone() />
                         <Route path=path!("/menus") view=MenusPage ssr=ssr.clone() />
                         <Route path=path!("/menus/:menu") view=MenuEditorPage ssr=ssr.clone() />
                         <Route path=path!("/boot-log") view=BootLogPage ssr=ssr.clone() />

@@ -7,3 +7,4 @@ pub mod loader_sets;
 pub mod menu_board;
 pub mod org_frame;
 pub mod ui;
+pub mod uploader;

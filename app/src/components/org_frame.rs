@@ -20,16 +20,18 @@ pub enum OrgTab {
     Members,
     Groups,
     Images,
+    Files,
     Menus,
     BootLog,
 }
 
 impl OrgTab {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::Overview,
         Self::Members,
         Self::Groups,
         Self::Images,
+        Self::Files,
         Self::Menus,
         Self::BootLog,
     ];
@@ -40,6 +42,7 @@ impl OrgTab {
             Self::Members => "Members",
             Self::Groups => "Groups",
             Self::Images => "Images",
+            Self::Files => "Files",
             Self::Menus => "Menus",
             Self::BootLog => "Boot log",
         }
@@ -51,6 +54,7 @@ impl OrgTab {
             Self::Members => "/members",
             Self::Groups => "/groups",
             Self::Images => "/images",
+            Self::Files => "/files",
             Self::Menus => "/menus",
             Self::BootLog => "/boot-log",
         }

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod boot_log;
 pub mod dashboard;
+pub mod files;
 pub mod group;
 pub mod groups;
 pub mod image;
