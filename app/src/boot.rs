@@ -132,6 +132,50 @@ impl HttpUrl {
     }
 }
 
+/// Where an image's kernel, initrd or ISO comes from: a URL, or a file of the organization's
+/// library, written `file:<name>` (stored so, and resolved to a URL for the machine at boot).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageSource {
+    Url(HttpUrl),
+    File(String),
+}
+
+impl ImageSource {
+    /// How a library file is written in an image's URL field.
+    pub const FILE_PREFIX: &'static str = "file:";
+
+    /// Parses what the admin typed (or picked from the library).
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let input = input.trim();
+        match input.strip_prefix(Self::FILE_PREFIX) {
+            Some(name) => {
+                crate::library::check_file_name(name)?;
+                Ok(Self::File(name.to_owned()))
+            }
+            None => HttpUrl::parse(input).map(Self::Url).map_err(|message| {
+                if input.is_empty() {
+                    "Enter a URL, or pick a file of the library.".to_owned()
+                } else {
+                    message
+                }
+            }),
+        }
+    }
+
+    /// The library file a stored value names, if it names one.
+    pub fn file_name(stored: &str) -> Option<&str> {
+        stored.strip_prefix(Self::FILE_PREFIX)
+    }
+
+    /// As stored.
+    pub fn to_stored(&self) -> String {
+        match self {
+            Self::Url(url) => url.as_str().to_owned(),
+            Self::File(name) => format!("{}{name}", Self::FILE_PREFIX),
+        }
+    }
+}
+
 impl fmt::Display for HttpUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -389,6 +433,19 @@ mod tests {
 
     #[test]
     fn urls_must_be_http_with_a_host_and_no_spaces() {
+        assert_eq!(
+            ImageSource::parse(" file:debian.iso "),
+            Ok(ImageSource::File("debian.iso".into()))
+        );
+        assert!(ImageSource::parse("file:../etc/passwd").is_err());
+        assert!(ImageSource::parse("file:").is_err());
+        assert!(matches!(
+            ImageSource::parse("http://boot.lan/linux"),
+            Ok(ImageSource::Url(_))
+        ));
+        assert!(ImageSource::parse("").unwrap_err().contains("library"));
+        assert_eq!(ImageSource::file_name("file:k"), Some("k"));
+        assert_eq!(ImageSource::file_name("http://a/file:k"), None);
         assert!(HttpUrl::parse("http://boot.lan/linux").is_ok());
         assert!(HttpUrl::parse(" HTTPS://boot.lan:8443/a?b=c&d=e ").is_ok());
         assert!(HttpUrl::parse("ftp://boot.lan/linux").is_err());

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     boot::{
-        BootArgs, HttpUrl, ImageKind, IsoBoot, MenuAction, MenuEntry, MenuItem, TIMEOUT_MAX_SECS,
+        BootArgs, HttpUrl, ImageKind, ImageSource, IsoBoot, MenuAction, MenuEntry, MenuItem,
+        TIMEOUT_MAX_SECS,
     },
     error::AppError,
     validate::Label,
@@ -48,8 +49,8 @@ pub struct ImageForm {
 pub struct ValidImage {
     pub title: Label,
     pub kind: ImageKind,
-    pub kernel_url: Option<HttpUrl>,
-    pub image_url: HttpUrl,
+    pub kernel_url: Option<ImageSource>,
+    pub image_url: ImageSource,
     pub iso_boot: Option<IsoBoot>,
     pub args: BootArgs,
 }
@@ -81,7 +82,7 @@ impl ImageForm {
         let kind = ImageKind::parse(&self.kind).map_err(|m| AppError::invalid("kind", m))?;
         let (kernel_url, iso_boot) = match kind {
             ImageKind::KernelInitrd => {
-                let kernel = HttpUrl::parse(&self.kernel_url)
+                let kernel = ImageSource::parse(&self.kernel_url)
                     .map_err(|m| AppError::invalid("kernel_url", m))?;
                 (Some(kernel), None)
             }
@@ -102,7 +103,7 @@ impl ImageForm {
             }
         };
         let image_url =
-            HttpUrl::parse(&self.image_url).map_err(|m| AppError::invalid("image_url", m))?;
+            ImageSource::parse(&self.image_url).map_err(|m| AppError::invalid("image_url", m))?;
         let args = BootArgs::parse(&self.args)
             .map_err(|(row, m)| AppError::invalid(format!("args.{row}"), m))?;
         Ok(ValidImage {

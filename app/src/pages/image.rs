@@ -6,8 +6,11 @@ use leptos_meta::Title as PageTitle;
 use leptos_router::hooks::use_navigate;
 
 use crate::{
-    api::images::{CreateImage, UpdateImage, image},
-    boot::{BOOT_ARGS_MAX, BootArg, BootImage, HttpUrl, ImageKind, IsoBoot, URL_MAX},
+    api::{
+        files::files,
+        images::{CreateImage, UpdateImage, image},
+    },
+    boot::{BOOT_ARGS_MAX, BootArg, BootImage, ImageKind, ImageSource, IsoBoot, URL_MAX},
     components::{
         feedback::use_toasts,
         org_frame::{OrgTab, org_href, use_org_id},
@@ -110,6 +113,8 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
             .unwrap_or_default(),
     );
     let submitted = RwSignal::new(false);
+    // The organization's files, offered beside the URL fields.
+    let library = Resource::new(|| (), move |_| files(organization_id));
 
     let create = ServerAction::<CreateImage>::new();
     let update = ServerAction::<UpdateImage>::new();
@@ -142,14 +147,14 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
         (kind.get() == ImageKind::KernelInitrd)
             .then(|| {
                 check("kernel_url", kernel_url.get(), |v| {
-                    HttpUrl::parse(v).map(drop)
+                    ImageSource::parse(v).map(drop)
                 })
             })
             .flatten()
     });
     let image_error = Signal::derive(move || {
         check("image_url", image_url.get(), |v| {
-            HttpUrl::parse(v).map(drop)
+            ImageSource::parse(v).map(drop)
         })
     });
     let arg_error = move |index: usize, value: String| {
@@ -274,7 +279,9 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
                         error=kernel_error
                         maxlength=URL_MAX
                         placeholder="http://boot.example.org/debian/linux"
+                        hint="http:// or https:// (a space as %20), or file:<name> for a file of the library."
                     />
+                    <LibraryPick library target=kernel_url label="The kernel from the library" />
                 </Show>
                 {move || {
                     let label = match kind.get() {
@@ -288,8 +295,12 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
                             value=image_url
                             error=image_error
                             maxlength=URL_MAX
-                            hint="http:// or https://; write a space as %20."
+                            hint="http:// or https:// (a space as %20), or file:<name> for a file of the library."
                         />
+                        <LibraryPick library target=image_url label=format!("The {} from the library", match kind.get() {
+                            ImageKind::Iso => "ISO",
+                            ImageKind::KernelInitrd => "initrd",
+                        }) />
                     }
                 }}
                 <Show when=move || kind.get() == ImageKind::Iso>
@@ -365,5 +376,53 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
                 </div>
             </form>
         </Card>
+    }
+}
+
+/// The organization's files beside a URL field: picking one writes `file:<name>` into it.
+/// Shown only when the library has files.
+#[component]
+fn LibraryPick(
+    library: Resource<Result<crate::library::Library, AppError>>,
+    target: RwSignal<String>,
+    #[prop(into)] label: String,
+) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || {
+                let label = label.clone();
+                Suspend::new(async move {
+                    let names: Vec<String> = library
+                        .await
+                        .map(|l| l.files.into_iter().map(|f| f.name).collect())
+                        .unwrap_or_default();
+                    (!names.is_empty()).then(|| view! {
+                        <select
+                            class=format!("{INPUT_CLASSES} mt-1 max-w-md")
+                            aria-label=label
+                            on:change=move |ev| {
+                                let name = event_target_value(&ev);
+                                if !name.is_empty() {
+                                    target.set(format!("{}{name}", ImageSource::FILE_PREFIX));
+                                }
+                            }
+                        >
+                            <option value="">"…or pick a file of the library"</option>
+                            {names
+                                .into_iter()
+                                .map(|name| {
+                                    let stored = format!("{}{name}", ImageSource::FILE_PREFIX);
+                                    view! {
+                                        <option value=name.clone() selected=move || target.get() == stored>
+                                            {name.clone()}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()}
+                        </select>
+                    })
+                })
+            }}
+        </Suspense>
     }
 }

@@ -4,7 +4,7 @@
 use sea_orm::EntityTrait;
 
 use crate::{
-    boot::{BootMenu, ImageKind, IsoBoot, MenuAction, MenuItem},
+    boot::{BootMenu, ImageKind, ImageSource, IsoBoot, MenuAction, MenuItem},
     error::AppError,
     ipxe::{
         BootPlan, BootStep, ChoiceOption, ChoicePlan, LoginPlan, MenuLine, NoticePlan, Plan,
@@ -17,7 +17,7 @@ use crate::{
         services::{
             accounts::{self, Attempt},
             boot_sessions::{self, BootRecord, BootSession, ClientInfo},
-            groups, images, organizations,
+            files, groups, images, organizations,
         },
         state::{AppState, Settings},
     },
@@ -55,6 +55,8 @@ pub mod paths {
     pub const BOOT: &str = "/ipxe/s/{token}/boot/{group}/{version}/{entry}";
     pub const LOGOUT: &str = "/ipxe/s/{token}/logout";
     pub const MEMDISK: &str = "/ipxe/memdisk";
+    /// A library file, for a machine in a boot session (see the server's `http::files`).
+    pub const FILE: &str = "/f/{token}/{id}/{name}";
 }
 
 /// A route pattern with its `{…}` parts replaced by `values`, in order.
@@ -145,6 +147,32 @@ impl Urls {
     fn memdisk(&self) -> ServerUrl {
         self.url(paths::MEMDISK, &[])
     }
+
+    /// A library file for this boot session, as a plain URL (the script escapes it like
+    /// any image URL).
+    fn file(&self, token: &BootToken, file_id: i32, name: &str) -> String {
+        format!(
+            "{}{}",
+            self.base,
+            fill(paths::FILE, &[&token.as_str(), &file_id, &name])
+        )
+    }
+}
+
+/// Where the machine fetches an image's kernel, initrd or ISO: the URL as stored, or a
+/// library file's URL in this boot session; `None` when the file has left the library.
+async fn source_url(
+    state: &AppState,
+    urls: &Urls,
+    token: &BootToken,
+    organization_id: i32,
+    stored: &str,
+) -> Result<Option<String>, AppError> {
+    let Some(name) = ImageSource::file_name(stored) else {
+        return Ok(Some(stored.to_owned()));
+    };
+    let file = files::by_name(&state.db, organization_id, name).await?;
+    Ok(file.map(|file| urls.file(token, file.id, &file.name)))
 }
 
 /// `/boot.ipxe`.
@@ -460,17 +488,26 @@ pub async fn boot(
             let image = images::to_view(model);
             record.image_id = Some(image.id);
             record.entry_kind = Some(image.kind.as_str().to_owned());
+            let organization_id = group.organization_id;
+            let kernel = image.kernel_url.as_deref().unwrap_or_default();
+            let (Some(kernel_url), Some(image_url)) = (
+                source_url(state, urls, token, organization_id, kernel).await?,
+                source_url(state, urls, token, organization_id, &image.image_url).await?,
+            ) else {
+                return Ok(notice(
+                    "A file this image boots is no longer in the library.",
+                    menu_url,
+                ));
+            };
             let step = match (image.kind, image.iso_boot) {
                 (ImageKind::KernelInitrd, _) => BootStep::KernelInitrd {
-                    kernel_url: image.kernel_url.clone().unwrap_or_default(),
-                    initrd_url: image.image_url.clone(),
+                    kernel_url,
+                    initrd_url: image_url,
                     args: image.args.to_strings(),
                 },
-                (ImageKind::Iso, IsoBoot::Sanboot) => BootStep::Sanboot {
-                    iso_url: image.image_url.clone(),
-                },
+                (ImageKind::Iso, IsoBoot::Sanboot) => BootStep::Sanboot { iso_url: image_url },
                 (ImageKind::Iso, IsoBoot::Memdisk) => BootStep::Memdisk {
-                    iso_url: image.image_url.clone(),
+                    iso_url: image_url,
                     memdisk_url: urls.memdisk(),
                 },
             };

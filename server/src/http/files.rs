@@ -5,7 +5,8 @@
 //! - `GET|HEAD /files/<id>/<name>`: a signed-in member of the file's organization, or anyone
 //!   when the file is public;
 //! - `GET|HEAD /f/<boot token>/<id>/<name>`: a machine in a boot session of a member (the
-//!   token is checked, never extended: `sanboot` reads an ISO in hundreds of requests);
+//!   token is checked on every request and extended at most once a minute: `sanboot` reads
+//!   an ISO in hundreds of requests, for as long as the booted system runs);
 //! - `OPTIONS|POST /uploads`, `HEAD|PATCH|DELETE /uploads/<id>`: an organization's admins.
 
 use std::{
@@ -20,6 +21,7 @@ use app::{
     api::context::actor_with,
     error::AppError,
     server::{
+        boot_flow::paths,
         client::BootToken,
         entities::{file, upload},
         net::ClientIp,
@@ -57,7 +59,7 @@ pub const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/files/{id}/{name}", get(from_browser))
-        .route("/f/{token}/{id}/{name}", get(from_boot_client))
+        .route(paths::FILE, get(from_boot_client))
         .route(UPLOADS_PATH, post(create_upload).options(capabilities))
         .route(
             "/uploads/{id}",
@@ -136,7 +138,8 @@ async fn from_boot_client(
         return ended();
     };
     let address = client.map(|Extension(ClientIp(ip))| ip.to_string());
-    let holder = match boot_sessions::holder(&state.db, &token, address.as_deref()).await {
+    let ttl = state.settings.boot_token_ttl;
+    let holder = match boot_sessions::holder(&state.db, &token, address.as_deref(), ttl).await {
         Ok(Some(actor)) => actor,
         Ok(None) => return ended(),
         Err(error) => return error.into_response(),

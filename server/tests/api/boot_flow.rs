@@ -917,3 +917,128 @@ async fn boot_log_rows_past_their_retention_are_deleted() {
         "this week's boot stays"
     );
 }
+
+/// Puts `bytes` in Lab's library as `name`, as a finished upload leaves them.
+async fn library_file(lab: &Lab, name: &str, bytes: &[u8]) -> i32 {
+    use app::server::entities::file;
+    use sea_orm::{
+        ActiveModelTrait,
+        ActiveValue::{NotSet, Set},
+    };
+    use sha2::{Digest, Sha256};
+    let sha = hex::encode(Sha256::digest(bytes));
+    let store = lab.app.state.file_store();
+    let blob = store.blob(&sha);
+    std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
+    std::fs::write(&blob, bytes).unwrap();
+    file::ActiveModel {
+        id: NotSet,
+        organization_id: Set(lab.lab),
+        name: Set(name.into()),
+        size: Set(bytes.len() as i64),
+        content_type: Set("application/octet-stream".into()),
+        sha256: Set(sha),
+        public: Set(false),
+        added_by: Set(None),
+        added_by_name: Set("operator".into()),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&lab.app.state.db)
+    .await
+    .unwrap()
+    .id
+}
+
+fn library_form(kernel: &str, initrd: &str) -> ImageForm {
+    ImageForm {
+        title: "Debian installer".into(),
+        kind: "kernel_initrd".into(),
+        kernel_url: kernel.into(),
+        image_url: initrd.into(),
+        iso_boot: String::new(),
+        args: vec!["console=ttyS0".into()],
+    }
+}
+
+#[tokio::test]
+async fn an_image_of_library_files_boots_them_by_urls_of_the_boot_session() {
+    let lab = lab().await;
+    let kernel = library_file(&lab, "vmlinuz", b"a kernel").await;
+    library_file(&lab, "initrd.gz", b"an initrd").await;
+    images::update(
+        &lab.app.state.db,
+        &operator(),
+        lab.lab,
+        lab.debian,
+        &library_form("file:vmlinuz", "file:initrd.gz"),
+    )
+    .await
+    .unwrap();
+
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let boot = get(&lab.app, &menu.pick("Debian installer")).await;
+
+    let kernel_url = boot.command("kernel")[1].clone();
+    let token = token_of(&menu.pick("Debian installer"));
+    assert_eq!(
+        kernel_url,
+        lab.app.url(&format!("/f/{token}/{kernel}/vmlinuz"))
+    );
+    let fetched = lab.app.client.get(&kernel_url).send().await.unwrap();
+    assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), b"a kernel");
+    assert!(boot.text.contains(&format!("/f/{token}/")), "{}", boot.text);
+
+    // A file an image boots stays: the error names the image.
+    let refused = app::server::services::files::delete(&lab.app.state.db, &operator(), kernel)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("Debian installer"),
+        "{refused}"
+    );
+    // An image cannot name a file the library does not have.
+    let missing = images::update(
+        &lab.app.state.db,
+        &operator(),
+        lab.lab,
+        lab.debian,
+        &library_form("file:vmlinuz", "file:nope.gz"),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        missing.field_message("image_url").as_deref(),
+        Some("This organization's library has no file named nope.gz.")
+    );
+}
+
+#[tokio::test]
+async fn a_file_gone_from_the_library_is_said_on_the_machines_screen() {
+    use app::server::entities::file;
+    let lab = lab().await;
+    let kernel = library_file(&lab, "vmlinuz", b"a kernel").await;
+    images::update(
+        &lab.app.state.db,
+        &operator(),
+        lab.lab,
+        lab.debian,
+        &library_form("file:vmlinuz", "http://10.0.2.2:9000/initrd.gz"),
+    )
+    .await
+    .unwrap();
+    // Gone behind the service's back (a restore of an older database, say).
+    file::Entity::delete_by_id(kernel)
+        .exec(&lab.app.state.db)
+        .await
+        .unwrap();
+
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let screen = get(&lab.app, &menu.pick("Debian installer")).await;
+
+    assert_eq!(
+        screen.messages()[0],
+        "A file this image boots is no longer in the library."
+    );
+    assert!(!screen.runs("kernel"));
+}

@@ -18,6 +18,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::Expr,
 };
 
 /// What the client told about itself (all optional, all checked for shape).
@@ -185,15 +186,33 @@ pub async fn resume(
     Ok(Some(session))
 }
 
-/// Who holds a live token, without extending it: a machine fetching the files of its boot
-/// (a kernel, or an ISO in hundreds of ranged requests) writes nothing per request, and its
-/// session still ends on time.
+/// How often reading files extends a boot session: at most one write per machine per
+/// this long, however many ranged requests it sends.
+const FILE_READ_EXTENDS_EVERY: Duration = Duration::seconds(60);
+
+/// Who holds a live token, for a machine fetching the files of its boot (a kernel, or an ISO
+/// that `sanboot` reads in many ranged requests for as long as the booted system runs): the
+/// session is extended by `ttl` like a boot step, but written at most once a minute.
 pub async fn holder(
     db: &impl db::Conn,
     token: &BootToken,
     ip: Option<&str>,
+    ttl: std::time::Duration,
 ) -> Result<Option<Actor>, AppError> {
-    Ok(find(db, token, ip).await?.map(|(_, user)| actor_of(user)))
+    let Some((row, user)) = find(db, token, ip).await? else {
+        return Ok(None);
+    };
+    let now = Utc::now();
+    let ttl = Duration::from_std(ttl).unwrap_or(Duration::minutes(15));
+    if row.expires_at < now + ttl - FILE_READ_EXTENDS_EVERY {
+        boot_token::Entity::update_many()
+            .col_expr(boot_token::Column::LastUsedAt, Expr::value(now))
+            .col_expr(boot_token::Column::ExpiresAt, Expr::value(now + ttl))
+            .filter(boot_token::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(Some(actor_of(user)))
 }
 
 /// Ends a session (sign-out at the client).

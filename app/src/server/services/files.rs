@@ -15,13 +15,14 @@ use sea_orm::{
 };
 
 use crate::{
+    boot::ImageSource,
     error::AppError,
     library::{FileRow, Library, UploadRow, check_file_name, human_size as human, parse_sha256},
     model::Role,
     server::{
         actor::Actor,
         db,
-        entities::{file, organization, upload},
+        entities::{boot_image, file, organization, upload},
         file_store::FileStore,
     },
 };
@@ -34,9 +35,10 @@ pub const UPLOAD_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 2
 /// The largest file accepted: far above any ISO, below what a signed 64-bit length holds.
 pub const MAX_FILE_BYTES: u64 = 1 << 42;
 
-/// Changes of one organization's space run one after the other (`db::serialize`), so that
-/// two uploads started at once cannot both fit a quota only one fits.
-fn space_key(organization_id: i32) -> String {
+/// Changes of one organization's library run one after the other (`db::serialize`), so that
+/// two uploads started at once cannot both fit a quota only one fits, and a file cannot go
+/// while an image is being pointed at it.
+pub fn space_key(organization_id: i32) -> String {
     format!("files:{organization_id}")
 }
 
@@ -164,12 +166,88 @@ pub async fn set_public(
     Ok(())
 }
 
-/// Deletes a file from its organization's library. Its bytes go with the next sweep when no
-/// other file names them.
+/// The titles of the organization's images that boot the file named `name`.
+pub async fn images_using(
+    conn: &impl db::Conn,
+    organization_id: i32,
+    name: &str,
+) -> Result<Vec<String>, AppError> {
+    let stored = ImageSource::File(name.to_owned()).to_stored();
+    Ok(boot_image::Entity::find()
+        .select_only()
+        .column(boot_image::Column::Title)
+        .filter(boot_image::Column::OrganizationId.eq(organization_id))
+        .filter(
+            boot_image::Column::KernelUrl
+                .eq(&stored)
+                .or(boot_image::Column::ImageUrl.eq(&stored)),
+        )
+        .order_by_asc(boot_image::Column::Title)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Deletes a file from its organization's library, unless an image boots it (the error
+/// names them). Its bytes go with the next sweep when no other file names them.
 pub async fn delete(conn: &impl db::Conn, actor: &Actor, file_id: i32) -> Result<(), AppError> {
     let file = administered(conn, actor, file_id).await?;
-    file::Entity::delete_by_id(file.id).exec(conn).await?;
+    let txn = conn.begin().await?;
+    db::serialize(&txn, &space_key(file.organization_id)).await?;
+    let users = images_using(&txn, file.organization_id, &file.name).await?;
+    if !users.is_empty() {
+        return Err(AppError::conflict(
+            "file",
+            format!(
+                "{} is booted by {}: point {} at another file or URL first.",
+                file.name,
+                users.join(", "),
+                if users.len() == 1 { "it" } else { "them" }
+            ),
+        ));
+    }
+    file::Entity::delete_by_id(file.id).exec(&txn).await?;
+    txn.commit().await?;
     Ok(())
+}
+
+/// Checks that the library files an image names exist in its organization (`field` and the
+/// source of each of the image's fields). Call inside the transaction that stores the
+/// image, after `db::serialize` on [`space_key`].
+pub async fn check_sources(
+    conn: &impl db::Conn,
+    organization_id: i32,
+    sources: &[(&str, Option<&ImageSource>)],
+) -> Result<(), AppError> {
+    for (field, source) in sources {
+        if let Some(ImageSource::File(name)) = source {
+            let found = file::Entity::find()
+                .filter(file::Column::OrganizationId.eq(organization_id))
+                .filter(file::Column::Name.eq(name))
+                .count(conn)
+                .await?;
+            if found == 0 {
+                return Err(AppError::invalid(
+                    *field,
+                    format!("This organization's library has no file named {name}."),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A library file by name, for the boot flow (`None`: it is gone).
+pub async fn by_name(
+    conn: &impl db::Conn,
+    organization_id: i32,
+    name: &str,
+) -> Result<Option<file::Model>, AppError> {
+    Ok(file::Entity::find()
+        .filter(file::Column::OrganizationId.eq(organization_id))
+        .filter(file::Column::Name.eq(name))
+        .one(conn)
+        .await?)
 }
 
 /// Who may read a file: anyone when it is public, else a member of its organization (a

@@ -11,13 +11,14 @@ use sea_orm::{
 
 pub use crate::forms::{ImageForm, ValidImage};
 use crate::{
-    boot::BootImage,
+    boot::{BootImage, ImageSource},
     error::AppError,
     model::{PAGE_SIZE, Page, Role},
     server::{
         actor::Actor,
         db,
         entities::{boot_image, boot_menu, menu_entry},
+        services::files,
     },
 };
 
@@ -110,23 +111,47 @@ pub async fn create(
 ) -> Result<BootImage, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
     let image = form.parse()?;
+    let txn = db.begin().await?;
+    check_sources(&txn, organization_id, &image).await?;
     let now = Utc::now();
     let model = boot_image::ActiveModel {
         id: NotSet,
         organization_id: Set(organization_id),
         title: Set(image.title.as_str().to_owned()),
         kind: Set(image.kind),
-        kernel_url: Set(image.kernel_url.map(|u| u.as_str().to_owned())),
-        image_url: Set(image.image_url.as_str().to_owned()),
+        kernel_url: Set(image.kernel_url.map(|u| u.to_stored())),
+        image_url: Set(image.image_url.to_stored()),
         iso_boot: Set(image.iso_boot),
         args: Set(image.args),
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(db)
+    .insert(&txn)
     .await
     .map_err(db::conflict_on("title", TITLE_TAKEN))?;
+    txn.commit().await?;
     Ok(to_view(model))
+}
+
+/// Checks that the library files an image names are there, holding the library still until
+/// the image is stored (a file cannot be deleted in between).
+async fn check_sources(
+    txn: &impl db::Conn,
+    organization_id: i32,
+    image: &ValidImage,
+) -> Result<(), AppError> {
+    let sources = [
+        ("kernel_url", image.kernel_url.as_ref()),
+        ("image_url", Some(&image.image_url)),
+    ];
+    if sources
+        .iter()
+        .any(|(_, source)| matches!(source, Some(ImageSource::File(_))))
+    {
+        db::serialize(txn, &files::space_key(organization_id)).await?;
+        files::check_sources(txn, organization_id, &sources).await?;
+    }
+    Ok(())
 }
 
 /// Changes an image of the organization.
@@ -140,18 +165,21 @@ pub async fn update(
 ) -> Result<BootImage, AppError> {
     actor.require_role(db, organization_id, Role::Admin).await?;
     let image = form.parse()?;
-    let mut active: boot_image::ActiveModel = find(db, organization_id, image_id).await?.into();
+    let txn = db.begin().await?;
+    check_sources(&txn, organization_id, &image).await?;
+    let mut active: boot_image::ActiveModel = find(&txn, organization_id, image_id).await?.into();
     active.title = Set(image.title.as_str().to_owned());
     active.kind = Set(image.kind);
-    active.kernel_url = Set(image.kernel_url.map(|u| u.as_str().to_owned()));
-    active.image_url = Set(image.image_url.as_str().to_owned());
+    active.kernel_url = Set(image.kernel_url.map(|u| u.to_stored()));
+    active.image_url = Set(image.image_url.to_stored());
     active.iso_boot = Set(image.iso_boot);
     active.args = Set(image.args);
     active.updated_at = Set(Utc::now());
     let model = active
-        .update(db)
+        .update(&txn)
         .await
         .map_err(db::conflict_on("title", TITLE_TAKEN))?;
+    txn.commit().await?;
     Ok(to_view(model))
 }
 
