@@ -464,7 +464,9 @@ describe(`the admin web app (${backend})`, () => {
       try {
         await form.getByTestId('upload-start').click();
         const bar = form.getByRole('progressbar');
+        const deadline = Date.now() + 120_000;
         while (!(await page.getByText('big-disk.iso was uploaded.').isVisible())) {
+          assert.ok(Date.now() < deadline, `the upload did not finish; progress seen: ${[...seen]}`);
           const now = await bar.getAttribute('aria-valuenow', { timeout: 1000 }).catch(() => null);
           if (now !== null) seen.add(now);
           await page.waitForTimeout(100);

@@ -34,6 +34,8 @@ enum Uploads {
     Length,
     Received,
     ExpectedSha256,
+    Sha256State,
+    Sha256,
     Public,
     CreatedBy,
     CreatedByName,
@@ -135,6 +137,8 @@ impl MigrationTrait for Migration {
                     .col(big_integer(Uploads::Length))
                     .col(big_integer(Uploads::Received))
                     .col(string_len_null(Uploads::ExpectedSha256, 64))
+                    .col(string_len_null(Uploads::Sha256State, 64))
+                    .col(string_len_null(Uploads::Sha256, 64))
                     .col(boolean(Uploads::Public).default(false))
                     .col(integer_null(Uploads::CreatedBy))
                     .col(string_len(Uploads::CreatedByName, 64))

@@ -281,10 +281,14 @@ pub async fn resume(
                     return Ok(file_url);
                 }
             }
-            // Another tab sends it, or a piece was cut off: ask again where it stands.
-            Ok(reply) if matches!(reply.status, 409 | 400) && retries < RETRIES => {
+            // Another tab sends it, a piece was cut off, or a proxy or replica is restarting
+            // or full for a moment: ask again where it stands.
+            Ok(reply)
+                if matches!(reply.status, 400 | 409 | 502 | 503 | 504 | 507)
+                    && retries < RETRIES =>
+            {
                 retries += 1;
-                sleep(1000).await;
+                sleep(1000 * (1 << retries.min(4))).await;
             }
             Ok(reply) => return Err(reply.message()),
             Err(Failed::Aborted) => return Err("Cancelled.".into()),

@@ -60,20 +60,25 @@ impl FileStore {
     }
 
     /// Moves a complete upload into its blob: renamed when these bytes are new, else dropped
-    /// (they are stored already). Either way the blob's time is refreshed so that a sweep
-    /// running now on another replica leaves it alone.
+    /// (they are stored already, by another upload or by this one before a failure). Either
+    /// way the blob's time is refreshed first, so that a sweep running now on another
+    /// replica leaves it alone. `NotFound` when neither the part nor the blob is there.
     pub async fn commit(&self, upload_id: &str, sha256: &str) -> io::Result<()> {
         let part = self.part(upload_id);
         let blob = self.blob(sha256);
         if let Some(dir) = blob.parent() {
             create_private_dir_all(dir).await?;
         }
-        if tokio::fs::try_exists(&blob).await? {
-            tokio::fs::remove_file(&part).await?;
-            touch(&blob).await
-        } else {
-            tokio::fs::rename(&part, &blob).await?;
-            touch(&blob).await
+        match touch(&blob).await {
+            Ok(()) => match tokio::fs::remove_file(&part).await {
+                Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+                _ => Ok(()),
+            },
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                tokio::fs::rename(&part, &blob).await?;
+                touch(&blob).await
+            }
+            Err(error) => Err(error),
         }
     }
 
@@ -95,12 +100,21 @@ impl FileStore {
     ) -> io::Result<(u64, u64)> {
         let (blobs, uploads) = (self.blobs(), self.uploads());
         tokio::task::spawn_blocking(move || {
+            // A file another replica's sweep (or a cancel) deleted first is skipped.
             let old = |path: &Path| -> io::Result<Option<u64>> {
-                let meta = std::fs::metadata(path)?;
+                let meta = match std::fs::metadata(path) {
+                    Ok(meta) => meta,
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(error) => return Err(error),
+                };
                 let age = SystemTime::now()
                     .duration_since(meta.modified()?)
                     .unwrap_or_default();
                 Ok((age >= BLOB_GRACE).then_some(meta.len()))
+            };
+            let remove = |path: &Path| match std::fs::remove_file(path) {
+                Err(error) if error.kind() != io::ErrorKind::NotFound => Err(error),
+                _ => Ok(()),
             };
             let (mut count, mut bytes) = (0, 0);
             for shard in read_dir_or_empty(&blobs)? {
@@ -130,7 +144,7 @@ impl FileStore {
                     && !uploading(&id)
                     && let Some(len) = old(&entry)?
                 {
-                    std::fs::remove_file(&entry)?;
+                    remove(&entry)?;
                     (count, bytes) = (count + 1, bytes + len);
                 }
             }

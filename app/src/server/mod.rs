@@ -13,4 +13,5 @@ pub mod password;
 pub mod rate;
 pub mod services;
 pub mod session_store;
+pub mod sha256_state;
 pub mod state;

@@ -13,7 +13,6 @@ use std::{
     collections::HashMap,
     io::{Read, Seek, SeekFrom, Write},
     path::PathBuf,
-    sync::{Arc, Mutex},
     time::{Instant, SystemTime},
 };
 
@@ -27,8 +26,9 @@ use app::{
         net::ClientIp,
         services::{
             boot_sessions,
-            files::{self, NewUpload, QUOTA_FIELD},
+            files::{self, NewUpload, QUOTA_FIELD, Reader},
         },
+        sha256_state::Sha256State,
         state::AppState,
     },
 };
@@ -42,7 +42,6 @@ use axum::{
 };
 use base64::Engine;
 use http_body_util::BodyExt;
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tower_sessions::Session;
 
@@ -68,7 +67,6 @@ pub fn routes() -> Router<AppState> {
                 .delete(cancel)
                 .options(capabilities),
         )
-        .layer(Extension(Hashers::default()))
 }
 
 /// Whether a request writes to an upload: it has no overall time limit (a piece of a large
@@ -99,7 +97,7 @@ async fn from_browser(
     headers: HeaderMap,
     Path((id, name)): Path<(String, String)>,
 ) -> Response {
-    let reader = match actor_with(&state, &session).await {
+    let actor = match actor_with(&state, &session).await {
         Ok(actor) => Some(actor),
         Err(AppError::Unauthenticated | AppError::PasswordChangeRequired) => None,
         Err(error) => return error.into_response(),
@@ -107,7 +105,8 @@ async fn from_browser(
     let Some(id) = file_id(&id) else {
         return not_found();
     };
-    match files::readable(&state.db, reader.as_ref(), id, &name).await {
+    let reader = actor.as_ref().map_or(Reader::Anonymous, Reader::Browser);
+    match files::readable(&state.db, reader, id, &name).await {
         Ok(file) => send(&state, &file, &method, &headers, true).await,
         Err(AppError::NotFound) => not_found(),
         Err(error) => error.into_response(),
@@ -147,7 +146,7 @@ async fn from_boot_client(
     let Some(id) = file_id(&id) else {
         return not_found();
     };
-    match files::readable(&state.db, Some(&holder), id, &name).await {
+    match files::readable(&state.db, Reader::Machine(&holder), id, &name).await {
         Ok(file) => send(&state, &file, &method, &headers, false).await,
         Err(AppError::NotFound) => not_found(),
         Err(error) => error.into_response(),
@@ -277,27 +276,6 @@ fn put_owned(headers: &mut HeaderMap, name: HeaderName, value: String) {
 }
 
 // ---- Uploads (tus 1.0) ------------------------------------------------------------------
-
-/// Each upload's running SHA-256 in this process, with the offset it has hashed up to. A
-/// request that finds none (the previous piece went to another replica, or this one
-/// restarted) hashes what is on disk first.
-#[derive(Clone, Default)]
-struct Hashers(Arc<Mutex<HashMap<String, (u64, Sha256)>>>);
-
-impl Hashers {
-    fn take(&self, id: &str, offset: u64) -> Option<Sha256> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match map.remove(id) {
-            Some((at, hasher)) if at == offset => Some(hasher),
-            _ => None,
-        }
-    }
-
-    fn keep(&self, id: &str, offset: u64, hasher: Sha256) {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(id.to_owned(), (offset, hasher));
-    }
-}
 
 /// The tus headers every answer carries.
 fn tus(status: StatusCode) -> Response {
@@ -521,15 +499,16 @@ const SYNC_EVERY: u64 = 64 * 1024 * 1024;
 /// The part file an upload's piece is written to, with its running hash.
 struct Part {
     file: std::fs::File,
-    hasher: Sha256,
+    hasher: Sha256State,
     /// Bytes written so far.
     written: u64,
 }
 
 impl Part {
     /// Opens the part at `offset`: anything past it (written but never synced and counted)
-    /// is cut off, and the hash is rebuilt from disk when this process does not have it.
-    fn open(path: PathBuf, offset: u64, hasher: Option<Sha256>) -> std::io::Result<Self> {
+    /// is cut off, and the hash goes on from the stored state (reading back the bytes after
+    /// its last whole block), or from the start of the file when there is none.
+    fn open(path: PathBuf, offset: u64, stored: Option<String>) -> std::io::Result<Self> {
         use std::os::unix::fs::OpenOptionsExt;
         let mut file = std::fs::OpenOptions::new()
             .read(true)
@@ -539,28 +518,27 @@ impl Part {
             .mode(0o600)
             .open(path)?;
         if file.metadata()?.len() < offset {
-            return Err(std::io::Error::other(
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
                 "the upload's part file is shorter than its recorded progress",
             ));
         }
         file.set_len(offset)?;
-        let hasher = match hasher {
-            Some(hasher) => hasher,
-            None => {
-                let mut hasher = Sha256::new();
-                file.seek(SeekFrom::Start(0))?;
-                let mut buffer = vec![0; WRITE_CHUNK];
-                let mut reader = (&mut file).take(offset);
-                loop {
-                    let n = reader.read(&mut buffer)?;
-                    if n == 0 {
-                        break;
-                    }
-                    hasher.update(&buffer[..n]);
-                }
-                hasher
-            }
+        let covered = Sha256State::covered(offset);
+        let (mut hasher, from) = match stored.and_then(|s| Sha256State::resume(&s, covered)) {
+            Some(hasher) => (hasher, covered),
+            None => (Sha256State::new(), 0),
         };
+        file.seek(SeekFrom::Start(from))?;
+        let mut buffer = vec![0; WRITE_CHUNK];
+        let mut reader = (&mut file).take(offset - from);
+        loop {
+            let n = reader.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+        }
         file.seek(SeekFrom::Start(offset))?;
         Ok(Self {
             file,
@@ -608,7 +586,6 @@ fn disk_error(error: std::io::Error, id: &str) -> Response {
 /// offset `HEAD` says.
 async fn append(
     State(state): State<AppState>,
-    Extension(hashers): Extension<Hashers>,
     session: Session,
     method: Method,
     headers: HeaderMap,
@@ -638,21 +615,34 @@ async fn append(
         Ok(upload) => upload,
         Err(error) => return refuse(error),
     };
-    let length = upload.length.max(0) as u64;
+    let length = u64::try_from(upload.length).unwrap_or_default();
+    // Every byte arrived before, and the request that was finishing it failed: finish now.
+    if let Some(sha256) = upload.sha256.clone() {
+        return make_file(&state, upload, sha256, None).await;
+    }
     let store = state.file_store();
     let path = store.part(&upload.id);
-    let hasher = hashers.take(&upload.id, offset);
-    let part = match blocking(move || Part::open(path, offset, hasher)).await {
+    let stored = upload.sha256_state.clone();
+    let part = match blocking(move || Part::open(path, offset, stored)).await {
         Ok(part) => part,
         Err(error) => {
-            let _ = files::release(&state.db, &upload.id, offset).await;
+            let _ = files::unlease(&state.db, &upload.id).await;
+            if error.kind() == std::io::ErrorKind::UnexpectedEof {
+                // The part lost bytes it had counted (a crash before they reached the disk,
+                // or the folder was restored): start again.
+                let _ = files::cancel(&state.db, &store, &actor, &upload.id).await;
+                return refuse(AppError::conflict(
+                    "upload",
+                    "The server lost part of this upload; upload the file again.",
+                ));
+            }
             return disk_error(error, &upload.id);
         }
     };
     let (part, problem) = match receive(&state, &upload, body, part, length).await {
         Received::Cancelled => return refuse(AppError::NotFound),
-        Received::Failed { response, counted } => {
-            let _ = files::release(&state.db, &upload.id, counted).await;
+        Received::Failed { response } => {
+            let _ = files::unlease(&state.db, &upload.id).await;
             return response;
         }
         Received::Ended { part, problem } => (part, problem),
@@ -660,29 +650,20 @@ async fn append(
     let part = match blocking(move || part.sync()).await {
         Ok(part) => part,
         Err(error) => {
-            let _ = files::release(&state.db, &upload.id, offset).await;
+            let _ = files::unlease(&state.db, &upload.id).await;
             return disk_error(error, &upload.id);
         }
     };
-    let (received, hasher) = (part.written, part.hasher);
-    // A complete upload keeps its lease until it is a file: no other request finishes it.
-    let complete = problem.is_none() && received == length;
-    let recorded = if complete {
-        files::advance(&state.db, &upload.id, received)
-            .await
-            .map(drop)
-    } else {
-        files::release(&state.db, &upload.id, received).await
-    };
-    if let Err(error) = recorded {
-        return refuse(error);
-    }
-    if let Some(problem) = problem {
-        hashers.keep(&upload.id, received, hasher);
-        return problem;
-    }
+    let received = part.written;
     if received < length {
-        hashers.keep(&upload.id, received, hasher);
+        if let Err(error) =
+            files::release(&state.db, &upload.id, received, &part.hasher.stored()).await
+        {
+            return refuse(error);
+        }
+        if let Some(problem) = problem {
+            return problem;
+        }
         let mut response = tus(StatusCode::NO_CONTENT);
         response.headers_mut().insert(
             HeaderName::from_static("upload-offset"),
@@ -690,14 +671,39 @@ async fn append(
         );
         return response;
     }
-    // Complete: no other request may write to it now (its offset is its length).
-    let sha256 = hex::encode(hasher.finalize());
-    let kind = match sniff(store.part(&upload.id)).await {
-        Ok(kind) => kind,
-        Err(error) => return disk_error(error, &upload.id),
+    // Complete (bytes past the length were dropped and are reported after): recorded with
+    // its checksum, keeping the lease, so that no other request finishes it.
+    let sha256 = part.hasher.finish();
+    match files::complete(&state.db, &upload.id, length, &sha256).await {
+        Ok(true) => make_file(&state, upload, sha256, problem).await,
+        Ok(false) => refuse(AppError::NotFound),
+        Err(error) => refuse(error),
+    }
+}
+
+/// Makes a complete upload a file; `problem` is the answer to send even so (a piece that
+/// ran past the length).
+async fn make_file(
+    state: &AppState,
+    upload: upload::Model,
+    sha256: String,
+    problem: Option<Response>,
+) -> Response {
+    let store = state.file_store();
+    let received = upload.length;
+    // Its kind, from the bytes where they are now.
+    let part = store.part(&upload.id);
+    let bytes = if tokio::fs::try_exists(&part).await.unwrap_or(false) {
+        part
+    } else {
+        store.blob(&sha256)
     };
+    let kind = sniff(bytes).await.unwrap_or("application/octet-stream");
     match files::finish(&state.db, &store, upload, &sha256, kind).await {
         Ok(file) => {
+            if let Some(problem) = problem {
+                return problem;
+            }
             let mut response = tus(StatusCode::NO_CONTENT);
             let headers = response.headers_mut();
             headers.insert(
@@ -723,8 +729,8 @@ enum Received {
         part: Part,
         problem: Option<Response>,
     },
-    /// The disk or the database failed; `counted` bytes are synced and recorded.
-    Failed { response: Response, counted: u64 },
+    /// The disk or the database failed (what was counted before stays counted).
+    Failed { response: Response },
     /// The upload was cancelled while this piece arrived.
     Cancelled,
 }
@@ -742,7 +748,7 @@ async fn receive(
     let mut counted = part.written;
     let mut last_renewal = Instant::now();
     let mut problem = None;
-    let failed = |response, counted| Received::Failed { response, counted };
+    let failed = |response| Received::Failed { response };
     loop {
         let data = match body.frame().await {
             None => None,
@@ -779,7 +785,7 @@ async fn receive(
             let bytes = std::mem::replace(&mut buffer, Vec::with_capacity(WRITE_CHUNK));
             part = match blocking(move || part.write(bytes)).await {
                 Ok(part) => part,
-                Err(error) => return failed(disk_error(error, &upload.id), counted),
+                Err(error) => return failed(disk_error(error, &upload.id)),
             };
         }
         if stop {
@@ -788,12 +794,12 @@ async fn receive(
         if part.written - counted >= SYNC_EVERY || last_renewal.elapsed() > files::LEASE / 4 {
             part = match blocking(move || part.sync()).await {
                 Ok(part) => part,
-                Err(error) => return failed(disk_error(error, &upload.id), counted),
+                Err(error) => return failed(disk_error(error, &upload.id)),
             };
-            match files::advance(&state.db, &upload.id, part.written).await {
+            match files::advance(&state.db, &upload.id, part.written, &part.hasher.stored()).await {
                 Ok(true) => {}
                 Ok(false) => return Received::Cancelled,
-                Err(error) => return failed(refuse(error), counted),
+                Err(error) => return failed(refuse(error)),
             }
             counted = part.written;
             last_renewal = Instant::now();

@@ -69,7 +69,13 @@ pub fn decide(method: &Method, headers: &HeaderMap, validators: &Validators) -> 
 
 /// The byte range `range` (a `Range` header) asks of a file of `size` bytes.
 pub fn resolve(range: &str, size: u64) -> Answer {
-    let Some(spec) = range.trim().strip_prefix("bytes=") else {
+    // The unit is case-insensitive (RFC 9110, 14.1).
+    let range = range.trim();
+    let Some(spec) = range
+        .get(..6)
+        .filter(|unit| unit.eq_ignore_ascii_case("bytes="))
+        .map(|_| &range[6..])
+    else {
         // Another unit, or not a range at all: ignored.
         return Answer::Whole;
     };
@@ -169,6 +175,7 @@ mod tests {
         assert_eq!(resolve("bytes=-10", 1000), Answer::Part(990..=999));
         assert_eq!(resolve("bytes=-5000", 1000), Answer::Part(0..=999));
         assert_eq!(resolve("bytes=999-999", 1000), Answer::Part(999..=999));
+        assert_eq!(resolve("Bytes=0-0", 1000), Answer::Part(0..=0));
     }
 
     #[test]

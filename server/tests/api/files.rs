@@ -460,10 +460,23 @@ async fn bad_upload_requests_get_clear_errors() {
     assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let too_long = lib.patch(&url, 0, vec![0u8; 11]).await;
     assert_eq!(too_long.status(), StatusCode::BAD_REQUEST);
-    // The 10 bytes that fitted were kept: an empty piece at 10 completes the file.
-    assert_eq!(lib.offset(&url).await.headers()["upload-offset"], "10");
-    let done = lib.patch(&url, 10, Vec::new()).await;
-    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    // The 10 bytes that fitted made the file (a tus client takes offset == length as
+    // done); the answer says the rest was dropped.
+    assert!(
+        json(too_long).await["Invalid"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("past the length")
+    );
+    assert_eq!(lib.offset(&url).await.status(), StatusCode::NOT_FOUND);
+    let listing = lib.listing().await;
+    assert_eq!(
+        (
+            listing["files"][0]["name"].as_str(),
+            listing["files"][0]["size"].as_u64()
+        ),
+        (Some("a"), Some(10))
+    );
     let options = lib
         .app
         .client
@@ -655,6 +668,25 @@ async fn files_are_behind_the_organizations_wall_for_browsers_and_boot_clients()
             StatusCode::FORBIDDEN
         );
     }
+    // A server admin's browser may (to help), their machine may not: it boots what their own
+    // organizations offer.
+    lib.app.create_user("root", PASSWORD, true).await;
+    let root = client();
+    call_with(
+        &root,
+        &lib.app,
+        "login",
+        &[("username", "root"), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(get(&root, &url, &[]).await.status(), StatusCode::OK);
+    let roots_machine = lib.boot_token("root").await;
+    assert_eq!(
+        get(&client(), &boot_url(&roots_machine), &[])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
     let renamed = url.replace("private.iso", "other.iso");
     assert_eq!(
         get(&bob, &renamed, &[]).await.status(),
@@ -782,4 +814,50 @@ async fn a_cross_site_page_cannot_write_to_an_upload() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
     assert_eq!(lib.offset(&url).await.headers()["upload-offset"], "0");
+}
+
+#[tokio::test]
+async fn pieces_sent_to_two_replicas_make_one_file_with_the_right_checksum() {
+    let lib = library().await;
+    // A second server on the same database and the same files folder.
+    let files_dir = lib.app.state.settings.files_dir.clone();
+    let other = crate::helpers::spawn_on(lib.app.database_url.clone(), None, move |s| {
+        s.files_dir = files_dir;
+    })
+    .await;
+    let bytes = content(3_000_001);
+    let url = lib
+        .start(
+            "replicas.iso",
+            bytes.len() as u64,
+            &format!("sha256 {}", b64(&sha256(&bytes))),
+        )
+        .await;
+    let path = url.split_once("/uploads/").unwrap().1.to_owned();
+    let other_url = other.url(&format!("/uploads/{path}"));
+
+    // Pieces not on 64-byte boundaries, alternating between the servers.
+    let cuts = [0, 1_000_003, 2_000_037, 3_000_001];
+    for (i, window) in cuts.windows(2).enumerate() {
+        let target = if i % 2 == 0 {
+            url.clone()
+        } else {
+            other_url.clone()
+        };
+        let response = lib
+            .patch(
+                &target,
+                window[0] as u64,
+                bytes[window[0]..window[1]].to_vec(),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::NO_CONTENT,
+            "piece {i}: {:?}",
+            response.text().await
+        );
+    }
+    let listing = lib.listing().await;
+    assert_eq!(listing["files"][0]["sha256"], sha256(&bytes));
 }

@@ -15,6 +15,12 @@ pub struct Model {
     /// Bytes stored and synced so far: where the next piece starts.
     pub received: i64,
     pub expected_sha256: Option<String>,
+    /// The SHA-256 state after the whole 64-byte blocks of `received` (see
+    /// `server::sha256_state`): the next piece goes on from it, on any replica.
+    pub sha256_state: Option<String>,
+    /// The file's SHA-256 once every byte arrived: a retry after a failure at the very end
+    /// finishes from it.
+    pub sha256: Option<String>,
     pub public: bool,
     pub created_by: Option<i32>,
     pub created_by_name: String,

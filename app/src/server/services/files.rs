@@ -250,12 +250,24 @@ pub async fn by_name(
         .await?)
 }
 
-/// Who may read a file: anyone when it is public, else a member of its organization (a
-/// signed-in browser, or a machine in a boot session of one). `name` must be the file's
-/// (it ends the URL): anything else is not found.
+/// Who reads a file.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// Nobody signed in.
+    Anonymous,
+    /// A signed-in browser: members of the file's organization, and server admins.
+    Browser(&'a Actor),
+    /// A machine in a boot session of this user: only members of the file's organization
+    /// (a server admin's machine boots what their own organizations offer, as at the menu).
+    Machine(&'a Actor),
+}
+
+/// The file `file_id`, if `reader` may read it: anyone when it is public, else a member of
+/// its organization (see [`Reader`]). `name` must be the file's (it ends the URL): anything
+/// else is not found, and so is a file the reader may not read.
 pub async fn readable(
     conn: &impl db::Conn,
-    reader: Option<&Actor>,
+    reader: Reader<'_>,
     file_id: i32,
     name: &str,
 ) -> Result<file::Model, AppError> {
@@ -267,17 +279,18 @@ pub async fn readable(
     if file.public {
         return Ok(file);
     }
-    let Some(reader) = reader else {
-        return Err(AppError::NotFound);
+    let allowed = match reader {
+        Reader::Anonymous => false,
+        Reader::Browser(actor) => {
+            actor.is_server_admin || actor.role_in(conn, file.organization_id).await?.is_some()
+        }
+        Reader::Machine(actor) => actor.role_in(conn, file.organization_id).await?.is_some(),
     };
-    match reader
-        .require_role(conn, file.organization_id, Role::Member)
-        .await
-    {
-        Ok(()) => Ok(file),
-        // Whether another organization's file exists is not said.
-        Err(AppError::Forbidden) => Err(AppError::NotFound),
-        Err(error) => Err(error),
+    // Whether another organization's file exists is not said.
+    if allowed {
+        Ok(file)
+    } else {
+        Err(AppError::NotFound)
     }
 }
 
@@ -387,6 +400,8 @@ pub async fn start_upload(
         length: Set(new.length as i64),
         received: Set(0),
         expected_sha256: Set(expected_sha256),
+        sha256_state: Set(None),
+        sha256: Set(None),
         public: Set(new.public),
         created_by: Set(actor.user_id),
         created_by_name: Set(actor.username.clone()),
@@ -467,13 +482,19 @@ pub async fn lease(
     })
 }
 
-/// Records bytes on disk and synced (`received`), renewing the lease; `false` when the
-/// upload is gone (cancelled meanwhile).
-pub async fn advance(conn: &impl db::Conn, id: &str, received: u64) -> Result<bool, AppError> {
+/// Records bytes on disk and synced (`received`) with the hash state after them, renewing
+/// the lease; `false` when the upload is gone (cancelled meanwhile).
+pub async fn advance(
+    conn: &impl db::Conn,
+    id: &str,
+    received: u64,
+    sha256_state: &str,
+) -> Result<bool, AppError> {
     let now = Utc::now();
     let until = now + Duration::from_std(LEASE).unwrap_or(Duration::seconds(60));
     let result = upload::Entity::update_many()
         .col_expr(upload::Column::Received, Expr::value(received as i64))
+        .col_expr(upload::Column::Sha256State, Expr::value(sha256_state))
         .col_expr(upload::Column::LeaseUntil, Expr::value(Some(until)))
         .col_expr(upload::Column::UpdatedAt, Expr::value(now))
         .filter(upload::Column::Id.eq(id))
@@ -482,10 +503,17 @@ pub async fn advance(conn: &impl db::Conn, id: &str, received: u64) -> Result<bo
     Ok(result.rows_affected > 0)
 }
 
-/// Ends a request's writing: records where the upload stands and lets the next one in.
-pub async fn release(conn: &impl db::Conn, id: &str, received: u64) -> Result<(), AppError> {
+/// Ends a request's writing: records where the upload stands (and the hash state after it)
+/// and lets the next one in.
+pub async fn release(
+    conn: &impl db::Conn,
+    id: &str,
+    received: u64,
+    sha256_state: &str,
+) -> Result<(), AppError> {
     upload::Entity::update_many()
         .col_expr(upload::Column::Received, Expr::value(received as i64))
+        .col_expr(upload::Column::Sha256State, Expr::value(sha256_state))
         .col_expr(
             upload::Column::LeaseUntil,
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
@@ -497,8 +525,42 @@ pub async fn release(conn: &impl db::Conn, id: &str, received: u64) -> Result<()
     Ok(())
 }
 
+/// Lets the next request in without changing where the upload stands (this one failed
+/// before writing anything it could count).
+pub async fn unlease(conn: &impl db::Conn, id: &str) -> Result<(), AppError> {
+    upload::Entity::update_many()
+        .col_expr(
+            upload::Column::LeaseUntil,
+            Expr::value(Option::<chrono::DateTime<Utc>>::None),
+        )
+        .filter(upload::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records that every byte arrived and their SHA-256, keeping the lease: the request that
+/// finishes it is the only one; a retry after a failure from here on finishes from the
+/// stored checksum. `false` when the upload is gone (cancelled meanwhile).
+pub async fn complete(
+    conn: &impl db::Conn,
+    id: &str,
+    length: u64,
+    sha256: &str,
+) -> Result<bool, AppError> {
+    let result = upload::Entity::update_many()
+        .col_expr(upload::Column::Received, Expr::value(length as i64))
+        .col_expr(upload::Column::Sha256, Expr::value(Some(sha256)))
+        .col_expr(upload::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(upload::Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
 /// Makes a complete upload a file: checks the expected SHA-256 (a mismatch drops the upload
-/// and its bytes, and says both checksums), moves the bytes into place, names them.
+/// and its bytes, and says both checksums), moves the bytes into place, names them. An
+/// upload cancelled meanwhile is not found (its bytes, if moved, go with the next sweep).
 pub async fn finish(
     conn: &impl db::Conn,
     store: &FileStore,
@@ -517,15 +579,38 @@ pub async fn finish(
             ),
         ));
     }
-    store.commit(&upload.id, sha256).await.map_err(|error| {
+    let store_result = store.commit(&upload.id, sha256).await.map_err(|error| {
         tracing::error!(%error, upload = upload.id, "could not move a finished upload into place");
-        AppError::Internal
-    })?;
+        error
+    });
+    if let Err(error) = store_result {
+        if error.kind() != std::io::ErrorKind::NotFound {
+            return Err(AppError::Internal);
+        }
+        // Neither the part nor the bytes: cancelled while it finished, or the bytes were
+        // lost on the server (the files folder was restored, say). Either way it is over.
+        let still_there = upload::Entity::find_by_id(upload.id.clone())
+            .count(conn)
+            .await?
+            > 0;
+        discard(conn, store, &upload.id).await?;
+        return Err(if still_there {
+            AppError::conflict(
+                "upload",
+                "The server lost this upload's bytes; upload the file again.",
+            )
+        } else {
+            AppError::NotFound
+        });
+    }
     let txn = conn.begin().await?;
     db::serialize(&txn, &space_key(upload.organization_id)).await?;
-    upload::Entity::delete_by_id(upload.id.clone())
+    let gone = upload::Entity::delete_by_id(upload.id.clone())
         .exec(&txn)
         .await?;
+    if gone.rows_affected == 0 {
+        return Err(AppError::NotFound);
+    }
     let row = file::ActiveModel {
         id: NotSet,
         organization_id: Set(upload.organization_id),
