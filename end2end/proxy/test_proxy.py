@@ -1,14 +1,17 @@
 """nginx, with the configuration we ship (docs/nginx/pxecloud.conf), in front of two
-`pxecloud serve` replicas on one PostgreSQL database: the client address the replicas see,
-boot tokens used across replicas, the failed-login throttle across machines, and a replica
-killed in the middle of sign-ins. Everything listens and connects on loopback only.
+`pxecloud serve` replicas on one PostgreSQL database and one files folder: the client address
+the replicas see, boot tokens used across replicas, the failed-login throttle across
+machines, a hosted file uploaded in pieces through both replicas, and a replica killed in the
+middle of sign-ins. Everything listens and connects on loopback only.
 
 Needs `PG_ADMIN_URL` (as `source .ci/postgres; pg_start` exports it; skipped without it) and
 nginx (`apt-get install nginx`, or `PXECLOUD_NGINX`; skipped without it, unless `CI` or
 `PXECLOUD_REQUIRE_SITE` is set: then missing nginx fails)."""
 
+import base64
 import collections
 import concurrent.futures
+import hashlib
 import http.client
 import os
 import re
@@ -21,6 +24,7 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -164,7 +168,9 @@ class Replica:
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [binary, "serve", "--listen", f"127.0.0.1:{self.port}", "--trusted-proxy", "127.0.0.1",
-             "--database-url", database_url, "--data-dir", os.path.join(folder, f"data-{index}")],
+             "--database-url", database_url, "--data-dir", os.path.join(folder, f"data-{index}"),
+             # Hosted files: one folder for both, as on NFS.
+             "--files-dir", os.path.join(folder, "files")],
             cwd=folder, stdout=subprocess.DEVNULL, stderr=self.log,
         )
         self.address = f"127.0.0.1:{self.port}"
@@ -368,6 +374,80 @@ class NginxBeforeTwoReplicas(unittest.TestCase):
         # The token is bound to its machine's address: from another, it has expired.
         elsewhere = self.request("GET", f"/ipxe/s/{token}/start", source="127.0.0.2")
         self.assertIn("Your boot session has expired. Please sign in again.", shown_texts(elsewhere.body))
+
+    def web_sign_in(self, source):
+        """Signs alice in to the web app through nginx; returns her session cookie."""
+        connection = http.client.HTTPConnection(
+            "127.0.0.1", self.nginx.port, timeout=30, source_address=(source, 0))
+        try:
+            connection.request(
+                "POST", "/api/login",
+                body=f"username=alice&password={urllib.parse.quote(ALICE_PASSWORD)}",
+                headers={"Content-Type": "application/x-www-form-urlencoded",
+                         "Accept": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            self.assertEqual(response.status, 200)
+            return response.getheader("Set-Cookie").split(";", 1)[0]
+        finally:
+            connection.close()
+
+    def raw(self, port, method, path, headers, body=None, source="127.0.0.6"):
+        """One request straight to `port` (nginx or a replica): status, headers, body."""
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60,
+                                                source_address=(source, 0))
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            headers = {name.lower(): value for name, value in response.getheaders()}
+            return response.status, headers, response.read()
+        finally:
+            connection.close()
+
+    def test_an_upload_sent_through_both_replicas_is_one_file_both_serve(self):
+        cookie = self.web_sign_in("127.0.0.6")
+        [lab] = self.database.query("SELECT id FROM organizations WHERE name = 'Lab'")
+        data = os.urandom(8 * 1024 * 1024 + 123)
+        sha = hashlib.sha256(data).hexdigest()
+        b64 = lambda text: base64.b64encode(text.encode()).decode()
+        tus = {"Cookie": cookie, "Tus-Resumable": "1.0.0"}
+        status, headers, body = self.raw(self.nginx.port, "POST", "/uploads", {
+            **tus, "Upload-Length": str(len(data)),
+            "Upload-Metadata": f"organization {b64(lab)},name {b64('shared.iso')},sha256 {b64(sha)}"})
+        self.assertEqual(status, 201, body)
+        location = headers["location"]
+        piece = {**tus, "Content-Type": "application/offset+octet-stream"}
+        # 6 MiB through nginx: more than the 4 MiB other requests may carry.
+        first = 6 * 1024 * 1024
+        status, headers, body = self.raw(self.nginx.port, "PATCH", location,
+                                         {**piece, "Upload-Offset": "0"}, data[:first])
+        self.assertEqual((status, headers.get("upload-offset")), (204, str(first)), body)
+        took_first = headers["x-upstream"]
+        # The rest straight to the other replica: it hashes what the first wrote, from the
+        # shared folder, and makes the file.
+        other = next(r for r in self.replicas if r.address != took_first)
+        status, headers, body = self.raw(other.port, "PATCH", location,
+                                         {**piece, "Upload-Offset": str(first)}, data[first:])
+        self.assertEqual(status, 204, body)
+        file_path = headers["content-location"]
+        for port in [r.port for r in self.replicas] + [self.nginx.port]:
+            status, headers, body = self.raw(port, "GET", file_path, {"Cookie": cookie})
+            self.assertEqual(status, 200)
+            self.assertEqual(hashlib.sha256(body).hexdigest(), sha)
+            self.assertEqual(headers["etag"], f'"{sha}"')
+        # A machine in a boot session of a member reads ranges of it through nginx, and its
+        # token stays out of the access log.
+        token = self.token_in(self.sign_in(mac(5, 0), source="127.0.0.7"))
+        file_id, name = file_path.split("/")[2:4]
+        status, headers, body = self.raw(self.nginx.port, "GET", f"/f/{token}/{file_id}/{name}",
+                                         {"Range": "bytes=1000-1999"}, source="127.0.0.7")
+        self.assertEqual(status, 206)
+        self.assertEqual(body, data[1000:2000])
+        self.assertEqual(self.request("GET", "/healthz?after-files", source="127.0.0.7").status, 200)
+        deadline = time.monotonic() + 5
+        while "/healthz?after-files" not in self.nginx.access_log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertNotIn(token, self.nginx.access_log())
 
     def test_z_killing_a_replica_mid_sign_in_loses_no_sign_in(self):
         """Runs last (by name): replica 0 is killed for good a third of the way through."""

@@ -495,6 +495,29 @@ describe(`the admin web app (${backend})`, () => {
       await form.getByTestId('upload-start').click();
       await form.getByText('not the ' + 'ab'.repeat(32), { exact: false }).waitFor();
 
+      // An image boots it, picked from the library beside the ISO field: then it stays.
+      await page.goto(orgUrl + '/images/new');
+      await hydrated(page);
+      await page.fill('#image-title', 'Library disk');
+      await page.getByRole('radio', { name: 'ISO' }).check();
+      await page.getByLabel('The ISO from the library').selectOption('big-disk.iso');
+      assert.equal(await page.inputValue('#image-source'), 'file:big-disk.iso');
+      await page.getByRole('button', { name: 'Save image' }).click();
+      await page.waitForURL(orgUrl + '/images');
+      const image = page.getByTestId('image-row').filter({ hasText: 'Library disk' });
+      await page.goto(orgUrl + '/files');
+      await hydrated(page);
+      await row.getByRole('button', { name: 'Delete the file big-disk.iso' }).click();
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Delete file' }).click();
+      await page.getByText('big-disk.iso is booted by Library disk', { exact: false }).waitFor();
+      // Once the image is gone, so can the file be.
+      await page.goto(orgUrl + '/images');
+      await hydrated(page);
+      await image.getByRole('button', { name: /Delete/ }).click();
+      await page.getByRole('alertdialog').getByRole('button', { name: 'Delete image' }).click();
+      await image.waitFor({ state: 'detached' });
+      await page.goto(orgUrl + '/files');
+      await hydrated(page);
       await row.getByRole('button', { name: 'Delete the file big-disk.iso' }).click();
       await page.getByRole('alertdialog').getByRole('button', { name: 'Delete file' }).click();
       await row.waitFor({ state: 'detached' });
