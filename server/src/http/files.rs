@@ -34,7 +34,7 @@ use app::{
 };
 use axum::{
     Extension, Router,
-    body::Body,
+    body::{Body, Bytes},
     extract::{Path, State},
     http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
     response::{IntoResponse, Response},
@@ -42,7 +42,6 @@ use axum::{
 };
 use base64::Engine;
 use http_body_util::BodyExt;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tower_sessions::Session;
 
 use super::ranges::{self, Answer, Validators};
@@ -153,14 +152,9 @@ async fn from_boot_client(
     }
 }
 
-/// How much of a file is read from disk at a time while it is sent.
-const READ_CHUNK: usize = 256 * 1024;
-
-/// The read buffer for sending `length` bytes: small ranges (iPXE `sanboot` reads an ISO in
-/// small pieces) get no more than they need.
-fn chunk(length: u64) -> usize {
-    usize::try_from(length).map_or(READ_CHUNK, |length| length.clamp(1, READ_CHUNK))
-}
+/// How much of a file is read from disk at a time while it is sent; a range up to this size
+/// is read in one go.
+const READ_CHUNK: usize = 1024 * 1024;
 
 /// Sends a file, or the part of it asked for, from disk.
 async fn send(
@@ -248,25 +242,67 @@ async fn send(
         return (status, common).into_response();
     }
     let path = state.file_store().blob(&file.sha256);
-    let opened = async {
-        let mut handle = tokio::fs::File::open(&path).await?;
-        handle.seek(SeekFrom::Start(*range.start())).await?;
-        std::io::Result::Ok(handle)
+    let start = *range.start();
+    let body = if length <= READ_CHUNK as u64 {
+        // A small range (iPXE `sanboot` reads an ISO so): opened and read in one go.
+        blocking(move || {
+            let file = std::fs::File::open(&path)?;
+            read_at(&file, start, length)
+        })
+        .await
+        .map(Body::from)
+    } else {
+        blocking(move || std::fs::File::open(&path))
+            .await
+            .map(|file| Body::from_stream(read_ahead(file, start, length)))
     };
-    match opened.await {
-        Ok(handle) => {
-            let stream =
-                tokio_util::io::ReaderStream::with_capacity(handle.take(length), chunk(length));
-            (status, common, Body::from_stream(stream)).into_response()
-        }
+    match body {
+        Ok(body) => (status, common, body).into_response(),
         Err(error) => {
-            tracing::error!(%error, path = %path.display(), file = file.id, "a hosted file's bytes cannot be read");
+            tracing::error!(%error, sha256 = file.sha256, file = file.id, "a hosted file's bytes cannot be read");
             text(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "This file's bytes are missing from the server's files folder; an administrator has been told in the log.",
             )
         }
     }
+}
+
+/// `length` bytes of `file` from `start`, read straight into the buffer that is sent.
+fn read_at(file: &std::fs::File, start: u64, length: u64) -> std::io::Result<Bytes> {
+    use std::os::unix::fs::FileExt;
+    let length = usize::try_from(length).map_err(std::io::Error::other)?;
+    let mut buffer = vec![0; length];
+    file.read_exact_at(&mut buffer, start)?;
+    Ok(Bytes::from(buffer))
+}
+
+/// The bytes `start..start + length` of `file` as a stream of [`READ_CHUNK`] pieces, the
+/// next one read while the last is sent. A blocking thread is taken only for each read,
+/// never while the client is slow; a client that goes away stops the reading.
+fn read_ahead(
+    file: std::fs::File,
+    start: u64,
+    length: u64,
+) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    let file = std::sync::Arc::new(file);
+    tokio::spawn(async move {
+        let (mut at, end) = (start, start + length);
+        while at < end {
+            let take = (end - at).min(READ_CHUNK as u64);
+            let file = file.clone();
+            let piece = blocking(move || read_at(&file, at, take)).await;
+            let failed = piece.is_err();
+            if sender.send(piece).await.is_err() || failed {
+                break;
+            }
+            at += take;
+        }
+    });
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|piece| (piece, receiver))
+    })
 }
 
 fn put_owned(headers: &mut HeaderMap, name: HeaderName, value: String) {

@@ -861,3 +861,27 @@ async fn pieces_sent_to_two_replicas_make_one_file_with_the_right_checksum() {
     let listing = lib.listing().await;
     assert_eq!(listing["files"][0]["sha256"], sha256(&bytes));
 }
+
+#[tokio::test]
+async fn large_ranges_are_read_ahead_in_pieces_and_come_out_whole() {
+    let lib = library().await;
+    let bytes = content(3 * 1024 * 1024 + 5);
+    let url = lib.upload("big.img", &bytes, "").await;
+
+    for (start, end) in [
+        (1_000_001usize, 2_999_999usize),
+        (0, bytes.len() - 1),
+        (1_048_575, 2_097_152),
+    ] {
+        let response = get(
+            &lib.app.client,
+            &url,
+            &[("Range", &format!("bytes={start}-{end}"))],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+        let body = response.bytes().await.unwrap();
+        assert_eq!(body.len(), end - start + 1);
+        assert!(body.as_ref() == &bytes[start..=end], "bytes {start}-{end}");
+    }
+}
