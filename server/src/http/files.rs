@@ -414,6 +414,19 @@ fn metadata(text: &str) -> Result<HashMap<String, String>, String> {
     Ok(pairs)
 }
 
+/// What every tus request checks first: its protocol version, then who sends it.
+async fn tus_actor(
+    state: &AppState,
+    session: &Session,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<app::server::actor::Actor, Response> {
+    if let Some(refused) = version_refused(headers, method) {
+        return Err(refused);
+    }
+    actor_with(state, session).await.map_err(refuse)
+}
+
 /// `POST /uploads`: `Upload-Length`, and `Upload-Metadata` with `organization` (its id),
 /// `name`, and optionally `sha256` (expected) and `public` (`true`).
 async fn create_upload(
@@ -422,12 +435,9 @@ async fn create_upload(
     method: Method,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(refused) = version_refused(&headers, &method) {
-        return refused;
-    }
-    let actor = match actor_with(&state, &session).await {
+    let actor = match tus_actor(&state, &session, &method, &headers).await {
         Ok(actor) => actor,
-        Err(error) => return refuse(error),
+        Err(refused) => return refused,
     };
     if headers.contains_key("upload-defer-length") {
         return bad_request(
@@ -481,12 +491,9 @@ async fn upload_offset(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(refused) = version_refused(&headers, &method) {
-        return refused;
-    }
-    let actor = match actor_with(&state, &session).await {
+    let actor = match tus_actor(&state, &session, &method, &headers).await {
         Ok(actor) => actor,
-        Err(error) => return refuse(error),
+        Err(refused) => return refused,
     };
     match files::upload(&state.db, &actor, &id).await {
         Ok(upload) => {
@@ -514,12 +521,9 @@ async fn cancel(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    if let Some(refused) = version_refused(&headers, &method) {
-        return refused;
-    }
-    let actor = match actor_with(&state, &session).await {
+    let actor = match tus_actor(&state, &session, &method, &headers).await {
         Ok(actor) => actor,
-        Err(error) => return refuse(error),
+        Err(refused) => return refused,
     };
     match files::cancel(&state.db, &state.file_store(), &actor, &id).await {
         Ok(()) => tus(StatusCode::NO_CONTENT),
@@ -628,12 +632,9 @@ async fn append(
     Path(id): Path<String>,
     body: Body,
 ) -> Response {
-    if let Some(refused) = version_refused(&headers, &method) {
-        return refused;
-    }
-    let actor = match actor_with(&state, &session).await {
+    let actor = match tus_actor(&state, &session, &method, &headers).await {
         Ok(actor) => actor,
-        Err(error) => return refuse(error),
+        Err(refused) => return refused,
     };
     let kind = header_text(&headers, "content-type").unwrap_or_default();
     if !kind.eq_ignore_ascii_case(OFFSET_OCTET_STREAM) {
