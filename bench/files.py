@@ -9,7 +9,9 @@ as ratios (this machine is shared and noisy).
 - download: the whole file, made public, fetched with curl N times from PXE Cloud and from
   nginx serving the same blob file, median MiB/s (both from the page cache);
 - sanboot-like: 2,000 GETs of 64 KiB at random offsets over one keep-alive connection, to
-  each server; requests/s and p99 latency, every answer checked (206, Content-Range, bytes).
+  each server; requests/s and p99 latency, every answer checked (206, Content-Range, bytes);
+  once more as a machine does, by its boot session's `/f/<token>/…` URL while the file is
+  private (the token and the membership checked on every request).
 
 PXE Cloud runs with SQLite in a temporary folder; its admin and organization come from
 `pxecloud import`. Both servers listen on loopback ports; nothing leaves the machine. The
@@ -24,6 +26,7 @@ import http.client
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import socket
@@ -337,7 +340,27 @@ def main():
         if os.path.getsize(blob) != size:
             sys.exit(f"the blob {blob} is not {size} bytes")
 
-        # 2. Whole downloads, public, from the page cache.
+        # 2. A machine's boot session, as iPXE signs in; its file URL is `/f/<token>/...`, the
+        # path `sanboot` reads, checked for the session and membership on every request.
+        status, _, script = Client(port).request(
+            "GET", f"/ipxe/session?username={USERNAME.encode().hex()}&password={password.encode().hex()}"
+                   "&mac=52-54-00-12-34-56")
+        token = re.search(rb"/ipxe/s/([A-Za-z0-9_-]+)/", script)
+        if status != 200 or token is None:
+            sys.exit(f"the iPXE sign-in gave no boot session: {status} {script[:300]!r}")
+        machine_path = f"/f/{token.group(1).decode()}/{file_path.split('/', 2)[2]}"
+        rng = random.Random(42)
+        offsets = [rng.randrange(0, (size - RANGE_BYTES) // 2048 + 1) * 2048 for _ in range(RANGE_REQUESTS)]
+        local = os.open(source, os.O_RDONLY)
+        try:
+            # While the file is private: its membership is checked too.
+            latencies, machine_errors, closed = ranged_gets(port, machine_path, offsets, size, local)
+        finally:
+            os.close(local)
+        ranged = {"machine": (len(latencies) / sum(latencies) if latencies else 0.0,
+                              p99(latencies) if latencies else float("nan"), closed)}
+
+        # 3. Whole downloads, public, from the page cache.
         client.call("set_file_public", file_id=file_id, public="true")
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
@@ -370,10 +393,10 @@ def main():
                     note(name, error)
         download = {name: size / MIB / statistics.median(times) for name, times in whole.items()}
 
-        # 3. sanboot-like ranged reads, the same offsets (sectors of 2 KiB) for both.
-        rng = random.Random(42)
-        offsets = [rng.randrange(0, (size - RANGE_BYTES) // 2048 + 1) * 2048 for _ in range(RANGE_REQUESTS)]
-        ranged = {}
+        for error in machine_errors:
+            note("pxecloud", error)
+
+        # 4. sanboot-like ranged reads of the public file, the same offsets (sectors of 2 KiB).
         local = os.open(source, os.O_RDONLY)
         try:
             for name, server_port, path in servers:
@@ -409,6 +432,11 @@ def main():
           f"{f', closed {ours_closed}×' if ours_closed else ''} "
           f"| nginx {ref_rate:,.0f}/s, p99 {ref_p99 * 1000:.2f} ms{f', closed {ref_closed}×' if ref_closed else ''} "
           f"| {ratio(ours_rate, ref_rate)} (p99: {ratio(ref_p99, ours_p99)}) |")
+    machine_rate, machine_p99, machine_closed = ranged["machine"]
+    print(f"| the same, as a machine in a boot session (`/f/<token>/…`) "
+          f"| {machine_rate:,.0f}/s, p99 {machine_p99 * 1000:.2f} ms{f', closed {machine_closed}×' if machine_closed else ''} "
+          f"| nginx {ref_rate:,.0f}/s, p99 {ref_p99 * 1000:.2f} ms "
+          f"| {ratio(machine_rate, ref_rate)} (p99: {ratio(ref_p99, machine_p99)}) |")
     print(f"| wrong answers | {wrong['pxecloud']} | nginx {wrong['nginx']} | |")
     if any(wrong.values()):
         print("\nwrong answers (the first 10):", *described, sep="\n- ", file=sys.stderr)

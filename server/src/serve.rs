@@ -1,6 +1,7 @@
 //! `pxecloud serve`: open the database, migrate, make the first admin, listen.
 
 use app::server::{
+    file_store::BlobReader,
     password::PasswordHasher,
     rate::StepLimiter,
     services::{accounts, boot_log, boot_sessions, files, invitations, network_log, throttle},
@@ -282,6 +283,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         settings: Arc::new(settings),
         leptos_options,
         boot_server: None,
+        blobs: Arc::new(BlobReader::new(BlobReader::SERVER_BUDGET)),
     })
 }
 

@@ -10,10 +10,15 @@
 //! same bytes on another replica may be about to name it again).
 
 use std::{
+    collections::HashMap,
     io,
     path::{Path, PathBuf},
-    time::{Duration, SystemTime},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime},
 };
+
+use axum::body::Bytes;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a blob no file names is kept before it is deleted.
 pub const BLOB_GRACE: Duration = Duration::from_secs(10 * 60);
@@ -155,6 +160,154 @@ impl FileStore {
     }
 }
 
+/// Reads blobs for downloads, fast and within bounds.
+///
+/// - The bytes held in memory on their way to clients, in all downloads at once, are
+///   bounded: in a boot storm of slow clients, reads wait for their turn (in order) instead
+///   of growing the heap. Each piece read holds its share until the connection has written
+///   it and dropped it.
+/// - Blobs stay open for a while: `sanboot` reads an ISO in thousands of small ranges, and a
+///   blob never changes under its name (it is named by its SHA-256).
+/// - What the page cache holds is read at once; only a read that would wait for the disk
+///   (or a file system that cannot tell) takes a blocking thread.
+#[derive(Debug)]
+pub struct BlobReader {
+    units: Arc<Semaphore>,
+    total: usize,
+    open: Mutex<HashMap<PathBuf, (Arc<std::fs::File>, Instant)>>,
+}
+
+impl BlobReader {
+    /// The budget is counted in units of this many bytes.
+    const UNIT: usize = 16 * 1024;
+    /// The budget of a server: 64 MiB, 64 downloads reading ahead at full speed at once.
+    pub const SERVER_BUDGET: usize = 64 * 1024 * 1024;
+    /// Blobs kept open at most, and for how long after they were opened.
+    const OPEN_MAX: usize = 64;
+    const OPEN_FOR: Duration = Duration::from_secs(30);
+
+    /// A reader with a budget of `bytes` (at least one unit).
+    pub fn new(budget: usize) -> Self {
+        let units = (budget / Self::UNIT).clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            units: Arc::new(Semaphore::new(units)),
+            total: units * Self::UNIT,
+            open: Mutex::default(),
+        }
+    }
+
+    /// The most one read may take: the whole budget.
+    pub fn budget(&self) -> usize {
+        self.total
+    }
+
+    /// The bytes held now.
+    pub fn held(&self) -> usize {
+        self.total - self.units.available_permits() * Self::UNIT
+    }
+
+    /// The blob at `path`, opened (or still open from a moment ago).
+    pub async fn open(&self, path: &Path) -> io::Result<Arc<std::fs::File>> {
+        let now = Instant::now();
+        if let Some((file, opened)) = self.open_files().get(path)
+            && now.duration_since(*opened) < Self::OPEN_FOR
+        {
+            return Ok(file.clone());
+        }
+        let owned = path.to_owned();
+        let file = Arc::new(
+            tokio::task::spawn_blocking(move || std::fs::File::open(owned))
+                .await
+                .map_err(io::Error::other)??,
+        );
+        let mut open = self.open_files();
+        open.retain(|_, (_, opened)| now.duration_since(*opened) < Self::OPEN_FOR);
+        if open.len() >= Self::OPEN_MAX
+            && let Some(oldest) = open
+                .iter()
+                .min_by_key(|(_, (_, opened))| *opened)
+                .map(|(path, _)| path.clone())
+        {
+            open.remove(&oldest);
+        }
+        open.insert(path.to_owned(), (file.clone(), now));
+        Ok(file)
+    }
+
+    fn open_files(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<PathBuf, (Arc<std::fs::File>, Instant)>> {
+        // The map holds no invariant a panic could break halfway.
+        self.open
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `length` bytes (at most [`Self::budget`]) of `file` from `start`, read once the budget
+    /// allows, into the buffer that is sent.
+    pub async fn read(
+        &self,
+        file: Arc<std::fs::File>,
+        start: u64,
+        length: usize,
+    ) -> io::Result<Bytes> {
+        let units = length.div_ceil(Self::UNIT).max(1);
+        let units = u32::try_from(units)
+            .ok()
+            .filter(|_| units * Self::UNIT <= self.total)
+            .ok_or_else(|| io::Error::other("a read larger than the budget of downloads"))?;
+        let share = self
+            .units
+            .clone()
+            .acquire_many_owned(units)
+            .await
+            .map_err(io::Error::other)?;
+        let mut buffer = vec![0; length];
+        let cached = read_cached(&file, &mut buffer, start);
+        if cached < length {
+            buffer = tokio::task::spawn_blocking(move || {
+                use std::os::unix::fs::FileExt;
+                file.read_exact_at(&mut buffer[cached..], start + cached as u64)
+                    .map(|()| buffer)
+            })
+            .await
+            .map_err(io::Error::other)??;
+        }
+        Ok(Bytes::from_owner(Held {
+            buffer,
+            _share: share,
+        }))
+    }
+}
+
+/// Reads into `buffer` from `start` what the page cache holds, without waiting for a disk;
+/// answers how many bytes were read (the rest, if any, is for a blocking read).
+fn read_cached(file: &std::fs::File, buffer: &mut [u8], start: u64) -> usize {
+    use rustix::io::{ReadWriteFlags, preadv2};
+    let mut done = 0;
+    while done < buffer.len() {
+        let mut rest = [io::IoSliceMut::new(&mut buffer[done..])];
+        match preadv2(file, &mut rest, start + done as u64, ReadWriteFlags::NOWAIT) {
+            Ok(read) if read > 0 => done += read,
+            // The end of the file, a page on disk, or a file system without the flag.
+            _ => break,
+        }
+    }
+    done
+}
+
+/// Bytes read, holding their share of the [`BlobReader`]'s budget until dropped.
+struct Held {
+    buffer: Vec<u8>,
+    _share: OwnedSemaphorePermit,
+}
+
+impl AsRef<[u8]> for Held {
+    fn as_ref(&self) -> &[u8] {
+        &self.buffer
+    }
+}
+
 fn read_dir_or_empty(dir: &Path) -> io::Result<Vec<PathBuf>> {
     match std::fs::read_dir(dir) {
         Ok(entries) => entries.map(|e| e.map(|e| e.path())).collect(),
@@ -187,6 +340,61 @@ async fn create_private_dir_all(dir: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn reads_wait_for_the_bytes_held_to_be_dropped() {
+        let dir = tempfile_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("blob");
+        std::fs::write(&path, (0..=255u8).cycle().take(200_000).collect::<Vec<_>>()).unwrap();
+        let budget = Arc::new(BlobReader::new(64 * 1024));
+        assert_eq!(budget.budget(), 64 * 1024);
+        let file = budget.open(&path).await.unwrap();
+        assert!(
+            Arc::ptr_eq(&file, &budget.open(&path).await.unwrap()),
+            "a blob read again is still open"
+        );
+
+        let first = budget.read(file.clone(), 1000, 40_000).await.unwrap();
+        assert_eq!(first.len(), 40_000);
+        assert_eq!(first[0], (1000 % 256) as u8);
+        // 40,000 bytes hold three units of 16 KiB.
+        assert_eq!(budget.held(), 48 * 1024);
+        let second = {
+            let (budget, file) = (budget.clone(), file.clone());
+            tokio::spawn(async move { budget.read(file, 0, 30_000).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !second.is_finished(),
+            "two reads fit only one after the other"
+        );
+        // A clone of the bytes (as a connection writes them) holds them too.
+        let sent = first.slice(..10);
+        drop(first);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!second.is_finished());
+        drop(sent);
+        let second = second.await.unwrap().unwrap();
+        assert_eq!(second.len(), 30_000);
+        assert_eq!(budget.held(), 32 * 1024);
+        drop(second);
+        assert_eq!(budget.held(), 0);
+
+        let too_big = budget
+            .read(file.clone(), 0, 64 * 1024 + 1)
+            .await
+            .unwrap_err();
+        assert!(too_big.to_string().contains("budget"), "{too_big}");
+        let past_the_end = budget.read(file, 199_000, 4096).await.unwrap_err();
+        assert_eq!(past_the_end.kind(), io::ErrorKind::UnexpectedEof);
+        assert_eq!(budget.held(), 0, "a failed read gives its share back");
+        assert_eq!(
+            budget.open(&dir.join("missing")).await.unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[tokio::test]
     async fn the_same_bytes_committed_twice_are_stored_once() {

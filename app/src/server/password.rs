@@ -1,11 +1,12 @@
 //! Password hashing with argon2id, bounded so that a login storm cannot exhaust memory.
 
 use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
+    Algorithm, Argon2, Block, Params, PasswordHash, Version,
+    password_hash::phc::{Output, ParamsString, Salt},
 };
 use std::{
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -51,6 +52,7 @@ pub struct PasswordHasher {
     dummy_hash: Arc<str>,
     /// Passwords verified since the start (hashes of new passwords not counted).
     verifications: Arc<AtomicU64>,
+    memory: Arc<Memory>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -100,28 +102,96 @@ pub fn check_hash(hash: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn hash_blocking(password: &str) -> Result<String, AppError> {
-    argon2()
-        .hash_password(password.as_bytes())
-        .map(|hash| hash.to_string())
-        .map_err(|error| {
-            tracing::error!(%error, "hashing a password failed");
-            AppError::Internal
-        })
+/// argon2's working memory, 19 MiB a hash, kept for the next one: never more than one per
+/// worker slot, allocated once. Left to the allocator, the blocks freed on each blocking
+/// thread stay in that thread's arena (glibc raises its mmap threshold after the first such
+/// free), and a sign-in storm leaves 19 MiB behind in every arena it touched.
+#[derive(Default)]
+struct Memory {
+    free: Mutex<Vec<Box<[Block]>>>,
 }
 
-fn verify_blocking(password: &str, hash: &str) -> bool {
+impl Memory {
+    /// Runs `work` with blocks enough for this server's parameters.
+    fn with<T>(&self, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        let taken = self.lock().pop();
+        let mut blocks = taken.unwrap_or_else(|| vec![Block::new(); params().block_count()].into());
+        let result = work(&mut blocks);
+        self.lock().push(blocks);
+        result
+    }
+
+    /// How many are kept.
+    #[cfg(test)]
+    fn kept(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Box<[Block]>>> {
+        // A list of buffers holds no invariant a panic could break halfway.
+        self.free
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn hash_blocking(password: &str, memory: &mut [Block]) -> Result<String, AppError> {
+    let failed = |error: &dyn std::fmt::Display| {
+        tracing::error!(%error, "hashing a password failed");
+        AppError::Internal
+    };
+    let mut salt = [0u8; argon2::RECOMMENDED_SALT_LEN];
+    rand::fill(&mut salt);
+    let params = params();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2()
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, memory)
+        .map_err(|e| failed(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(hash.to_string())
+}
+
+fn verify_blocking(password: &str, hash: &str, memory: &mut [Block]) -> bool {
     if let Err(error) = check_hash(hash) {
         // Fails closed without the work: a stored hash this costly never came from here.
         tracing::error!(%error, "a stored password hash is refused");
         return false;
     }
-    match PasswordHash::new(hash) {
-        Ok(parsed) => argon2()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+    let parsed = match PasswordHash::new(hash) {
+        Ok(parsed) => parsed,
         Err(error) => {
             tracing::error!(%error, "a stored password hash does not parse");
+            return false;
+        }
+    };
+    // The hash's own algorithm, version and parameters (no costlier than ours: checked).
+    let hasher = (|| {
+        let algorithm = Algorithm::try_from(parsed.algorithm.as_str()).ok()?;
+        let version = match parsed.version {
+            Some(version) => Version::try_from(version).ok()?,
+            None => Version::default(),
+        };
+        let params = Params::try_from(&parsed).ok()?;
+        Some(Argon2::new(algorithm, version, params))
+    })();
+    let (Some(hasher), Some(salt), Some(expected)) = (hasher, &parsed.salt, &parsed.hash) else {
+        tracing::error!("a stored password hash lacks its algorithm, salt or digest");
+        return false;
+    };
+    let mut out = [0u8; Output::MAX_LENGTH];
+    let out = &mut out[..expected.len()];
+    let blocks = &mut memory[..hasher.params().block_count()];
+    match hasher.hash_password_into_with_memory(password.as_bytes(), salt, out, blocks) {
+        // `Output` compares in constant time.
+        Ok(()) => Output::new(out).is_ok_and(|computed| computed == *expected),
+        Err(error) => {
+            tracing::error!(%error, "a stored password hash cannot be verified");
             false
         }
     }
@@ -138,7 +208,8 @@ impl PasswordHasher {
     pub fn with_queue(concurrency: usize, queue: Queue) -> Result<Self, AppError> {
         let mut random = [0u8; 32];
         rand::fill(&mut random);
-        let dummy_hash = hash_blocking(&hex::encode(random))?;
+        let memory = Arc::new(Memory::default());
+        let dummy_hash = memory.with(|blocks| hash_blocking(&hex::encode(random), blocks))?;
         let concurrency = concurrency.max(1);
         Ok(Self {
             admission: Arc::new(Semaphore::new(concurrency + queue.max_waiting)),
@@ -146,6 +217,7 @@ impl PasswordHasher {
             max_wait: queue.max_wait,
             dummy_hash: dummy_hash.into(),
             verifications: Arc::new(AtomicU64::new(0)),
+            memory,
         })
     }
 
@@ -157,7 +229,7 @@ impl PasswordHasher {
     /// no more than `concurrency` hashes ever run at once.
     async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T, AppError> {
         let busy = || AppError::Busy {
             retry_after_secs: BUSY_RETRY_AFTER_SECS,
@@ -173,9 +245,10 @@ impl PasswordHasher {
                 busy()
             })?
             .map_err(|_| AppError::Internal)?;
+        let memory = self.memory.clone();
         tokio::task::spawn_blocking(move || {
             let _slots = (admitted, worker);
-            work()
+            memory.with(work)
         })
         .await
         .map_err(|error| {
@@ -192,7 +265,8 @@ impl PasswordHasher {
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
         let password = password.to_owned();
-        self.run(move || hash_blocking(&password)).await?
+        self.run(move |blocks| hash_blocking(&password, blocks))
+            .await?
     }
 
     /// Checks a password against a stored hash, or against the dummy hash when there is
@@ -203,9 +277,9 @@ impl PasswordHasher {
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let verifications = self.verifications.clone();
         let matches = self
-            .run(move || {
+            .run(move |blocks| {
                 verifications.fetch_add(1, Ordering::Relaxed);
-                verify_blocking(&password, &hash)
+                verify_blocking(&password, &hash, blocks)
             })
             .await?;
         Ok(known && matches)
@@ -319,9 +393,63 @@ mod tests {
         assert_eq!(hasher.workers.available_permits(), 1);
     }
 
+    #[tokio::test]
+    async fn hashes_of_other_parameters_and_of_the_argon2_crate_verify() {
+        let hasher = PasswordHasher::new(1).unwrap();
+        // Made by the argon2 crate on its own (as older releases of this server did), with
+        // our parameters and with cheaper ones and another version.
+        use argon2::PasswordHasher as _;
+        for hasher_of_old in [
+            argon2(),
+            Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x10,
+                Params::new(4096, 1, 1, Some(16)).unwrap(),
+            ),
+            Argon2::new(
+                Algorithm::Argon2i,
+                Version::V0x13,
+                Params::new(8192, 2, 1, None).unwrap(),
+            ),
+        ] {
+            let old = hasher_of_old
+                .hash_password_with_salt(b"correct horse", b"some salt, some salt")
+                .unwrap()
+                .to_string();
+            assert!(
+                hasher.verify("correct horse", Some(&old)).await.unwrap(),
+                "{old}"
+            );
+            assert!(
+                !hasher.verify("wrong horse", Some(&old)).await.unwrap(),
+                "{old}"
+            );
+        }
+        // And ours verify with the crate's own verifier.
+        use argon2::PasswordVerifier as _;
+        let ours = hasher.hash("correct horse").await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(argon2().verify_password(b"correct horse", &parsed).is_ok());
+        assert!(argon2().verify_password(b"wrong", &parsed).is_err());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_working_memory_is_kept_one_per_slot() {
+        let hasher = PasswordHasher::new(2).unwrap();
+        assert_eq!(hasher.memory.kept(), 1, "the dummy hash's");
+        let results = verify_all(&hasher, 8).await;
+        assert!(
+            results.iter().all(|r| matches!(r, Ok(false))),
+            "{results:?}"
+        );
+        let kept = hasher.memory.kept();
+        assert!((1..=2).contains(&kept), "{kept} kept for 2 slots");
+    }
+
     #[test]
     fn hashes_costlier_than_ours_are_refused() {
-        let ours = argon2().hash_password(b"x").unwrap().to_string();
+        let memory = Memory::default();
+        let ours = memory.with(|blocks| hash_blocking("x", blocks)).unwrap();
         assert_eq!(check_hash(&ours), Ok(()));
         let salt = "c29tZXNhbHRzb21lc2FsdA";
         let digest = "dGhpcnR5dHdvYnl0ZXNvZm91dHB1dHRoaXJ0eXR3bw";
@@ -334,7 +462,10 @@ mod tests {
         let cheaper = format!("$argon2id$v=19$m=8192,t=1,p=1${salt}${digest}");
         assert_eq!(check_hash(&cheaper), Ok(()));
         assert!(check_hash("$2b$12$bcrypt").is_err());
-        assert!(!verify_blocking("x", &costly), "fails closed");
+        assert!(
+            !memory.with(|blocks| verify_blocking("x", &costly, blocks)),
+            "fails closed"
+        );
     }
 
     #[tokio::test]

@@ -80,6 +80,8 @@ pub struct AppState {
     /// What the boot server listens on and did (filled by `pxecloud serve`; `None` in tests
     /// that start no boot server).
     pub boot_server: Option<Arc<dyn super::boot_server::BootServerProbe>>,
+    /// Reads hosted files for downloads (their memory bounded, blobs kept open a while).
+    pub blobs: Arc<super::file_store::BlobReader>,
 }
 
 impl AppState {

@@ -13,6 +13,7 @@ use std::{
     collections::HashMap,
     io::{Read, Seek, SeekFrom, Write},
     path::PathBuf,
+    sync::Arc,
     time::{Instant, SystemTime},
 };
 
@@ -23,6 +24,7 @@ use app::{
         boot_flow::paths,
         client::BootToken,
         entities::{file, upload},
+        file_store::BlobReader,
         net::ClientIp,
         services::{
             boot_sessions,
@@ -152,10 +154,9 @@ async fn from_boot_client(
     }
 }
 
-/// How much of a file is read from disk at a time while it is sent; a range up to this size
-/// is read in one go.
-const READ_CHUNK: usize = 1024 * 1024;
-
+/// How much of a file is read from disk at a time while it is sent: a range up to this size
+/// (iPXE `sanboot` reads an ISO in ranges of a few KiB) is read in one go.
+const READ_PIECE: u64 = 256 * 1024;
 /// Sends a file, or the part of it asked for, from disk.
 async fn send(
     state: &AppState,
@@ -243,18 +244,15 @@ async fn send(
     }
     let path = state.file_store().blob(&file.sha256);
     let start = *range.start();
-    let body = if length <= READ_CHUNK as u64 {
-        // A small range (iPXE `sanboot` reads an ISO so): opened and read in one go.
-        blocking(move || {
-            let file = std::fs::File::open(&path)?;
-            read_at(&file, start, length)
-        })
-        .await
-        .map(Body::from)
-    } else {
-        blocking(move || std::fs::File::open(&path))
+    let reader = state.blobs.clone();
+    let body = match reader.open(&path).await {
+        // Within one piece: read at once (`length` is at most `READ_PIECE`).
+        Ok(blob) if length <= READ_PIECE => reader
+            .read(blob, start, length as usize)
             .await
-            .map(|file| Body::from_stream(read_ahead(file, start, length)))
+            .map(Body::from),
+        Ok(blob) => Ok(Body::from_stream(read_ahead(reader, blob, start, length))),
+        Err(error) => Err(error),
     };
     match body {
         Ok(body) => (status, common, body).into_response(),
@@ -268,31 +266,23 @@ async fn send(
     }
 }
 
-/// `length` bytes of `file` from `start`, read straight into the buffer that is sent.
-fn read_at(file: &std::fs::File, start: u64, length: u64) -> std::io::Result<Bytes> {
-    use std::os::unix::fs::FileExt;
-    let length = usize::try_from(length).map_err(std::io::Error::other)?;
-    let mut buffer = vec![0; length];
-    file.read_exact_at(&mut buffer, start)?;
-    Ok(Bytes::from(buffer))
-}
-
-/// The bytes `start..start + length` of `file` as a stream of [`READ_CHUNK`] pieces, the
-/// next one read while the last is sent. A blocking thread is taken only for each read,
-/// never while the client is slow; a client that goes away stops the reading.
+/// The bytes `start..start + length` of `file` as a stream of [`READ_PIECE`] pieces, the
+/// next one read while the last is sent, within the server's memory budget (see
+/// [`BlobReader`]). A client that goes away stops the reading (one that stops reading is cut
+/// off by the listener's write-stall timeout).
 fn read_ahead(
-    file: std::fs::File,
+    reader: Arc<BlobReader>,
+    file: Arc<std::fs::File>,
     start: u64,
     length: u64,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
-    let (sender, receiver) = tokio::sync::mpsc::channel(2);
-    let file = std::sync::Arc::new(file);
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
     tokio::spawn(async move {
         let (mut at, end) = (start, start + length);
         while at < end {
-            let take = (end - at).min(READ_CHUNK as u64);
-            let file = file.clone();
-            let piece = blocking(move || read_at(&file, at, take)).await;
+            // At most `READ_PIECE`, so the cast holds.
+            let take = (end - at).min(READ_PIECE);
+            let piece = reader.read(file.clone(), at, take as usize).await;
             let failed = piece.is_err();
             if sender.send(piece).await.is_err() || failed {
                 break;

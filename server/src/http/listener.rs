@@ -1,4 +1,5 @@
-//! The HTTP/1.1 listener: hyper with a header-read timeout and a bound on open connections.
+//! The HTTP/1.1 listener: hyper with a header-read timeout, a write-stall timeout and a bound
+//! on open connections.
 //!
 //! `axum::serve` takes no settings, and without a timer hyper never times out a request
 //! head, so a client sending one header byte a minute would hold its connection (and its
@@ -13,8 +14,19 @@ use hyper_util::{
     server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
-use std::{future::Future, sync::Arc, time::Duration};
-use tokio::{net::TcpListener, sync::Semaphore};
+use std::{
+    future::Future,
+    io,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpListener,
+    sync::Semaphore,
+};
 use tokio_rustls::TlsAcceptor;
 use tower::Layer as _;
 
@@ -30,6 +42,9 @@ pub struct Limits {
     pub max_head_bytes: usize,
     /// How long open connections may take to finish once shutdown starts.
     pub drain_timeout: Duration,
+    /// How long a client may take none of an answer's bytes before its connection is
+    /// closed (a client that stopped reading would otherwise hold the bytes queued for it).
+    pub write_stall_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -39,6 +54,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             max_head_bytes: 64 * 1024,
             drain_timeout: Duration::from_secs(15),
+            write_stall_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -106,6 +122,7 @@ pub async fn serve_with(
         let service = TowerToHyperService::new(Extension(ConnectInfo(remote)).layer(app.clone()));
         let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
         let handshake_timeout = limits.header_read_timeout;
+        let stream = StallGuard::new(stream, limits.write_stall_timeout);
         tokio::spawn(async move {
             let _slot = slot;
             let result =
@@ -146,6 +163,94 @@ pub async fn serve_with(
         () = tokio::time::sleep(limits.drain_timeout) => {
             tracing::warn!("some connections were still open at shutdown and were closed");
         }
+    }
+}
+
+/// A connection whose writes fail once the client has taken none of them for `limit`: hyper
+/// then drops the connection, and with it the answer's bytes waiting to go out.
+struct StallGuard<S> {
+    inner: S,
+    limit: Duration,
+    /// Armed while a write waits for the client.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> StallGuard<S> {
+    fn new(inner: S, limit: Duration) -> Self {
+        Self {
+            inner,
+            limit,
+            stalled: None,
+        }
+    }
+
+    /// After `write` (a write, a flush), whether the client has been stalling too long.
+    fn watch<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        write: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if write.is_ready() {
+            self.stalled = None;
+            return write;
+        }
+        let limit = self.limit;
+        let stalled = self
+            .stalled
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client took nothing for {} s", limit.as_secs()),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for StallGuard<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for StallGuard<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let write = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.watch(cx, write)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let write = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.watch(cx, write)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let flush = Pin::new(&mut this.inner).poll_flush(cx);
+        this.watch(cx, flush)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 

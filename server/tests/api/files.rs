@@ -2,7 +2,9 @@
 //! checksum), serving with ranges and validators, and the tenancy wall for browsers and boot
 //! clients.
 
-use crate::helpers::{TestApp, call_with, client, json, spawn_app, spawn_app_with};
+use std::time::Duration;
+
+use crate::helpers::{TestApp, call_with, client, json, spawn_app, spawn_app_with, spawn_custom};
 use app::{
     model::Role,
     server::{
@@ -14,7 +16,9 @@ use app::{
 use base64::Engine;
 use reqwest::{StatusCode, header};
 use sea_orm::EntityTrait;
+use server::http;
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -884,4 +888,64 @@ async fn large_ranges_are_read_ahead_in_pieces_and_come_out_whole() {
         assert_eq!(body.len(), end - start + 1);
         assert!(body.as_ref() == &bytes[start..=end], "bytes {start}-{end}");
     }
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_and_gives_its_memory_back() {
+    let limits = http::Limits {
+        write_stall_timeout: Duration::from_secs(1),
+        ..http::Limits::default()
+    };
+    let lib = library_on(spawn_custom(|_| {}, limits).await).await;
+    // Larger than what the sockets of both ends buffer.
+    let bytes = content(24 * 1024 * 1024);
+    let url = lib.upload("big.iso", &bytes, "").await;
+    let path = url.split_once("/files/").unwrap().1.to_owned();
+    let token = lib.boot_token("bob").await;
+
+    let mut machine = tokio::net::TcpStream::connect(lib.app.address)
+        .await
+        .unwrap();
+    machine
+        .write_all(format!("GET /f/{token}/{path} HTTP/1.1\r\nHost: pxe\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = [0u8; 4096];
+    let read = machine.read(&mut head).await.unwrap();
+    assert!(
+        head[..read].starts_with(b"HTTP/1.1 200 OK"),
+        "{:?}",
+        String::from_utf8_lossy(&head[..read])
+    );
+    // The machine reads no more: the pieces read ahead for it wait, holding memory...
+    let blobs = &lib.app.state.blobs;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(blobs.held() > 0, "pieces wait for the machine");
+    // ...until the write-stall timeout closes its connection.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while blobs.held() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} bytes still held",
+            blobs.held()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut rest = Vec::new();
+    let _ = machine.read_to_end(&mut rest).await;
+    assert!(
+        rest.len() < bytes.len(),
+        "the connection was closed, not the file sent"
+    );
+
+    // A machine that reads gets it all, with the memory given back after.
+    let whole = get(
+        &lib.app.client,
+        &lib.app.url(&format!("/f/{token}/{path}")),
+        &[],
+    )
+    .await;
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert!(whole.bytes().await.unwrap() == bytes);
+    assert_eq!(blobs.held(), 0);
 }

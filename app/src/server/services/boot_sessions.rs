@@ -124,7 +124,9 @@ async fn find(
     token: &BootToken,
     ip: Option<&str>,
 ) -> Result<Option<(boot_token::Model, user::Model)>, AppError> {
-    let Some(row) = boot_token::Entity::find()
+    // One query: the session and its user.
+    let Some((row, user)) = boot_token::Entity::find()
+        .find_also_related(user::Entity)
         .filter(boot_token::Column::TokenHash.eq(token.hash()))
         .filter(boot_token::Column::ExpiresAt.gt(Utc::now()))
         .one(db)
@@ -141,11 +143,7 @@ async fn find(
         );
         return Ok(None);
     }
-    let user = user::Entity::find_by_id(row.user_id)
-        .one(db)
-        .await?
-        .filter(|u| !u.is_disabled);
-    Ok(user.map(|user| (row, user)))
+    Ok(user.filter(|u| !u.is_disabled).map(|user| (row, user)))
 }
 
 fn actor_of(user: user::Model) -> Actor {

@@ -9,9 +9,9 @@ use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::{NotSet, Set},
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionSession,
-    sea_query::{Expr, ExprTrait},
+    sea_query::{Expr, ExprTrait, Query},
 };
 
 use crate::{
@@ -22,7 +22,7 @@ use crate::{
     server::{
         actor::Actor,
         db,
-        entities::{boot_image, file, organization, upload},
+        entities::{boot_image, file, organization, organization_member, upload},
         file_store::FileStore,
     },
 };
@@ -271,27 +271,31 @@ pub async fn readable(
     file_id: i32,
     name: &str,
 ) -> Result<file::Model, AppError> {
-    let file = file::Entity::find_by_id(file_id)
-        .one(conn)
-        .await?
-        .filter(|f| f.name == name)
-        .ok_or(AppError::NotFound)?;
-    if file.public {
-        return Ok(file);
-    }
-    let allowed = match reader {
-        Reader::Anonymous => false,
-        Reader::Browser(actor) => {
-            actor.is_server_admin || actor.role_in(conn, file.organization_id).await?.is_some()
-        }
-        Reader::Machine(actor) => actor.role_in(conn, file.organization_id).await?.is_some(),
+    // One query: the file, found only when the reader may read it.
+    let member_of = |actor: &Actor| {
+        actor.user_id.map(|user_id| {
+            file::Column::OrganizationId.in_subquery(
+                Query::select()
+                    .column(organization_member::Column::OrganizationId)
+                    .from(organization_member::Entity)
+                    .and_where(organization_member::Column::UserId.eq(user_id))
+                    .to_owned(),
+            )
+        })
     };
-    // Whether another organization's file exists is not said.
-    if allowed {
-        Ok(file)
-    } else {
-        Err(AppError::NotFound)
+    let may_read = match reader {
+        Reader::Browser(actor) if actor.is_server_admin => None,
+        Reader::Anonymous => Some(Condition::any()),
+        Reader::Browser(actor) | Reader::Machine(actor) => {
+            Some(Condition::any().add_option(member_of(actor)))
+        }
+    };
+    let mut query = file::Entity::find_by_id(file_id).filter(file::Column::Name.eq(name));
+    if let Some(condition) = may_read {
+        query = query.filter(condition.add(file::Column::Public.eq(true)));
     }
+    // Whether another organization's file exists is not said.
+    query.one(conn).await?.ok_or(AppError::NotFound)
 }
 
 /// What an upload will be.
