@@ -8,6 +8,7 @@ pub mod db;
 pub mod dhcp_snippets;
 pub mod entities;
 pub mod file_store;
+pub mod iso;
 pub mod net;
 pub mod password;
 pub mod rate;
