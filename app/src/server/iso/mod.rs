@@ -2,4 +2,5 @@
 //! without `sanboot` (its kernel and initrds, and the arguments that make it fetch the rest
 //! by HTTP from this server).
 
+pub mod read;
 pub mod recipes;
