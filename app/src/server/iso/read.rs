@@ -6,12 +6,7 @@
 //! Blocking: call inside `spawn_blocking`, one image per call (hadris keeps its reader in a
 //! spin lock). Any parse error is "not an ISO PXE Cloud can read", never a panic or a 500.
 
-use std::{
-    fs::File,
-    io::BufReader,
-    os::unix::fs::FileExt,
-    path::Path,
-};
+use std::{fs::File, io::BufReader, os::unix::fs::FileExt, path::Path};
 
 use hadris_iso::{
     directory::DirectoryRef,
@@ -24,6 +19,9 @@ use super::recipes::{Listing, TEXT_MAX, WANTED_TEXTS};
 /// The deepest folder followed, and the most files listed: an ISO is untrusted input.
 const MAX_DEPTH: usize = 32;
 const MAX_FILES: usize = 200_000;
+const MAX_DIRS: usize = 50_000;
+/// The largest folder read (its records are read whole): ~100,000 names.
+const MAX_DIR_BYTES: usize = 16 * 1024 * 1024;
 /// ISO 9660 logical blocks.
 const SECTOR: u64 = 2048;
 
@@ -51,7 +49,10 @@ pub struct IsoIndex {
 pub enum ReadError {
     #[error("this is not an ISO 9660 image PXE Cloud can read ({0})")]
     NotIso(String),
-    #[error("the ISO's file tree is deeper than {MAX_DEPTH} folders or has more than {MAX_FILES} files")]
+    #[error(
+        "the ISO's file tree is larger than PXE Cloud reads (deeper than {MAX_DEPTH} folders, \
+         more than {MAX_FILES} files or {MAX_DIRS} folders, or a folder over 16 MiB)"
+    )]
     TooLarge,
     #[error("the ISO could not be read: {0}")]
     Io(#[from] std::io::Error),
@@ -78,13 +79,13 @@ pub fn index(path: &Path) -> Result<IsoIndex, ReadError> {
     let rock_ridge = iso.supports_rrip();
     let root = iso.root_dir();
     let joliet_names = matches!(root.entry_type(), EntryType::Joliet { .. }) && !rock_ridge;
-    let mut files = Vec::new();
-    walk(&iso, root.dir_ref(), joliet_names, "", 0, &mut files)?;
+    let mut found = Walk::default();
+    walk(&iso, root.dir_ref(), joliet_names, "", 0, &mut found)?;
     Ok(IsoIndex {
         volume_id,
         rock_ridge,
         joliet,
-        files,
+        files: found.files,
     })
 }
 
@@ -97,9 +98,17 @@ fn name_of(entry: &DirEntry, joliet_names: bool) -> String {
     if joliet_names {
         return entry.record.joliet_name().to_string();
     }
-    let name = entry.name().to_string();
+    let name = String::from_utf8_lossy(entry.name()).into_owned();
     let name = name.strip_suffix(";1").unwrap_or(&name);
     name.strip_suffix('.').unwrap_or(name).to_owned()
+}
+
+/// A walk of the tree: what it found, and what it has been through (an untrusted ISO can
+/// point a folder at one of its parents, or make folders of any claimed size).
+#[derive(Default)]
+struct Walk {
+    files: Vec<IsoFile>,
+    visited: std::collections::HashSet<usize>,
 }
 
 fn walk<R: std::io::Read + std::io::Seek>(
@@ -108,10 +117,14 @@ fn walk<R: std::io::Read + std::io::Seek>(
     joliet_names: bool,
     prefix: &str,
     depth: usize,
-    out: &mut Vec<IsoFile>,
+    found: &mut Walk,
 ) -> Result<(), ReadError> {
-    if depth > MAX_DEPTH {
+    if depth > MAX_DEPTH || dir.size > MAX_DIR_BYTES || found.visited.len() >= MAX_DIRS {
         return Err(ReadError::TooLarge);
+    }
+    // A folder reached twice (a loop, or two names for one folder) is listed once.
+    if !found.visited.insert(dir.extent.0) {
+        return Ok(());
     }
     for entry in iso.open_dir(dir).read_entries().map_err(not_iso)? {
         if entry.is_special() {
@@ -119,30 +132,35 @@ fn walk<R: std::io::Read + std::io::Seek>(
         }
         let name = name_of(&entry, joliet_names);
         // Rock Ridge's relocation folder holds what CL entries point at: reached there.
-        if depth == 0 && name.eq_ignore_ascii_case("rr_moved")
-            || name.eq_ignore_ascii_case(".rr_moved") && depth == 0
+        if depth == 0
+            && (name.eq_ignore_ascii_case("rr_moved") || name.eq_ignore_ascii_case(".rr_moved"))
         {
             continue;
         }
-        // Symbolic links are not followed (Debian's `debian -> .` would loop).
+        // Symbolic links are not followed (Debian's `debian -> .` would loop), nor are
+        // names that would make a path of another shape.
         if entry
             .rrip
             .as_ref()
             .is_some_and(|m| m.symlink_target.is_some())
+            || name.is_empty()
+            || name == "."
+            || name == ".."
+            || name.contains('/')
         {
             continue;
         }
         let path = format!("{prefix}/{name}");
         if entry.is_directory() {
             let child = entry.as_dir_ref(iso).map_err(not_iso)?;
-            walk(iso, child, joliet_names, &path, depth + 1, out)?;
+            walk(iso, child, joliet_names, &path, depth + 1, found)?;
         } else {
-            if out.len() >= MAX_FILES {
+            if found.files.len() >= MAX_FILES {
                 return Err(ReadError::TooLarge);
             }
-            out.push(IsoFile {
+            found.files.push(IsoFile {
                 path,
-                size: entry.total_size() as u64,
+                size: entry.total_size(),
                 extents: entry
                     .extents()
                     .map(|extent| (extent.sector.0 as u64 * SECTOR, u64::from(extent.length)))
@@ -184,10 +202,203 @@ pub fn listing(iso: &File, index: &IsoIndex) -> std::io::Result<Listing> {
             .find(|f| f.path.eq_ignore_ascii_case(wanted))
         {
             let bytes = read_small(iso, file, TEXT_MAX)?;
-            listing
-                .texts
-                .insert(wanted.to_owned(), String::from_utf8_lossy(&bytes).into_owned());
+            listing.texts.insert(
+                wanted.to_owned(),
+                String::from_utf8_lossy(&bytes).into_owned(),
+            );
         }
     }
     Ok(listing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::iso::recipes::{Recognition, recognise};
+    use std::{path::PathBuf, process::Command};
+
+    /// A scratch folder, removed at the end.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new() -> Self {
+            let mut bytes = [0u8; 8];
+            rand::fill(&mut bytes);
+            let dir = std::env::temp_dir().join(format!("pxecloud-iso-{}", hex::encode(bytes)));
+            std::fs::create_dir_all(dir.join("tree")).unwrap();
+            Self(dir)
+        }
+
+        fn put(&self, path: &str, bytes: &[u8]) {
+            let path = self.0.join("tree").join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+
+        /// An ISO of the tree, made by xorriso (a test dependency, installed by `.ci/setup`)
+        /// with `options` (`-R`, `-J`, …).
+        fn iso(&self, volume: &str, options: &[&str]) -> PathBuf {
+            let out = self.0.join("image.iso");
+            let made = Command::new("xorriso")
+                .args(["-as", "mkisofs", "-quiet", "-V", volume])
+                .args(options)
+                .arg("-o")
+                .arg(&out)
+                .arg(self.0.join("tree"))
+                .output()
+                .expect("xorriso runs (apt-get install xorriso)");
+            assert!(
+                made.status.success(),
+                "{}",
+                String::from_utf8_lossy(&made.stderr)
+            );
+            out
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Bytes that differ along their length, so a misplaced extent shows.
+    fn content(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    fn bytes_of(iso: &Path, file: &IsoFile) -> Vec<u8> {
+        read_small(&File::open(iso).unwrap(), file, usize::MAX).unwrap()
+    }
+
+    #[test]
+    fn a_rock_ridge_and_joliet_iso_is_listed_with_its_names_sizes_and_extents() {
+        let scratch = Scratch::new();
+        let kernel = content(300_000, 1);
+        scratch.put("live/vmlinuz-6.1.0-18-amd64", &kernel);
+        scratch.put("live/initrd.img-6.1.0-18-amd64", &content(70_001, 2));
+        scratch.put("live/filesystem.squashfs", &content(5000, 3));
+        scratch.put(
+            ".disk/info",
+            b"Debian GNU/Linux 12.5.0 \"Bookworm\" - Official amd64 LIVE\n",
+        );
+        scratch.put("boot/grub/A Long Mixed-Case Name.cfg", b"menuentry");
+        scratch.put("empty", b"");
+        std::os::unix::fs::symlink(".", scratch.0.join("tree/debian")).unwrap();
+        let iso = scratch.iso("d-live 12.5.0 gn amd64", &["-R", "-J"]);
+
+        let index = index(&iso).unwrap();
+        assert_eq!(index.volume_id, "d-live 12.5.0 gn amd64");
+        assert!(index.rock_ridge && index.joliet);
+        let mut paths: Vec<&str> = index.files.iter().map(|f| f.path.as_str()).collect();
+        paths.sort_unstable();
+        assert_eq!(
+            paths,
+            [
+                "/.disk/info",
+                "/boot/grub/A Long Mixed-Case Name.cfg",
+                "/empty",
+                "/live/filesystem.squashfs",
+                "/live/initrd.img-6.1.0-18-amd64",
+                "/live/vmlinuz-6.1.0-18-amd64",
+            ],
+            "Rock Ridge names, the symbolic link not followed"
+        );
+        let find = |path: &str| index.files.iter().find(|f| f.path == path).unwrap();
+        let vmlinuz = find("/live/vmlinuz-6.1.0-18-amd64");
+        assert_eq!(vmlinuz.size, 300_000);
+        assert_eq!(
+            bytes_of(&iso, vmlinuz),
+            kernel,
+            "the extents hold the file's bytes"
+        );
+        assert_eq!(find("/empty").size, 0);
+        assert!(bytes_of(&iso, find("/empty")).is_empty());
+
+        let listing = listing(&File::open(&iso).unwrap(), &index).unwrap();
+        assert!(listing.texts["/.disk/info"].starts_with("Debian GNU/Linux 12.5.0"));
+        match recognise(&listing) {
+            Recognition::Netboot(recipe) => {
+                assert_eq!(recipe.kernel, "/live/vmlinuz-6.1.0-18-amd64");
+                assert_eq!(recipe.initrds, ["/live/initrd.img-6.1.0-18-amd64"]);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_joliet_only_iso_keeps_its_joliet_names() {
+        let scratch = Scratch::new();
+        scratch.put("casper/vmlinuz", &content(4096, 4));
+        scratch.put("casper/initrd", &content(4097, 5));
+        scratch.put("Mixed Case File.txt", b"x");
+        // xorriso writes Rock Ridge unless told not to.
+        let iso = scratch.iso("Ubuntu-Server 24.04 LTS amd64", &["--norock", "-J"]);
+        let index = index(&iso).unwrap();
+        assert!(index.joliet && !index.rock_ridge);
+        let paths: Vec<&str> = index.files.iter().map(|f| f.path.as_str()).collect();
+        assert!(paths.contains(&"/Mixed Case File.txt"), "{paths:?}");
+        assert!(paths.contains(&"/casper/vmlinuz"), "{paths:?}");
+    }
+
+    #[test]
+    fn a_plain_iso_9660_image_is_read_without_versions() {
+        let scratch = Scratch::new();
+        scratch.put("memtest.bin", &content(2048 * 3 + 5, 6));
+        let iso = scratch.iso("MT86PLUS", &["--norock"]);
+        let index = index(&iso).unwrap();
+        assert!(!index.joliet && !index.rock_ridge);
+        assert_eq!(index.files.len(), 1);
+        assert_eq!(index.files[0].path, "/MEMTEST.BIN");
+        assert_eq!(bytes_of(&iso, &index.files[0]), content(2048 * 3 + 5, 6));
+    }
+
+    #[test]
+    fn what_is_not_an_iso_is_said_so_and_never_panics() {
+        let scratch = Scratch::new();
+        let junk = scratch.0.join("junk.iso");
+        for bytes in [
+            Vec::new(),
+            vec![0u8; 100],
+            content(64 * 1024, 7),
+            vec![0u8; 40 * 2048],
+        ] {
+            std::fs::write(&junk, &bytes).unwrap();
+            match index(&junk) {
+                Err(ReadError::NotIso(_)) => {}
+                other => panic!("{} bytes: {other:?}", bytes.len()),
+            }
+        }
+        // A real image cut short, and one with its directory records scrambled.
+        scratch.put("live/filesystem.squashfs", &content(200_000, 8));
+        let iso = std::fs::read(scratch.iso("CUT", &["-R", "-J"])).unwrap();
+        for cut in [17 * 2048, iso.len() / 2] {
+            std::fs::write(&junk, &iso[..cut]).unwrap();
+            assert!(
+                index(&junk).is_err() || cut == iso.len() / 2,
+                "cut at {cut}"
+            );
+        }
+        // Bytes flipped in the descriptors, the path tables and the directories, one
+        // sector at a time: whatever comes of it, an answer and no panic.
+        for sector in 16..(iso.len() / 2048).min(40) {
+            for seed in [1u8, 77, 255] {
+                let mut scrambled = iso.clone();
+                for (i, byte) in scrambled
+                    .iter_mut()
+                    .enumerate()
+                    .skip(sector * 2048)
+                    .take(2048)
+                {
+                    *byte ^= (i as u8).wrapping_mul(151).wrapping_add(seed) | 1;
+                }
+                std::fs::write(&junk, &scrambled).unwrap();
+                if let Ok(index) = index(&junk) {
+                    let _ = listing(&File::open(&junk).unwrap(), &index);
+                }
+            }
+        }
+    }
 }

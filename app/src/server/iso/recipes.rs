@@ -99,7 +99,11 @@ impl<'a> Files<'a> {
 
     /// The files directly in `dir` whose name starts with `prefix`, in order.
     fn named_like(&self, dir: &str, prefix: &str) -> Vec<String> {
-        let start = format!("{}/{}", dir.to_ascii_lowercase(), prefix.to_ascii_lowercase());
+        let start = format!(
+            "{}/{}",
+            dir.to_ascii_lowercase(),
+            prefix.to_ascii_lowercase()
+        );
         self.by_lower
             .range(start.clone()..)
             .take_while(|(path, _)| path.starts_with(&start))
@@ -144,11 +148,14 @@ fn words(args: &str) -> Vec<String> {
     args.split_whitespace().map(str::to_owned).collect()
 }
 
+/// One distribution's test: the listing, its files by path, its volume id.
+type Recogniser = fn(&Listing, &Files, &str) -> Option<Recognition>;
+
 /// What `listing` is, and how to boot it.
 pub fn recognise(listing: &Listing) -> Recognition {
     let files = Files::new(listing);
     let volume = listing.volume_id.trim();
-    let recognisers: [fn(&Listing, &Files, &str) -> Option<Recognition>; 9] = [
+    let recognisers: [Recogniser; 9] = [
         debian_live,
         ubuntu,
         fedora_live,
@@ -172,7 +179,12 @@ pub fn recognise(listing: &Listing) -> Recognition {
         })
 }
 
-fn netboot(distribution: String, kernel: String, initrds: Vec<String>, args: &str) -> Option<Recognition> {
+fn netboot(
+    distribution: String,
+    kernel: String,
+    initrds: Vec<String>,
+    args: &str,
+) -> Option<Recognition> {
     Some(Recognition::Netboot(Recipe {
         distribution,
         kernel,
@@ -260,7 +272,12 @@ fn anaconda(listing: &Listing, files: &Files, _: &str) -> Option<Recognition> {
     } else {
         "inst.stage2={tree} ip=dhcp"
     };
-    netboot(format!("{family} {version}").trim().to_owned(), kernel, vec![initrd], args)
+    netboot(
+        format!("{family} {version}").trim().to_owned(),
+        kernel,
+        vec![initrd],
+        args,
+    )
 }
 
 /// The CPU microcode initrds of archiso-based ISOs, before the main one.
@@ -275,7 +292,11 @@ fn microcode(files: &Files, dir: &str, names: &[&str]) -> Vec<String> {
 fn system_rescue(_: &Listing, files: &Files, volume: &str) -> Option<Recognition> {
     let kernel = files.get("/sysresccd/boot/x86_64/vmlinuz")?;
     let main = files.get("/sysresccd/boot/x86_64/sysresccd.img")?;
-    let mut initrds = microcode(files, "/sysresccd/boot", &["intel_ucode.img", "amd_ucode.img"]);
+    let mut initrds = microcode(
+        files,
+        "/sysresccd/boot",
+        &["intel_ucode.img", "amd_ucode.img"],
+    );
     initrds.push(main);
     let name = match volume {
         "" => "SystemRescue".to_owned(),
@@ -295,7 +316,9 @@ fn arch(listing: &Listing, files: &Files, _: &str) -> Option<Recognition> {
     let main = files.get("/arch/boot/x86_64/initramfs-linux.img")?;
     let mut initrds = microcode(files, "/arch/boot", &["intel-ucode.img", "amd-ucode.img"]);
     initrds.push(main);
-    let version = text(listing, "/arch/version").map(str::trim).unwrap_or_default();
+    let version = text(listing, "/arch/version")
+        .map(str::trim)
+        .unwrap_or_default();
     netboot(
         format!("Arch Linux {version}").trim().to_owned(),
         kernel,
@@ -399,7 +422,10 @@ mod tests {
                 "/live/initrd.img-6.1.0-18-amd64",
                 "/isolinux/isolinux.cfg",
             ],
-            &[("/.disk/info", "Debian GNU/Linux 12.5.0 \"Bookworm\" - Official amd64 LIVE\n")],
+            &[(
+                "/.disk/info",
+                "Debian GNU/Linux 12.5.0 \"Bookworm\" - Official amd64 LIVE\n",
+            )],
         );
         let r = recipe(&iso);
         assert_eq!(r.kernel, "/live/vmlinuz-6.1.0-18-amd64");
@@ -407,7 +433,11 @@ mod tests {
         assert!(r.distribution.starts_with("Debian GNU/Linux 12.5.0"));
         assert_eq!(
             fill(&r.args, "http://boot/t/", "http://boot/x.iso"),
-            vec!["boot=live", "components", "fetch=http://boot/t/live/filesystem.squashfs"]
+            vec![
+                "boot=live",
+                "components",
+                "fetch=http://boot/t/live/filesystem.squashfs"
+            ]
         );
     }
 
@@ -415,27 +445,51 @@ mod tests {
     fn ubuntu_downloads_the_iso_itself() {
         let iso = listing(
             "Ubuntu-Server 24.04 LTS amd64",
-            &["/casper/vmlinuz", "/casper/initrd", "/casper/ubuntu-server-minimal.squashfs"],
+            &[
+                "/casper/vmlinuz",
+                "/casper/initrd",
+                "/casper/ubuntu-server-minimal.squashfs",
+            ],
             &[],
         );
         let r = recipe(&iso);
-        assert_eq!((r.kernel.as_str(), r.initrds[0].as_str()), ("/casper/vmlinuz", "/casper/initrd"));
-        assert!(fill(&r.args, "http://b/t", "http://b/u.iso").contains(&"url=http://b/u.iso".to_owned()));
+        assert_eq!(
+            (r.kernel.as_str(), r.initrds[0].as_str()),
+            ("/casper/vmlinuz", "/casper/initrd")
+        );
+        assert!(
+            fill(&r.args, "http://b/t", "http://b/u.iso")
+                .contains(&"url=http://b/u.iso".to_owned())
+        );
     }
 
     #[test]
     fn fedora_live_and_anaconda_installers_are_told_apart() {
         let live = listing(
             "Fedora-WS-Live-41-1-4",
-            &["/LiveOS/squashfs.img", "/images/pxeboot/vmlinuz", "/images/pxeboot/initrd.img"],
+            &[
+                "/LiveOS/squashfs.img",
+                "/images/pxeboot/vmlinuz",
+                "/images/pxeboot/initrd.img",
+            ],
             &[],
         );
         let r = recipe(&live);
-        assert!(r.args.contains(&"root=live:{tree}/LiveOS/squashfs.img".to_owned()));
+        assert!(
+            r.args
+                .contains(&"root=live:{tree}/LiveOS/squashfs.img".to_owned())
+        );
         let rocky = listing(
             "Rocky-9-3-x86_64-dvd",
-            &["/images/pxeboot/vmlinuz", "/images/pxeboot/initrd.img", "/BaseOS/repodata/repomd.xml"],
-            &[("/.treeinfo", "[general]\nfamily = Rocky Linux\nversion = 9.3\n[release]\nname = Rocky Linux\nversion = 9.3\n")],
+            &[
+                "/images/pxeboot/vmlinuz",
+                "/images/pxeboot/initrd.img",
+                "/BaseOS/repodata/repomd.xml",
+            ],
+            &[(
+                "/.treeinfo",
+                "[general]\nfamily = Rocky Linux\nversion = 9.3\n[release]\nname = Rocky Linux\nversion = 9.3\n",
+            )],
         );
         let r = recipe(&rocky);
         assert_eq!(r.distribution, "Rocky Linux 9.3");
@@ -465,11 +519,17 @@ mod tests {
         );
         let r = recipe(&arch);
         assert_eq!(r.distribution, "Arch Linux 2024.11.01");
-        assert_eq!(r.initrds.last().unwrap(), "/arch/boot/x86_64/initramfs-linux.img");
+        assert_eq!(
+            r.initrds.last().unwrap(),
+            "/arch/boot/x86_64/initramfs-linux.img"
+        );
         assert_eq!(r.initrds.len(), 3);
         let rescue = listing(
             "RESCUE1103",
-            &["/sysresccd/boot/x86_64/vmlinuz", "/sysresccd/boot/x86_64/sysresccd.img"],
+            &[
+                "/sysresccd/boot/x86_64/vmlinuz",
+                "/sysresccd/boot/x86_64/sysresccd.img",
+            ],
             &[],
         );
         let r = recipe(&rescue);
@@ -481,23 +541,45 @@ mod tests {
     fn alpine_opensuse_and_memtest_are_recognised() {
         let alpine = listing(
             "alpine-std 3.20.3 x86_64",
-            &["/boot/vmlinuz-lts", "/boot/initramfs-lts", "/boot/modloop-lts", "/apks/x86_64/APKINDEX.tar.gz"],
+            &[
+                "/boot/vmlinuz-lts",
+                "/boot/initramfs-lts",
+                "/boot/modloop-lts",
+                "/apks/x86_64/APKINDEX.tar.gz",
+            ],
             &[("/.alpine-release", "3.20.3\n")],
         );
         let r = recipe(&alpine);
         assert_eq!(r.distribution, "Alpine 3.20.3");
-        assert!(r.args.contains(&"modloop={tree}/boot/modloop-lts".to_owned()));
+        assert!(
+            r.args
+                .contains(&"modloop={tree}/boot/modloop-lts".to_owned())
+        );
         let suse = listing(
             "openSUSE-Leap-15.6-NET-x86_64",
-            &["/boot/x86_64/loader/linux", "/boot/x86_64/loader/initrd", "/media.1/products"],
+            &[
+                "/boot/x86_64/loader/linux",
+                "/boot/x86_64/loader/initrd",
+                "/media.1/products",
+            ],
             &[("/media.1/products", "/ openSUSE-Leap-15.6 15.6-0\n")],
         );
         let r = recipe(&suse);
-        assert_eq!((r.distribution.as_str(), r.args.clone()), ("openSUSE Leap 15.6", words("install={tree}")));
+        assert_eq!(
+            (r.distribution.as_str(), r.args.clone()),
+            ("openSUSE Leap 15.6", words("install={tree}"))
+        );
         // The listing of Debian's memtest86+x64.iso (memtest86+ 6.10).
-        let memtest = listing("MT86PLUS_64", &["/EFI/BOOT/bootx64.efi", "/boot/floppy.img"], &[]);
+        let memtest = listing(
+            "MT86PLUS_64",
+            &["/EFI/BOOT/bootx64.efi", "/boot/floppy.img"],
+            &[],
+        );
         let r = recipe(&memtest);
-        assert_eq!((r.kernel.as_str(), r.initrds.len()), ("/EFI/BOOT/bootx64.efi", 0));
+        assert_eq!(
+            (r.kernel.as_str(), r.initrds.len()),
+            ("/EFI/BOOT/bootx64.efi", 0)
+        );
     }
 
     #[test]
@@ -505,7 +587,10 @@ mod tests {
         let netinst = listing(
             "Debian 12.5.0 amd64 n",
             &["/install.amd/vmlinuz", "/install.amd/initrd.gz"],
-            &[("/.disk/info", "Debian GNU/Linux 12.5.0 \"Bookworm\" - Official amd64 NETINST\n")],
+            &[(
+                "/.disk/info",
+                "Debian GNU/Linux 12.5.0 \"Bookworm\" - Official amd64 NETINST\n",
+            )],
         );
         match recognise(&netinst) {
             Recognition::SanbootOnly { distribution, why } => {
@@ -515,7 +600,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match recognise(&listing("WINPE", &["/bootmgr", "/sources/boot.wim"], &[])) {
-            Recognition::Unknown { why } => assert!(why.contains("WINPE") && why.contains("sanboot")),
+            Recognition::Unknown { why } => {
+                assert!(why.contains("WINPE") && why.contains("sanboot"))
+            }
             other => panic!("{other:?}"),
         }
         // A partial layout is not enough: a casper folder without its kernel.
