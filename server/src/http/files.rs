@@ -157,6 +157,7 @@ async fn from_boot_client(
 /// How much of a file is read from disk at a time while it is sent: a range up to this size
 /// (iPXE `sanboot` reads an ISO in ranges of a few KiB) is read in one go.
 const READ_PIECE: u64 = 256 * 1024;
+
 /// Sends a file, or the part of it asked for, from disk.
 async fn send(
     state: &AppState,
