@@ -3,6 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The type of an ISO 9660 image (told by its bytes): PXE Cloud looks inside these.
+pub const ISO_TYPE: &str = "application/x-iso9660-image";
+
 /// The longest file name accepted.
 pub const FILE_NAME_MAX: usize = 128;
 
@@ -114,6 +117,34 @@ pub struct FileRow {
     pub added_by: String,
     /// When, as RFC 3339 in UTC.
     pub added_at: String,
+    /// What was found inside, for an ISO; `None` for other files.
+    pub iso: Option<IsoNote>,
+}
+
+/// What PXE Cloud found inside an ISO of the library.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IsoNote {
+    /// Not looked inside yet: it will be within minutes.
+    Pending,
+    /// A distribution that boots as a kernel and initrds from this server, no `sanboot`.
+    Netboot { distribution: String },
+    /// A distribution known to boot only whole, by `sanboot` or `memdisk`.
+    SanbootOnly { distribution: String, why: String },
+    /// Not recognised (or not readable): it boots whole, by `sanboot` or `memdisk`.
+    Unknown { why: String },
+}
+
+impl IsoNote {
+    /// The line the Files page shows.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Pending => "Looking inside this ISO…".into(),
+            Self::Netboot { distribution } => format!("Recognised: {distribution}."),
+            Self::SanbootOnly { distribution, why } => format!("{distribution}: {why}"),
+            Self::Unknown { why } => why.clone(),
+        }
+    }
 }
 
 impl FileRow {

@@ -4,8 +4,9 @@
 // browsers, field errors, and a member who cannot reach admin pages.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { join } from 'node:path';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { artifacts, burstKeys, eventually, hydrated, launchBrowser, openPage, startServer } from '../support.mjs';
@@ -501,6 +502,28 @@ describe(`the admin web app (${backend})`, () => {
       await form.getByTestId('upload-sha256').fill('ab'.repeat(32));
       await form.getByTestId('upload-start').click();
       await form.getByText('not the ' + 'ab'.repeat(32), { exact: false }).waitFor();
+
+      // An ISO is looked inside: a Debian live image (made by xorriso) is recognised.
+      const tree = join(dir, 'live-tree');
+      for (const [path, bytes] of [
+        ['live/vmlinuz-6.1.0-18-amd64', Buffer.alloc(70_000, 1)],
+        ['live/initrd.img-6.1.0-18-amd64', Buffer.alloc(30_000, 2)],
+        ['live/filesystem.squashfs', Buffer.alloc(10_000, 3)],
+        ['.disk/info', Buffer.from('Debian GNU/Linux 12.5.0 "Bookworm" - Official amd64 LIVE')],
+      ]) {
+        mkdirSync(join(tree, dirname(path)), { recursive: true });
+        writeFileSync(join(tree, path), bytes);
+      }
+      const live = join(dir, 'debian-live.iso');
+      execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-J', '-V', 'd-live 12.5.0 gn amd64', '-o', live, tree]);
+      await form.getByTestId('upload-file').setInputFiles(live);
+      await form.getByTestId('upload-sha256').fill('');
+      await form.getByTestId('upload-start').click();
+      await page.getByText('debian-live.iso was uploaded.').waitFor();
+      const liveRow = page.getByTestId('file-row').filter({ hasText: 'debian-live.iso' });
+      const note = await liveRow.getByTestId('file-iso').textContent();
+      assert.match(note, /^Recognised: Debian GNU\/Linux 12\.5\.0 "Bookworm" - Official amd64 LIVE\.$/, note);
+      await page.screenshot({ path: join(artifacts, `files-iso-${backend}.png`), fullPage: true });
 
       // An image boots it, picked from the library beside the ISO field: then it stays.
       await page.goto(orgUrl + '/images/new');

@@ -4,7 +4,7 @@ use app::server::{
     file_store::BlobReader,
     password::PasswordHasher,
     rate::StepLimiter,
-    services::{accounts, boot_log, boot_sessions, files, invitations, network_log, throttle},
+    services::{accounts, boot_log, boot_sessions, files, invitations, iso, network_log, throttle},
     session_store::DbSessionStore,
     state::{AppState, Settings},
 };
@@ -391,6 +391,11 @@ fn spawn_housekeeping(state: &AppState) {
                     "deleted hosted files' bytes no file names, and abandoned uploads"
                 ),
                 Err(error) => tracing::warn!(%error, "could not sweep the files folder"),
+            }
+            match iso::sweep(&db, &store).await {
+                Ok(0) => {}
+                Ok(read) => tracing::info!(read, "looked inside ISOs of the file library"),
+                Err(error) => tracing::warn!(%error, "could not look inside the library's ISOs"),
             }
         }
     });

@@ -15,7 +15,8 @@ use crate::{
         uploader::{self, InFlight, NewUpload, Progress},
     },
     library::{
-        FileRow, Library, UploadRow, check_file_name, human_size, parse_sha256, suggest_file_name,
+        FileRow, IsoNote, Library, UploadRow, check_file_name, human_size, parse_sha256,
+        suggest_file_name,
     },
 };
 
@@ -460,6 +461,10 @@ fn FileLine(file: FileRow, reload: RwSignal<u32>) -> impl IntoView {
         <tr data-testid="file-row">
             <td class=table::TD>
                 <a class="font-mono text-indigo-700 hover:underline" href=file.url() rel="external">{file.name.clone()}</a>
+                {file.iso.as_ref().map(|note| {
+                    let tone = if matches!(note, IsoNote::Netboot { .. }) { "text-emerald-700" } else { "text-slate-600" };
+                    view! { <p class=format!("mt-1 max-w-md text-xs {tone}") data-testid="file-iso">{note.describe()}</p> }
+                })}
             </td>
             <td class=format!("{} whitespace-nowrap tabular-nums", table::TD)>{human_size(file.size)}</td>
             <td class=format!("{} text-xs text-slate-600", table::TD)>{file.content_type.clone()}</td>

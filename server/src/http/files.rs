@@ -20,6 +20,7 @@ use std::{
 use app::{
     api::context::actor_with,
     error::AppError,
+    library::ISO_TYPE,
     server::{
         boot_flow::paths,
         client::BootToken,
@@ -29,6 +30,7 @@ use app::{
         services::{
             boot_sessions,
             files::{self, NewUpload, QUOTA_FIELD, Reader},
+            iso,
         },
         sha256_state::Sha256State,
         state::AppState,
@@ -729,6 +731,17 @@ async fn make_file(
     let kind = sniff(bytes).await.unwrap_or("application/octet-stream");
     match files::finish(&state.db, &store, upload, &sha256, kind).await {
         Ok(file) => {
+            if file.content_type == ISO_TYPE {
+                // Looked inside now (the directories only: quick), so that the Files page
+                // says at once what it is; a failure is left to the housekeeping.
+                if let Err(error) = iso::inspect(&state.db, &store, &file.sha256).await {
+                    tracing::warn!(
+                        ?error,
+                        file = file.id,
+                        "could not look inside an uploaded ISO"
+                    );
+                }
+            }
             if let Some(problem) = problem {
                 return problem;
             }
@@ -858,7 +871,7 @@ async fn sniff(path: PathBuf) -> std::io::Result<&'static str> {
 pub fn content_type(head: &[u8]) -> &'static str {
     let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
     if at(0x8001, b"CD001") {
-        "application/x-iso9660-image"
+        ISO_TYPE
     } else if at(0x202, b"HdrS") {
         // A Linux kernel (bzImage), which is also a PE file when built with an EFI stub.
         "application/x-linux-kernel"

@@ -949,3 +949,127 @@ async fn a_client_that_stops_reading_is_cut_off_and_gives_its_memory_back() {
     assert!(whole.bytes().await.unwrap() == bytes);
     assert_eq!(blobs.held(), 0);
 }
+
+/// An ISO made by xorriso (installed by `.ci/setup`) from `files` (path, bytes), Rock Ridge
+/// and Joliet names.
+fn make_iso(volume: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    for (path, bytes) in files {
+        let path = tree.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let out = dir.path().join("image.iso");
+    let made = std::process::Command::new("xorriso")
+        .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", volume, "-o"])
+        .arg(&out)
+        .arg(&tree)
+        .output()
+        .expect("xorriso runs (apt-get install xorriso)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    std::fs::read(out).unwrap()
+}
+
+/// The file `name` of a listing.
+fn file_in(listing: &serde_json::Value, name: &str) -> serde_json::Value {
+    listing["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {listing}"))
+        .clone()
+}
+
+#[tokio::test]
+async fn an_uploaded_iso_is_looked_inside_and_said_what_it_is() {
+    let lib = library().await;
+    let live = make_iso(
+        "d-live 12.5.0 gn amd64",
+        &[
+            ("live/vmlinuz-6.1.0-18-amd64", &content(100_000)),
+            ("live/initrd.img-6.1.0-18-amd64", &content(50_000)),
+            ("live/filesystem.squashfs", &content(20_000)),
+            (
+                ".disk/info",
+                b"Debian GNU/Linux 12.5.0 \"Bookworm\" - Official amd64 LIVE",
+            ),
+        ],
+    );
+    lib.upload("debian-live.iso", &live, "").await;
+    let other = make_iso("SOMETHING", &[("readme.txt", b"hello")]);
+    lib.upload("something.iso", &other, "").await;
+    // ISO-shaped, but its directories are gone.
+    let mut broken = other.clone();
+    broken.truncate(18 * 2048);
+    lib.upload("broken.iso", &broken, "").await;
+    lib.upload("kernel", &content(3000), "").await;
+
+    let listing = lib.listing().await;
+    let note = |name: &str| file_in(&listing, name)["iso"].clone();
+    assert_eq!(note("debian-live.iso")["kind"], "netboot", "{listing}");
+    assert!(
+        note("debian-live.iso")["distribution"]
+            .as_str()
+            .unwrap()
+            .starts_with("Debian GNU/Linux 12.5.0"),
+        "{listing}"
+    );
+    assert_eq!(note("something.iso")["kind"], "unknown");
+    assert!(
+        note("something.iso")["why"]
+            .as_str()
+            .unwrap()
+            .contains("sanboot"),
+        "{listing}"
+    );
+    assert_eq!(note("broken.iso")["kind"], "unknown");
+    assert!(
+        note("broken.iso")["why"]
+            .as_str()
+            .unwrap()
+            .contains("not an ISO 9660 image PXE Cloud can read"),
+        "{listing}"
+    );
+    assert!(note("kernel").is_null(), "not an ISO: nothing said");
+
+    // An ISO not looked inside yet (an older server's upload, say) is pending until the
+    // housekeeping reads it; what no file names any more is forgotten.
+    use app::server::entities::iso_index;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let db = &lib.app.state.db;
+    let store = lib.app.state.file_store();
+    iso_index::Entity::delete_by_id(sha256(&live))
+        .exec(db)
+        .await
+        .unwrap();
+    let listing = lib.listing().await;
+    assert_eq!(
+        file_in(&listing, "debian-live.iso")["iso"]["kind"],
+        "pending"
+    );
+    assert_eq!(
+        app::server::services::iso::sweep(db, &store).await.unwrap(),
+        1
+    );
+    let listing = lib.listing().await;
+    let live_note = &file_in(&listing, "debian-live.iso")["iso"];
+    assert_eq!(live_note["kind"], "netboot", "{listing}");
+    let something = file_in(&listing, "something.iso")["id"].as_i64().unwrap();
+    let deleted = call_with(
+        &lib.app.client,
+        &lib.app,
+        "delete_file",
+        &[("file_id", &something.to_string())],
+    )
+    .await;
+    assert_eq!(deleted.status(), StatusCode::OK);
+    assert_eq!(iso_index::Entity::find().count(db).await.unwrap(), 3);
+    app::server::services::iso::sweep(db, &store).await.unwrap();
+    assert_eq!(iso_index::Entity::find().count(db).await.unwrap(), 2);
+}

@@ -8,6 +8,7 @@ pub mod file;
 pub mod group;
 pub mod group_member;
 pub mod invitation;
+pub mod iso_index;
 pub mod loader_default;
 pub mod loader_file;
 pub mod loader_set;

@@ -26,7 +26,7 @@ const MAX_DIR_BYTES: usize = 16 * 1024 * 1024;
 const SECTOR: u64 = 2048;
 
 /// A file inside an ISO.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct IsoFile {
     /// From the root, `/` first, as the ISO names it.
     pub path: String,

@@ -34,7 +34,8 @@ pub const WANTED_TEXTS: [&str; 5] = [
 pub const TEXT_MAX: usize = 16 * 1024;
 
 /// What an ISO was recognised as.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Recognition {
     /// It boots as a kernel and initrds fetched from this server.
     Netboot(Recipe),
@@ -45,7 +46,7 @@ pub enum Recognition {
 }
 
 /// How to boot a recognised ISO over the network.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Recipe {
     /// E.g. "Debian 12.5 live", for the image's title.
     pub distribution: String,

@@ -5,6 +5,8 @@
 //! connection, a reload, or on another replica: a request writing to it holds a lease on the
 //! row, and `received` only counts bytes that are on disk and synced.
 
+use std::collections::HashMap;
+
 use chrono::{Duration, Utc};
 use sea_orm::{
     ActiveModelTrait,
@@ -17,7 +19,9 @@ use sea_orm::{
 use crate::{
     boot::ImageSource,
     error::AppError,
-    library::{FileRow, Library, UploadRow, check_file_name, human_size as human, parse_sha256},
+    library::{
+        FileRow, IsoNote, Library, UploadRow, check_file_name, human_size as human, parse_sha256,
+    },
     model::Role,
     server::{
         actor::Actor,
@@ -51,8 +55,9 @@ fn rfc3339(at: chrono::DateTime<Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-fn to_row(model: file::Model) -> FileRow {
+fn to_row(model: file::Model, notes: &HashMap<String, IsoNote>) -> FileRow {
     FileRow {
+        iso: notes.get(&model.sha256).cloned(),
         id: model.id,
         size: bytes(model.size),
         added_at: rfc3339(model.created_at),
@@ -102,8 +107,9 @@ pub async fn library(
         .await?;
     let used = files.iter().map(|f| bytes(f.size)).sum();
     let reserved = uploads.iter().map(|u| bytes(u.length)).sum();
+    let notes = super::iso::notes(conn, &files).await?;
     Ok(Library {
-        files: files.into_iter().map(to_row).collect(),
+        files: files.into_iter().map(|f| to_row(f, &notes)).collect(),
         uploads: uploads.into_iter().map(to_upload_row).collect(),
         used,
         reserved,

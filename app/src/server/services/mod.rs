@@ -7,6 +7,7 @@ pub mod files;
 pub mod groups;
 pub mod images;
 pub mod invitations;
+pub mod iso;
 pub mod loader_sets;
 pub mod menus;
 pub mod network_boot;
