@@ -102,3 +102,21 @@ async fn a_role_other_than_admin_or_member_is_refused_by_the_database() {
 
     assert!(result.is_err());
 }
+
+#[tokio::test]
+async fn sqlite_plans_do_not_depend_on_bound_values() {
+    let (url, _dir) = fresh_database_url().await;
+    let db = server::database::connect(&url).await.unwrap();
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return;
+    }
+    // Else every statement with `LIMIT ?` is recompiled each time it runs (.cargo/config.toml).
+    let found = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT compile_options FROM pragma_compile_options WHERE compile_options = 'ENABLE_QPSG'",
+        ))
+        .await
+        .unwrap();
+    assert!(found.is_some(), "SQLite was built without SQLITE_ENABLE_QPSG");
+}
