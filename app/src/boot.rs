@@ -182,6 +182,12 @@ impl fmt::Display for HttpUrl {
     }
 }
 
+/// In the arguments of an image that uses an ISO of the library: the URL of that ISO, as the
+/// machine reaches it (it ends in `.iso`, as casper wants).
+pub const ISO_PLACEHOLDER: &str = "{iso}";
+/// …and the URL of the folder of the files inside it (no trailing slash): `{tree}/live/…`.
+pub const TREE_PLACEHOLDER: &str = "{tree}";
+
 /// One kernel argument: `key=value` or a bare flag, one word, with nothing iPXE would act on.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -219,13 +225,22 @@ impl BootArg {
         if arg.starts_with('=') {
             return Err("An argument starts with its name, like console=ttyS0.".into());
         }
-        if let Some(bad) = arg
+        let plain = arg
+            .replace(ISO_PLACEHOLDER, "")
+            .replace(TREE_PLACEHOLDER, "");
+        if let Some(bad) = plain
             .chars()
             .find(|c| matches!(c, '$' | '{' | '}' | '\\' | '#' | '"' | '\''))
         {
-            return Err(format!(
-                "An argument cannot contain `{bad}`: iPXE would interpret it."
-            ));
+            return Err(if matches!(bad, '{' | '}') {
+                format!(
+                    "An argument cannot contain `{bad}` (iPXE would interpret it), except in \
+                     {ISO_PLACEHOLDER} and {TREE_PLACEHOLDER}, which stand for the URLs of the \
+                     image's ISO."
+                )
+            } else {
+                format!("An argument cannot contain `{bad}`: iPXE would interpret it.")
+            });
         }
         if matches!(arg, "||" | "&&" | ";") {
             return Err("This argument would end the iPXE command.".into());
@@ -239,6 +254,18 @@ impl BootArg {
     /// The argument.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether it names the image's ISO by [`ISO_PLACEHOLDER`] or [`TREE_PLACEHOLDER`].
+    pub fn has_placeholder(&self) -> bool {
+        self.0.contains(ISO_PLACEHOLDER) || self.0.contains(TREE_PLACEHOLDER)
+    }
+
+    /// The argument with its placeholders replaced by the URLs a machine reaches the ISO by.
+    pub fn expand(&self, iso_url: &str, tree_url: &str) -> String {
+        self.0
+            .replace(ISO_PLACEHOLDER, iso_url)
+            .replace(TREE_PLACEHOLDER, tree_url)
     }
 }
 
@@ -281,6 +308,22 @@ impl BootArgs {
     /// The arguments as plain strings, in order (what a form edits).
     pub fn to_strings(&self) -> Vec<String> {
         self.iter().map(str::to_owned).collect()
+    }
+
+    /// The row (1-based) of the first argument that names the image's ISO, if any does.
+    pub fn first_placeholder(&self) -> Option<usize> {
+        self.0
+            .iter()
+            .position(BootArg::has_placeholder)
+            .map(|i| i + 1)
+    }
+
+    /// The arguments with the ISO's URLs filled in (see [`BootArg::expand`]).
+    pub fn expand(&self, iso_url: &str, tree_url: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|arg| arg.expand(iso_url, tree_url))
+            .collect()
     }
 
     pub fn len(&self) -> usize {
@@ -407,6 +450,10 @@ pub struct BootImage {
     pub image_url: String,
     pub iso_boot: IsoBoot,
     pub args: BootArgs,
+    /// A kernel image made from (or using) an ISO of the library: `file:<name>`, whose URLs
+    /// `{iso}` and `{tree}` in `args` stand for.
+    #[serde(default)]
+    pub iso_url: Option<String>,
 }
 
 /// A boot menu with its entries in order.

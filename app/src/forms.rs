@@ -5,8 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     boot::{
-        BootArgs, HttpUrl, ImageKind, ImageSource, IsoBoot, MenuAction, MenuEntry, MenuItem,
-        TIMEOUT_MAX_SECS,
+        BootArgs, HttpUrl, ISO_PLACEHOLDER, ImageKind, ImageSource, IsoBoot, MenuAction, MenuEntry,
+        MenuItem, TIMEOUT_MAX_SECS, TREE_PLACEHOLDER,
     },
     error::AppError,
     validate::Label,
@@ -42,6 +42,10 @@ pub struct ImageForm {
     pub image_url: String,
     pub iso_boot: String,
     pub args: Vec<String>,
+    /// A kernel image's ISO of the library (`file:<name>`; empty for none), which `{iso}` and
+    /// `{tree}` in the arguments stand for.
+    #[serde(default)]
+    pub iso_url: String,
 }
 
 /// An image whose every field has been checked.
@@ -50,9 +54,12 @@ pub struct ValidImage {
     pub title: Label,
     pub kind: ImageKind,
     pub kernel_url: Option<ImageSource>,
-    pub image_url: ImageSource,
+    /// The initrd (none for a kernel that boots alone), or the ISO.
+    pub image_url: Option<ImageSource>,
     pub iso_boot: Option<IsoBoot>,
     pub args: BootArgs,
+    /// Always a library file.
+    pub iso_url: Option<ImageSource>,
 }
 
 impl From<&crate::boot::BootImage> for ImageForm {
@@ -70,6 +77,7 @@ impl From<&crate::boot::BootImage> for ImageForm {
                 String::new()
             },
             args: image.args.to_strings(),
+            iso_url: image.iso_url.clone().unwrap_or_default(),
         }
     }
 }
@@ -102,10 +110,46 @@ impl ImageForm {
                 (None, Some(method))
             }
         };
-        let image_url =
-            ImageSource::parse(&self.image_url).map_err(|m| AppError::invalid("image_url", m))?;
+        // A kernel may boot alone (memtest86+, an EFI program); an ISO image is its ISO.
+        let image_url = match (kind, self.image_url.trim()) {
+            (ImageKind::KernelInitrd, "") => None,
+            _ => Some(
+                ImageSource::parse(&self.image_url)
+                    .map_err(|m| AppError::invalid("image_url", m))?,
+            ),
+        };
         let args = BootArgs::parse(&self.args)
             .map_err(|(row, m)| AppError::invalid(format!("args.{row}"), m))?;
+        let iso_url = match (kind, self.iso_url.trim()) {
+            (_, "") => None,
+            (ImageKind::Iso, _) => {
+                return Err(AppError::invalid(
+                    "iso_url",
+                    "An ISO image boots the ISO itself; leave this empty.",
+                ));
+            }
+            (ImageKind::KernelInitrd, text) => match ImageSource::parse(text) {
+                Ok(source @ ImageSource::File(_)) => Some(source),
+                Ok(ImageSource::Url(_)) => {
+                    return Err(AppError::invalid(
+                        "iso_url",
+                        "Pick an ISO of the library: PXE Cloud serves the files inside it.",
+                    ));
+                }
+                Err(message) => return Err(AppError::invalid("iso_url", message)),
+            },
+        };
+        if iso_url.is_none()
+            && let Some(row) = args.first_placeholder()
+        {
+            return Err(AppError::invalid(
+                format!("args.{row}"),
+                format!(
+                    "{ISO_PLACEHOLDER} and {TREE_PLACEHOLDER} stand for the URLs of the image's \
+                     ISO: pick one of the library, or remove them."
+                ),
+            ));
+        }
         Ok(ValidImage {
             title,
             kind,
@@ -113,6 +157,7 @@ impl ImageForm {
             image_url,
             iso_boot,
             args,
+            iso_url,
         })
     }
 }
@@ -222,6 +267,7 @@ mod tests {
             image_url: "http://boot.lan/initrd.gz".into(),
             iso_boot: String::new(),
             args: vec!["console=ttyS0".into(), "quiet".into()],
+            iso_url: String::new(),
         }
     }
 
@@ -238,6 +284,78 @@ mod tests {
                 .is_some()
         );
         assert!(kernel_form().parse().is_ok());
+    }
+
+    #[test]
+    fn a_kernel_may_boot_without_an_initrd_but_an_iso_image_needs_its_iso() {
+        let alone = ImageForm {
+            image_url: " ".into(),
+            ..kernel_form()
+        };
+        assert_eq!(alone.parse().unwrap().image_url, None);
+        let no_iso = ImageForm {
+            kind: "iso".into(),
+            kernel_url: String::new(),
+            image_url: String::new(),
+            ..kernel_form()
+        };
+        assert!(
+            no_iso
+                .parse()
+                .unwrap_err()
+                .field_message("image_url")
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn placeholders_need_an_iso_of_the_library() {
+        let form = ImageForm {
+            args: vec![
+                "quiet".into(),
+                "fetch={tree}/live/filesystem.squashfs".into(),
+            ],
+            ..kernel_form()
+        };
+        assert!(form.parse().unwrap_err().field_message("args.2").is_some());
+        let with_iso = ImageForm {
+            iso_url: "file:live.iso".into(),
+            ..form.clone()
+        };
+        assert_eq!(
+            with_iso.parse().unwrap().iso_url,
+            Some(ImageSource::File("live.iso".into()))
+        );
+        let by_url = ImageForm {
+            iso_url: "http://boot.lan/live.iso".into(),
+            ..form.clone()
+        };
+        assert!(
+            by_url
+                .parse()
+                .unwrap_err()
+                .field_message("iso_url")
+                .is_some()
+        );
+        let on_an_iso = ImageForm {
+            kind: "iso".into(),
+            kernel_url: String::new(),
+            args: vec![],
+            ..with_iso
+        };
+        assert!(
+            on_an_iso
+                .parse()
+                .unwrap_err()
+                .field_message("iso_url")
+                .is_some()
+        );
+        // Braces are refused but in the two placeholders.
+        let other = ImageForm {
+            args: vec!["x={other}".into()],
+            ..form
+        };
+        assert!(other.parse().unwrap_err().field_message("args.1").is_some());
     }
 
     #[test]

@@ -6,6 +6,35 @@ use serde::{Deserialize, Serialize};
 /// The type of an ISO 9660 image (told by its bytes): PXE Cloud looks inside these.
 pub const ISO_TYPE: &str = "application/x-iso9660-image";
 
+/// How much of a file's start [`content_type_of`] looks at.
+pub const SNIFF_BYTES: usize = 0x8006;
+
+/// The content type of a file that starts with `head` (up to [`SNIFF_BYTES`]): what it is
+/// served with (never one a browser would run).
+pub fn content_type_of(head: &[u8]) -> &'static str {
+    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
+    if at(0x8001, b"CD001") {
+        ISO_TYPE
+    } else if at(0x202, b"HdrS") {
+        // A Linux kernel (bzImage), which is also a PE file when built with an EFI stub.
+        "application/x-linux-kernel"
+    } else if at(0, b"MZ") {
+        "application/efi"
+    } else if at(0, &[0x1f, 0x8b]) {
+        "application/gzip"
+    } else if at(0, &[0xfd, b'7', b'z', b'X', b'Z', 0]) {
+        "application/x-xz"
+    } else if at(0, &[0x28, 0xb5, 0x2f, 0xfd]) {
+        "application/zstd"
+    } else if at(0, b"070701") || at(0, b"070702") {
+        "application/x-cpio"
+    } else if at(0, b"hsqs") {
+        "application/vnd.squashfs"
+    } else {
+        "application/octet-stream"
+    }
+}
+
 /// The longest file name accepted.
 pub const FILE_NAME_MAX: usize = 128;
 

@@ -1,6 +1,6 @@
 """Builds what the iPXE tests boot: a Debian kernel, a busybox initramfs whose /init prints a
-marker with the kernel command line to the serial port and powers off, and an ISO (isolinux)
-around the same kernel and initramfs. Fetches the 2025 iPXE clients from Debian trixie. Built
+marker with the kernel command line to the serial port and powers off, an ISO (isolinux)
+around the same kernel and initramfs, and a Debian-live-like ISO around them for the library. Fetches the 2025 iPXE clients from Debian trixie. Built
 once into target/e2e-ipxe and reused."""
 
 import glob
@@ -198,11 +198,58 @@ def iso():
     return path
 
 
+def squashfs():
+    """What stands for a live system's root file system: bytes the test can recognise."""
+    return b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(20_000))
+
+
+def live_iso():
+    """A Debian-live-like ISO (the layout live-boot has) around the test kernel and initramfs,
+    which PXE Cloud recognises and makes an image of."""
+    path = os.path.join(CACHE, "live.iso")
+    if os.path.exists(path):
+        return path
+    tree = os.path.join(CACHE, "live-tree")
+    shutil.rmtree(tree, ignore_errors=True)
+    os.makedirs(os.path.join(tree, "live"))
+    os.makedirs(os.path.join(tree, ".disk"))
+    shutil.copy(kernel(), os.path.join(tree, "live", "vmlinuz-6.1.0-0-amd64"))
+    shutil.copy(initrd(), os.path.join(tree, "live", "initrd.img-6.1.0-0-amd64"))
+    with open(os.path.join(tree, "live", "filesystem.squashfs"), "wb") as f:
+        f.write(squashfs())
+    with open(os.path.join(tree, ".disk", "info"), "w") as f:
+        f.write("Debian GNU/Linux 12 \"Bookworm\" - PXE Cloud test amd64 LIVE\n")
+    partial = path + ".partial"
+    run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-V", "d-live 12 test amd64",
+        "-o", partial, tree)
+    os.rename(partial, path)
+    shutil.rmtree(tree)
+    return path
+
+
+# Debian's memtest86+ ISO, as the memtest86+ package installs it (.ci/setup --test).
+MEMTEST_ISO = "/usr/lib/memtest86+/memtest86+x64.iso"
+
+# Debian's installer, as the debian-installer-12-netboot-amd64 package installs it
+# (.ci/setup --test).
+DEBIAN_INSTALLER = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64"
+
+
+def debian_installer():
+    """The paths of d-i's netboot kernel (`linux`) and initrd (`initrd.gz`)."""
+    found = {name: os.path.join(DEBIAN_INSTALLER, name) for name in ("linux", "initrd.gz")}
+    for path in found.values():
+        if not os.path.exists(path):
+            raise RuntimeError(f"{path} is missing: run .ci/setup --test")
+    return found
+
+
 def all_fixtures():
     """Builds (or finds) every fixture; returns the folder that holds them."""
     kernel()
     initrd()
     iso()
+    live_iso()
     return CACHE
 
 

@@ -67,12 +67,13 @@ AUTOEXEC = f"#!ipxe\ndhcp\nchain http://{GUEST_SERVER}/boot.ipxe\n"
 
 class Machine:
     def __init__(self, uefi, server_port, files_port, artifacts, name, trixie_ipxe=None,
-                 tap=None, http_boot=False):
+                 tap=None, http_boot=False, memory=512):
         """Starts a BIOS or UEFI machine booting bookworm's iPXE, or, given the folder
         fixtures.trixie_ipxe() returns, trixie's. With `tap` = (namespace, device, mac) the
         machine is wired to that tap device instead: a BIOS machine boots the iPXE ROM, a UEFI
         one OVMF's own PXE (server_port and files_port are then unused), or, with
-        `http_boot`, OVMF's UEFI HTTP Boot (PXE and IPv6 turned off in the firmware)."""
+        `http_boot`, OVMF's UEFI HTTP Boot (PXE and IPv6 turned off in the firmware). `memory`
+        is in MiB."""
         self.uefi = uefi
         self.artifacts = artifacts
         self.name = name
@@ -103,7 +104,7 @@ class Machine:
             )
         nic_mac = f",mac={mac}" if mac else ""
         args = [
-            "qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-smp", "1",
+            "qemu-system-x86_64", "-accel", "tcg", "-m", str(memory), "-smp", "1",
             "-display", "none", "-vga", "std", "-no-reboot",
             "-serial", f"file:{self.serial_path}",
             "-qmp", f"unix:{self.qmp_path},server=on,wait=off",

@@ -525,6 +525,30 @@ describe(`the admin web app (${backend})`, () => {
       assert.match(note, /^Recognised: Debian GNU\/Linux 12\.5\.0 "Bookworm" - Official amd64 LIVE\.$/, note);
       await page.screenshot({ path: join(artifacts, `files-iso-${backend}.png`), fullPage: true });
 
+      // "Create image": the kernel and initrd copied out of it, and an image that boots them
+      // with the ISO's files fetched from this server.
+      await liveRow.getByTestId('file-make-image').click();
+      await page.waitForURL(new RegExp(`${orgUrl}/images/\\d+$`));
+      await hydrated(page);
+      assert.equal(await page.inputValue('#image-kernel'), 'file:debian-live-kernel');
+      assert.equal(await page.inputValue('#image-source'), 'file:debian-live-initrd');
+      assert.equal(await page.inputValue('#image-iso'), 'debian-live.iso');
+      const args = await page.getByTestId('boot-args').locator('input').evaluateAll((inputs) => inputs.map((i) => i.value));
+      assert.deepEqual(args, ['boot=live', 'components', 'fetch={tree}/live/filesystem.squashfs']);
+      await page.screenshot({ path: join(artifacts, `image-from-iso-${backend}.png`), fullPage: true });
+      // Saved as it is, it stays valid; the files inside the ISO are served by path.
+      await page.getByRole('button', { name: 'Save image' }).click();
+      await page.waitForURL(orgUrl + '/images');
+      await page.goto(orgUrl + '/files');
+      await hydrated(page);
+      const kernelRow = page.getByTestId('file-row').filter({ hasText: 'debian-live-kernel' });
+      assert.equal(await kernelRow.getByTestId('file-sha256').getAttribute('data-sha256'),
+        createHash('sha256').update(Buffer.alloc(70_000, 1)).digest('hex'));
+      const isoHref = await liveRow.getByRole('link', { name: 'debian-live.iso' }).getAttribute('href');
+      const inside = await page.request.get(server.baseUrl + isoHref + '/tree/live/filesystem.squashfs');
+      assert.equal(inside.status(), 200);
+      assert.deepEqual(await inside.body(), Buffer.alloc(10_000, 3));
+
       // An image boots it, picked from the library beside the ISO field: then it stays.
       await page.goto(orgUrl + '/images/new');
       await hydrated(page);

@@ -9,6 +9,7 @@ mod m20261203_000001_network_events;
 mod m20261204_000001_loader_sets;
 mod m20261205_000001_files;
 mod m20261206_000001_iso_indexes;
+mod m20261207_000001_image_iso;
 
 /// The ordered list of PXE Cloud's migrations.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_loader_sets::Migration),
             Box::new(m20261205_000001_files::Migration),
             Box::new(m20261206_000001_iso_indexes::Migration),
+            Box::new(m20261207_000001_image_iso::Migration),
         ]
     }
 }

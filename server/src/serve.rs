@@ -284,6 +284,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         leptos_options,
         boot_server: None,
         blobs: Arc::new(BlobReader::new(BlobReader::SERVER_BUDGET)),
+        iso_trees: Arc::default(),
     })
 }
 

@@ -52,3 +52,15 @@ pub async fn set_file_quota(organization_id: i32, quota: String) -> Result<(), A
     };
     files::set_quota(&state()?.db, &actor, organization_id, quota).await
 }
+
+/// Makes a kernel + initrd image of a recognised ISO of the library: its kernel and initrds
+/// copied into the library, and arguments that fetch the rest from this server.
+#[server(endpoint = "create_image_from_iso")]
+pub async fn create_image_from_iso(file_id: i32) -> Result<crate::boot::BootImage, AppError> {
+    use super::context::{actor, state};
+    use crate::server::services::iso;
+
+    let actor = actor().await?;
+    let state = state()?;
+    iso::create_image(&state.db, &state.file_store(), &actor, file_id).await
+}

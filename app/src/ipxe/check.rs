@@ -91,7 +91,7 @@ pub fn tame(plan: &Plan) -> Plan {
                     args,
                 } => BootStep::KernelInitrd {
                     kernel_url: link(&kernel_url),
-                    initrd_url: link(&initrd_url),
+                    initrd_url: initrd_url.as_ref().map(link),
                     args: args.iter().map(|_| "a".to_owned()).collect(),
                 },
                 BootStep::Sanboot { iso_url } => BootStep::Sanboot {

@@ -96,10 +96,11 @@ pub enum MenuLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "arbitrary", derive(arbitrary::Arbitrary))]
 pub enum BootStep {
-    /// `kernel` + `initrd` + `boot`.
+    /// `kernel` (+ `initrd`) + `boot`.
     KernelInitrd {
         kernel_url: String,
-        initrd_url: String,
+        /// `None`: a kernel that boots alone (memtest86+, an EFI program).
+        initrd_url: Option<String>,
         args: Vec<String>,
     },
     /// An ISO attached as a SAN disk over HTTP (BIOS and UEFI).

@@ -311,16 +311,21 @@ fn boot(plan: &BootPlan) -> String {
             args,
         } => {
             s.line(format!("echo -- Booting {title}"));
-            let mut kernel = format!("kernel {} initrd=initrd.img", escape::url_word(kernel_url));
+            let mut kernel = format!("kernel {}", escape::url_word(kernel_url));
+            if initrd_url.is_some() {
+                kernel.push_str(" initrd=initrd.img");
+            }
             for arg in args {
                 kernel.push(' ');
                 kernel.push_str(&escape::arg_word(arg));
             }
             s.line(format!("{kernel} || goto pxc_failed"));
-            s.line(format!(
-                "initrd --name initrd.img {} || goto pxc_failed",
-                escape::url_word(initrd_url)
-            ));
+            if let Some(initrd_url) = initrd_url {
+                s.line(format!(
+                    "initrd --name initrd.img {} || goto pxc_failed",
+                    escape::url_word(initrd_url)
+                ));
+            }
             s.line("boot || goto pxc_failed");
         }
         BootStep::Sanboot { iso_url } => {

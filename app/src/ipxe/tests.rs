@@ -221,7 +221,7 @@ chain --replace --autofree http://10.0.2.2:8080/ipxe/s/abc/group/2 || exit 1
 fn a_kernel_boots_with_its_initrd_named_for_uefi_and_its_arguments() {
     let script = boot_script(BootStep::KernelInitrd {
         kernel_url: "http://boot.lan/linux".into(),
-        initrd_url: "http://boot.lan/initrd.gz".into(),
+        initrd_url: Some("http://boot.lan/initrd.gz".into()),
         args: vec!["console=ttyS0".into(), "quiet".into()],
     });
     assert_eq!(
@@ -230,6 +230,24 @@ fn a_kernel_boots_with_its_initrd_named_for_uefi_and_its_arguments() {
             "{BOOT_HEAD}echo -- Booting ${{pxc-t0:string}}
 kernel http://boot.lan/linux initrd=initrd.img console=ttyS0 quiet || goto pxc_failed
 initrd --name initrd.img http://boot.lan/initrd.gz || goto pxc_failed
+boot || goto pxc_failed
+{BOOT_FAILED}"
+        )
+    );
+}
+
+#[test]
+fn a_kernel_without_an_initrd_boots_alone() {
+    let script = boot_script(BootStep::KernelInitrd {
+        kernel_url: "http://boot.lan/memtest.efi".into(),
+        initrd_url: None,
+        args: vec![],
+    });
+    assert_eq!(
+        script,
+        format!(
+            "{BOOT_HEAD}echo -- Booting ${{pxc-t0:string}}
+kernel http://boot.lan/memtest.efi || goto pxc_failed
 boot || goto pxc_failed
 {BOOT_FAILED}"
         )
@@ -506,13 +524,16 @@ fn server_url() -> impl Strategy<Value = ServerUrl> {
 
 fn boot_step() -> impl Strategy<Value = BootStep> {
     prop_oneof![
-        (hostile(), hostile(), prop::collection::vec(hostile(), 0..5)).prop_map(
-            |(kernel_url, initrd_url, args)| BootStep::KernelInitrd {
+        (
+            hostile(),
+            prop::option::of(hostile()),
+            prop::collection::vec(hostile(), 0..5)
+        )
+            .prop_map(|(kernel_url, initrd_url, args)| BootStep::KernelInitrd {
                 kernel_url,
                 initrd_url,
                 args
-            }
-        ),
+            }),
         hostile().prop_map(|iso_url| BootStep::Sanboot { iso_url }),
         (hostile(), server_url()).prop_map(|(iso_url, memdisk_url)| BootStep::Memdisk {
             iso_url,

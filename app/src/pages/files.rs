@@ -6,11 +6,11 @@ use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 
 use crate::{
-    api::files::{delete_file, files, set_file_public, set_file_quota},
+    api::files::{create_image_from_iso, delete_file, files, set_file_public, set_file_quota},
     components::{
         feedback::{ConfirmDialog, use_toasts},
         layout::CurrentUser,
-        org_frame::use_org_id,
+        org_frame::{OrgTab, org_href, use_org_id},
         ui::{Alert, ButtonKind, Card, EmptyState, INPUT_CLASSES, Loading, Tone, table},
         uploader::{self, InFlight, NewUpload, Progress},
     },
@@ -465,6 +465,7 @@ fn FileLine(file: FileRow, reload: RwSignal<u32>) -> impl IntoView {
                     let tone = if matches!(note, IsoNote::Netboot { .. }) { "text-emerald-700" } else { "text-slate-600" };
                     view! { <p class=format!("mt-1 max-w-md text-xs {tone}") data-testid="file-iso">{note.describe()}</p> }
                 })}
+                {matches!(file.iso, Some(IsoNote::Netboot { .. })).then(|| view! { <MakeImage file_id=id name=file.name.clone() reload /> })}
             </td>
             <td class=format!("{} whitespace-nowrap tabular-nums", table::TD)>{human_size(file.size)}</td>
             <td class=format!("{} text-xs text-slate-600", table::TD)>{file.content_type.clone()}</td>
@@ -505,5 +506,37 @@ fn FileLine(file: FileRow, reload: RwSignal<u32>) -> impl IntoView {
                 </ConfirmDialog>
             </td>
         </tr>
+    }
+}
+
+/// "Create image" under a recognised ISO: its kernel and initrd copied into the library and
+/// an image that boots them, then the image's page to look it over.
+#[component]
+fn MakeImage(file_id: i32, name: String, reload: RwSignal<u32>) -> impl IntoView {
+    let toasts = use_toasts();
+    let navigate = leptos_router::hooks::use_navigate();
+    let organization_id = use_org_id();
+    let make = Action::new(move |_: &()| create_image_from_iso(file_id));
+    Effect::new(move || match make.value().get() {
+        Some(Ok(image)) => {
+            toasts.success(format!("Made the image “{}” from {name}.", image.title));
+            reload.update(|n| *n += 1);
+            let href = format!("{}/{}", org_href(organization_id, OrgTab::Images), image.id);
+            navigate(&href, Default::default());
+        }
+        Some(Err(error)) => toasts.error(error.to_string()),
+        None => {}
+    });
+    view! {
+        <button
+            type="button"
+            class=format!("{} mt-1", ButtonKind::Secondary.classes())
+            data-testid="file-make-image"
+            title="Copy its kernel and initrd into the library and make an image that boots them, fetching the rest from this server"
+            disabled=move || make.pending().get()
+            on:click=move |_| { make.dispatch(()); }
+        >
+            {move || if make.pending().get() { "Making the image…" } else { "Create image" }}
+        </button>
     }
 }

@@ -10,7 +10,10 @@ use crate::{
         files::files,
         images::{CreateImage, UpdateImage, image},
     },
-    boot::{BOOT_ARGS_MAX, BootArg, BootImage, ImageKind, ImageSource, IsoBoot, URL_MAX},
+    boot::{
+        BOOT_ARGS_MAX, BootArg, BootImage, ISO_PLACEHOLDER, ImageKind, ImageSource, IsoBoot,
+        TREE_PLACEHOLDER, URL_MAX,
+    },
     components::{
         feedback::use_toasts,
         org_frame::{OrgTab, org_href, use_org_id},
@@ -18,6 +21,7 @@ use crate::{
     },
     error::AppError,
     forms::ImageForm,
+    library::ISO_TYPE,
     pages::id_param,
 };
 
@@ -91,6 +95,12 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
             .unwrap_or_default(),
     );
     let iso_boot = RwSignal::new(existing.as_ref().map(|i| i.iso_boot).unwrap_or_default());
+    let iso_url = RwSignal::new(
+        existing
+            .as_ref()
+            .and_then(|i| i.iso_url.clone())
+            .unwrap_or_default(),
+    );
     let next_key = StoredValue::new(0u64);
     let new_row = move |value: String| {
         let key = next_key.get_value();
@@ -152,21 +162,42 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
             })
             .flatten()
     });
+    // A kernel may boot without an initrd; an ISO image needs its ISO.
     let image_error = Signal::derive(move || {
-        check("image_url", image_url.get(), |v| {
-            ImageSource::parse(v).map(drop)
-        })
+        let optional = kind.get() == ImageKind::KernelInitrd;
+        field_error(
+            &image_url.get(),
+            submitted.get(),
+            |v| {
+                if optional && v.trim().is_empty() {
+                    None
+                } else {
+                    ImageSource::parse(v).err()
+                }
+            },
+            server_error.get(),
+            "image_url",
+        )
     });
     let arg_error = move |index: usize, value: String| {
         let field = format!("args.{}", index + 1);
+        let uses_iso = kind.get() == ImageKind::KernelInitrd && !iso_url.get().is_empty();
         field_error(
             &value,
             submitted.get(),
-            |v| BootArg::parse(v).err(),
+            |v| match BootArg::parse(v) {
+                Ok(arg) if arg.has_placeholder() && !uses_iso => Some(format!(
+                    "{ISO_PLACEHOLDER} and {TREE_PLACEHOLDER} stand for the URLs of the image's ISO: pick one of the library, or remove them."
+                )),
+                Ok(_) => None,
+                Err(message) => Some(message),
+            },
             server_error.get(),
             &field,
         )
     };
+    let iso_error =
+        Signal::derive(move || server_error.get().and_then(|e| e.field_message("iso_url")));
     let any_error = move || {
         title_error.get().is_some()
             || kernel_error.get().is_some()
@@ -197,6 +228,10 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
             ImageKind::KernelInitrd => String::new(),
         },
         args: args.with_untracked(|rows| rows.iter().map(|r| r.value.get_untracked()).collect()),
+        iso_url: match kind.get_untracked() {
+            ImageKind::KernelInitrd => iso_url.get_untracked(),
+            ImageKind::Iso => String::new(),
+        },
     };
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -286,7 +321,7 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
                 {move || {
                     let label = match kind.get() {
                         ImageKind::Iso => "ISO URL",
-                        ImageKind::KernelInitrd => "Initrd URL",
+                        ImageKind::KernelInitrd => "Initrd URL (optional: empty for a kernel that boots alone)",
                     };
                     view! {
                         <Field
@@ -319,6 +354,9 @@ fn ImageEditor(organization_id: i32, existing: Option<BootImage>) -> impl IntoVi
                             <option value="memdisk" selected=move || iso_boot.get() == IsoBoot::Memdisk>"memdisk (BIOS only)"</option>
                         </select>
                     </div>
+                </Show>
+                <Show when=move || kind.get() == ImageKind::KernelInitrd>
+                    <IsoPick library target=iso_url error=iso_error />
                 </Show>
                 <fieldset class="space-y-2">
                     <legend class="text-sm font-medium text-slate-700">"Boot arguments"</legend>
@@ -408,21 +446,87 @@ fn LibraryPick(
                             }
                         >
                             <option value="">"…or pick a file of the library"</option>
-                            {names
-                                .into_iter()
-                                .map(|name| {
-                                    let stored = format!("{}{name}", ImageSource::FILE_PREFIX);
-                                    view! {
-                                        <option value=name.clone() selected=move || target.get() == stored>
-                                            {name.clone()}
-                                        </option>
-                                    }
-                                })
-                                .collect_view()}
+                            {file_options(names, target)}
                         </select>
                     })
                 })
             }}
         </Suspense>
     }
+}
+
+/// The ISO of the library a kernel image uses (optional): its arguments can then say `{iso}`
+/// and `{tree}`, filled in with each machine's own URLs. Shown when the library has an ISO
+/// (or the image names one).
+#[component]
+fn IsoPick(
+    library: Resource<Result<crate::library::Library, AppError>>,
+    target: RwSignal<String>,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let mut isos: Vec<String> = library
+                    .await
+                    .map(|l| {
+                        l.files
+                            .into_iter()
+                            .filter(|f| f.content_type == ISO_TYPE)
+                            .map(|f| f.name)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                // An ISO the image names but the list lacks stays shown as it is.
+                let current = target.get_untracked();
+                if let Some(name) = ImageSource::file_name(&current)
+                    && !isos.iter().any(|n| n == name)
+                {
+                    isos.insert(0, name.to_owned());
+                }
+                (!isos.is_empty()).then(|| view! {
+                    <div class="space-y-1">
+                        <label for="image-iso" class="block text-sm font-medium text-slate-700">"Files from an ISO (optional)"</label>
+                        <select
+                            id="image-iso"
+                            class=format!("{INPUT_CLASSES} max-w-md")
+                            aria-invalid=move || error.get().is_some().to_string()
+                            on:change=move |ev| {
+                                let name = event_target_value(&ev);
+                                target.set(if name.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!("{}{name}", ImageSource::FILE_PREFIX)
+                                });
+                            }
+                        >
+                            <option value="" selected=move || target.get().is_empty()>"None"</option>
+                            {file_options(isos, target)}
+                        </select>
+                        <p class="text-sm text-slate-500">
+                            "Arguments can then say " <code>{ISO_PLACEHOLDER}</code> " for the ISO's URL and "
+                            <code>{TREE_PLACEHOLDER}</code> " for the folder of the files inside it, like "
+                            <code>"fetch={tree}/live/filesystem.squashfs"</code> "; each machine gets its own session's URLs."
+                        </p>
+                        {move || error.get().map(|e| view! { <p class="text-sm text-red-600">{e}</p> })}
+                    </div>
+                })
+            })}
+        </Suspense>
+    }
+}
+
+/// An option per library file, selected while `target` names it (`file:<name>`).
+fn file_options(names: Vec<String>, target: RwSignal<String>) -> impl IntoView {
+    names
+        .into_iter()
+        .map(|name| {
+            let stored = format!("{}{name}", ImageSource::FILE_PREFIX);
+            view! {
+                <option value=name.clone() selected=move || target.get() == stored>
+                    {name.clone()}
+                </option>
+            }
+        })
+        .collect_view()
 }

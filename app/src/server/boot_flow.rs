@@ -57,6 +57,9 @@ pub mod paths {
     pub const MEMDISK: &str = "/ipxe/memdisk";
     /// A library file, for a machine in a boot session (see the server's `http::files`).
     pub const FILE: &str = "/f/{token}/{id}/{name}";
+    /// A file inside a library ISO: `FILE` (or a browser's `/files/{id}/{name}`), then this,
+    /// then the path inside the ISO.
+    pub const TREE_SUFFIX: &str = "/tree";
 }
 
 /// A route pattern with its `{…}` parts replaced by `values`, in order.
@@ -156,6 +159,11 @@ impl Urls {
             self.base,
             fill(paths::FILE, &[&token.as_str(), &file_id, &name])
         )
+    }
+
+    /// The folder of the files inside a library ISO, from the ISO's URL (either route).
+    pub fn tree(iso_url: &str) -> String {
+        format!("{iso_url}{}", paths::TREE_SUFFIX)
     }
 }
 
@@ -490,24 +498,51 @@ pub async fn boot(
             record.entry_kind = Some(image.kind.as_str().to_owned());
             let organization_id = group.organization_id;
             let kernel = image.kernel_url.as_deref().unwrap_or_default();
-            let (Some(kernel_url), Some(image_url)) = (
-                source_url(state, urls, token, organization_id, kernel).await?,
-                source_url(state, urls, token, organization_id, &image.image_url).await?,
-            ) else {
-                return Ok(notice(
+            let gone = || {
+                notice(
                     "A file this image boots is no longer in the library.",
-                    menu_url,
-                ));
+                    menu_url.clone(),
+                )
+            };
+            // Empty: a kernel that boots alone.
+            let image_url = match image.image_url.as_str() {
+                "" => None,
+                stored => match source_url(state, urls, token, organization_id, stored).await? {
+                    Some(url) => Some(url),
+                    None => return Ok(gone()),
+                },
+            };
+            let Some(kernel_url) = source_url(state, urls, token, organization_id, kernel).await?
+            else {
+                return Ok(gone());
+            };
+            // `{iso}` and `{tree}` in the arguments: the image's ISO in this session.
+            let args = match image.iso_url.as_deref() {
+                None => image.args.to_strings(),
+                Some(stored) => {
+                    match source_url(state, urls, token, organization_id, stored).await? {
+                        Some(iso_url) => image.args.expand(&iso_url, &Urls::tree(&iso_url)),
+                        None => {
+                            return Ok(notice(
+                                "The ISO this image uses is no longer in the library.",
+                                menu_url,
+                            ));
+                        }
+                    }
+                }
             };
             let step = match (image.kind, image.iso_boot) {
                 (ImageKind::KernelInitrd, _) => BootStep::KernelInitrd {
                     kernel_url,
                     initrd_url: image_url,
-                    args: image.args.to_strings(),
+                    args,
                 },
-                (ImageKind::Iso, IsoBoot::Sanboot) => BootStep::Sanboot { iso_url: image_url },
+                // A stored ISO image always has its ISO (the form requires it).
+                (ImageKind::Iso, IsoBoot::Sanboot) => BootStep::Sanboot {
+                    iso_url: image_url.unwrap_or_default(),
+                },
                 (ImageKind::Iso, IsoBoot::Memdisk) => BootStep::Memdisk {
-                    iso_url: image_url,
+                    iso_url: image_url.unwrap_or_default(),
                     memdisk_url: urls.memdisk(),
                 },
             };

@@ -82,6 +82,8 @@ pub struct AppState {
     pub boot_server: Option<Arc<dyn super::boot_server::BootServerProbe>>,
     /// Reads hosted files for downloads (their memory bounded, blobs kept open a while).
     pub blobs: Arc<super::file_store::BlobReader>,
+    /// The trees of library ISOs, to serve the files inside them.
+    pub iso_trees: Arc<super::services::iso::Trees>,
 }
 
 impl AppState {

@@ -7,6 +7,9 @@
 //! - `GET|HEAD /f/<boot token>/<id>/<name>`: a machine in a boot session of a member (the
 //!   token is checked on every request and extended at most once a minute: `sanboot` reads
 //!   an ISO in hundreds of requests, for as long as the booted system runs);
+//! - either URL, then `/tree/<path>`: the file at that path inside a library ISO, for whoever
+//!   may read the ISO (`{tree}` in an image's arguments: live systems fetch their root file
+//!   system from there);
 //! - `OPTIONS|POST /uploads`, `HEAD|PATCH|DELETE /uploads/<id>`: an organization's admins.
 
 use std::{
@@ -20,12 +23,13 @@ use std::{
 use app::{
     api::context::actor_with,
     error::AppError,
-    library::ISO_TYPE,
+    library::{ISO_TYPE, SNIFF_BYTES, content_type_of},
     server::{
         boot_flow::paths,
         client::BootToken,
         entities::{file, upload},
         file_store::BlobReader,
+        iso::read::IsoFile,
         net::ClientIp,
         services::{
             boot_sessions,
@@ -61,7 +65,12 @@ pub const OFFSET_OCTET_STREAM: &str = "application/offset+octet-stream";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/files/{id}/{name}", get(from_browser))
+        .route("/files/{id}/{name}/tree/{*path}", get(from_browser_inside))
         .route(paths::FILE, get(from_boot_client))
+        .route(
+            &format!("{}{}/{{*path}}", paths::FILE, paths::TREE_SUFFIX),
+            get(from_boot_client_inside),
+        )
         .route(UPLOADS_PATH, post(create_upload).options(capabilities))
         .route(
             "/uploads/{id}",
@@ -100,17 +109,54 @@ async fn from_browser(
     headers: HeaderMap,
     Path((id, name)): Path<(String, String)>,
 ) -> Response {
-    let actor = match actor_with(&state, &session).await {
+    let request = Request {
+        method,
+        headers,
+        inside: None,
+    };
+    browser_read(&state, &session, &id, &name, request).await
+}
+
+async fn from_browser_inside(
+    State(state): State<AppState>,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+    Path((id, name, path)): Path<(String, String, String)>,
+) -> Response {
+    let request = Request {
+        method,
+        headers,
+        inside: Some(path),
+    };
+    browser_read(&state, &session, &id, &name, request).await
+}
+
+/// What a download asks for: the file, or (`inside`) a path inside it, an ISO.
+struct Request {
+    method: Method,
+    headers: HeaderMap,
+    inside: Option<String>,
+}
+
+async fn browser_read(
+    state: &AppState,
+    session: &Session,
+    id: &str,
+    name: &str,
+    request: Request,
+) -> Response {
+    let actor = match actor_with(state, session).await {
         Ok(actor) => Some(actor),
         Err(AppError::Unauthenticated | AppError::PasswordChangeRequired) => None,
         Err(error) => return error.into_response(),
     };
-    let Some(id) = file_id(&id) else {
+    let Some(id) = file_id(id) else {
         return not_found();
     };
     let reader = actor.as_ref().map_or(Reader::Anonymous, Reader::Browser);
-    match files::readable(&state.db, reader, id, &name).await {
-        Ok(file) => send(&state, &file, &method, &headers, true).await,
+    match files::readable(&state.db, reader, id, name).await {
+        Ok(file) => serve(state, &file, request, true).await,
         Err(AppError::NotFound) => not_found(),
         Err(error) => error.into_response(),
     }
@@ -130,13 +176,44 @@ async fn from_boot_client(
     client: Option<Extension<ClientIp>>,
     Path((token, id, name)): Path<(String, String, String)>,
 ) -> Response {
+    let request = Request {
+        method,
+        headers,
+        inside: None,
+    };
+    machine_read(&state, client, &token, &id, &name, request).await
+}
+
+async fn from_boot_client_inside(
+    State(state): State<AppState>,
+    method: Method,
+    headers: HeaderMap,
+    client: Option<Extension<ClientIp>>,
+    Path((token, id, name, path)): Path<(String, String, String, String)>,
+) -> Response {
+    let request = Request {
+        method,
+        headers,
+        inside: Some(path),
+    };
+    machine_read(&state, client, &token, &id, &name, request).await
+}
+
+async fn machine_read(
+    state: &AppState,
+    client: Option<Extension<ClientIp>>,
+    token: &str,
+    id: &str,
+    name: &str,
+    request: Request,
+) -> Response {
     let ended = || {
         text(
             StatusCode::FORBIDDEN,
             "This boot session has ended (or belongs to another machine): boot again and sign in.",
         )
     };
-    let Some(token) = BootToken::parse(&token) else {
+    let Some(token) = BootToken::parse(token) else {
         return ended();
     };
     let address = client.map(|Extension(ClientIp(ip))| ip.to_string());
@@ -146,11 +223,11 @@ async fn from_boot_client(
         Ok(None) => return ended(),
         Err(error) => return error.into_response(),
     };
-    let Some(id) = file_id(&id) else {
+    let Some(id) = file_id(id) else {
         return not_found();
     };
-    match files::readable(&state.db, Reader::Machine(&holder), id, &name).await {
-        Ok(file) => send(&state, &file, &method, &headers, false).await,
+    match files::readable(&state.db, Reader::Machine(&holder), id, name).await {
+        Ok(file) => serve(state, &file, request, false).await,
         Err(AppError::NotFound) => not_found(),
         Err(error) => error.into_response(),
     }
@@ -160,17 +237,144 @@ async fn from_boot_client(
 /// (iPXE `sanboot` reads an ISO in ranges of a few KiB) is read in one go.
 const READ_PIECE: u64 = 256 * 1024;
 
+/// Sends what was asked of a readable file: the file, or a file inside it (an ISO).
+async fn serve(
+    state: &AppState,
+    file: &file::Model,
+    request: Request,
+    to_browser: bool,
+) -> Response {
+    let Some(path) = &request.inside else {
+        let whole = Served { file, inside: None };
+        return send(state, whole, &request.method, &request.headers, to_browser).await;
+    };
+    let no_such = || {
+        text(
+            StatusCode::NOT_FOUND,
+            format!("{} holds no file /{path}.", file.name),
+        )
+    };
+    if file.content_type != ISO_TYPE {
+        return no_such();
+    }
+    let store = state.file_store();
+    let size = file.size.max(0) as u64;
+    let tree = match state
+        .iso_trees
+        .get(&state.db, &store, &file.sha256, size)
+        .await
+    {
+        Ok(tree) => tree,
+        Err(error) => return error.into_response(),
+    };
+    match tree.find(&format!("/{path}")) {
+        Some(inside) => {
+            let served = Served {
+                file,
+                inside: Some(inside),
+            };
+            send(state, served, &request.method, &request.headers, to_browser).await
+        }
+        None => no_such(),
+    }
+}
+
+/// What is sent: a library file, or a file inside one (an ISO), by its extents.
+#[derive(Clone, Copy)]
+struct Served<'a> {
+    file: &'a file::Model,
+    inside: Option<&'a IsoFile>,
+}
+
+impl Served<'_> {
+    fn size(self) -> u64 {
+        self.inside
+            .map_or(self.file.size.max(0) as u64, |inside| inside.size)
+    }
+
+    /// Strong: the bytes' SHA-256, and where the file lies in them (two files of an ISO at
+    /// the same place and of the same length are the same bytes).
+    fn etag(self) -> String {
+        match self.inside {
+            None => format!("\"{}\"", self.file.sha256),
+            Some(inside) => format!(
+                "\"{}@{}+{}\"",
+                self.file.sha256,
+                inside.extents.first().map_or(0, |&(offset, _)| offset),
+                inside.size
+            ),
+        }
+    }
+
+    /// The name a browser saves it as: the file's, or the last part of the path inside it,
+    /// in characters safe in a header.
+    fn download_name(self) -> String {
+        let Some(inside) = self.inside else {
+            return self.file.name.clone();
+        };
+        let last = inside.path.rsplit('/').next().unwrap_or_default();
+        let safe: String = last
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        if safe.is_empty() { "file".into() } else { safe }
+    }
+
+    fn content_type(self) -> String {
+        match self.inside {
+            None => self.file.content_type.clone(),
+            Some(_) => "application/octet-stream".into(),
+        }
+    }
+
+    /// Where the bytes `start..start + length` of what is sent lie in the blob, in order.
+    fn pieces(self, start: u64, length: u64) -> Vec<(u64, u64)> {
+        match self.inside {
+            None => vec![(start, length)],
+            Some(inside) => pieces_of(&inside.extents, start, length),
+        }
+    }
+}
+
+/// Where the bytes `start..start + length` of a file made of `extents` (offset, length in
+/// the blob, in order) lie in the blob.
+fn pieces_of(extents: &[(u64, u64)], start: u64, length: u64) -> Vec<(u64, u64)> {
+    let (mut skip, mut left) = (start, length);
+    let mut pieces = Vec::new();
+    for &(offset, extent) in extents {
+        if left == 0 {
+            break;
+        }
+        if skip >= extent {
+            skip -= extent;
+            continue;
+        }
+        let take = (extent - skip).min(left);
+        pieces.push((offset + skip, take));
+        left -= take;
+        skip = 0;
+    }
+    pieces
+}
+
 /// Sends a file, or the part of it asked for, from disk.
 async fn send(
     state: &AppState,
-    file: &file::Model,
+    served: Served<'_>,
     method: &Method,
     headers: &HeaderMap,
     to_browser: bool,
 ) -> Response {
+    let file = served.file;
     let validators = Validators {
-        size: file.size.max(0) as u64,
-        etag: format!("\"{}\"", file.sha256),
+        size: served.size(),
+        etag: served.etag(),
         modified: SystemTime::from(file.created_at),
     };
     let mut common = HeaderMap::new();
@@ -198,7 +402,7 @@ async fn send(
         // Never shown in the app's origin: downloaded.
         put(
             header::CONTENT_DISPOSITION,
-            &format!("attachment; filename=\"{}\"", file.name),
+            &format!("attachment; filename=\"{}\"", served.download_name()),
         );
     }
     let answer = ranges::decide(method, headers, &validators);
@@ -240,22 +444,23 @@ async fn send(
     } else {
         range.end() - range.start() + 1
     };
-    put_owned(&mut common, header::CONTENT_TYPE, file.content_type.clone());
+    put_owned(&mut common, header::CONTENT_TYPE, served.content_type());
     put_owned(&mut common, header::CONTENT_LENGTH, length.to_string());
     if method == Method::HEAD {
         return (status, common).into_response();
     }
     let path = state.file_store().blob(&file.sha256);
-    let start = *range.start();
+    let pieces = served.pieces(*range.start(), length);
     let reader = state.blobs.clone();
-    let body = match reader.open(&path).await {
+    let body = match (reader.open(&path).await, pieces.as_slice()) {
+        (Err(error), _) => Err(error),
+        (Ok(_), []) => Ok(Body::empty()),
         // Within one piece: read at once (`length` is at most `READ_PIECE`).
-        Ok(blob) if length <= READ_PIECE => reader
+        (Ok(blob), &[(start, length)]) if length <= READ_PIECE => reader
             .read(blob, start, length as usize)
             .await
             .map(Body::from),
-        Ok(blob) => Ok(Body::from_stream(read_ahead(reader, blob, start, length))),
-        Err(error) => Err(error),
+        (Ok(blob), _) => Ok(Body::from_stream(read_ahead(reader, blob, pieces))),
     };
     match body {
         Ok(body) => (status, common, body).into_response(),
@@ -269,28 +474,29 @@ async fn send(
     }
 }
 
-/// The bytes `start..start + length` of `file` as a stream of [`READ_PIECE`] pieces, the
-/// next one read while the last is sent, within the server's memory budget (see
-/// [`BlobReader`]). A client that goes away stops the reading (one that stops reading is cut
-/// off by the listener's write-stall timeout).
+/// The bytes of `file` at `pieces` (offset, length), in order, as a stream of reads of at
+/// most [`READ_PIECE`], the next one read while the last is sent, within the server's memory
+/// budget (see [`BlobReader`]). A client that goes away stops the reading (one that stops
+/// reading is cut off by the listener's write-stall timeout).
 fn read_ahead(
     reader: Arc<BlobReader>,
     file: Arc<std::fs::File>,
-    start: u64,
-    length: u64,
+    pieces: Vec<(u64, u64)>,
 ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
     let (sender, receiver) = tokio::sync::mpsc::channel(1);
     tokio::spawn(async move {
-        let (mut at, end) = (start, start + length);
-        while at < end {
-            // At most `READ_PIECE`, so the cast holds.
-            let take = (end - at).min(READ_PIECE);
-            let piece = reader.read(file.clone(), at, take as usize).await;
-            let failed = piece.is_err();
-            if sender.send(piece).await.is_err() || failed {
-                break;
+        for (start, length) in pieces {
+            let (mut at, end) = (start, start + length);
+            while at < end {
+                // At most `READ_PIECE`, so the cast holds.
+                let take = (end - at).min(READ_PIECE);
+                let piece = reader.read(file.clone(), at, take as usize).await;
+                let failed = piece.is_err();
+                if sender.send(piece).await.is_err() || failed {
+                    return;
+                }
+                at += take;
             }
-            at += take;
         }
     });
     futures_util::stream::unfold(receiver, |mut receiver| async move {
@@ -853,7 +1059,7 @@ async fn receive(
 async fn sniff(path: PathBuf) -> std::io::Result<&'static str> {
     blocking(move || {
         let mut file = std::fs::File::open(path)?;
-        let mut head = vec![0u8; 0x8006];
+        let mut head = vec![0u8; SNIFF_BYTES];
         let mut filled = 0;
         while filled < head.len() {
             let n = file.read(&mut head[filled..])?;
@@ -862,34 +1068,9 @@ async fn sniff(path: PathBuf) -> std::io::Result<&'static str> {
             }
             filled += n;
         }
-        Ok(content_type(&head[..filled]))
+        Ok(content_type_of(&head[..filled]))
     })
     .await
-}
-
-/// The content type of a file that starts with `head` (up to 32 KiB + 6 bytes).
-pub fn content_type(head: &[u8]) -> &'static str {
-    let at = |offset: usize, magic: &[u8]| head.get(offset..offset + magic.len()) == Some(magic);
-    if at(0x8001, b"CD001") {
-        ISO_TYPE
-    } else if at(0x202, b"HdrS") {
-        // A Linux kernel (bzImage), which is also a PE file when built with an EFI stub.
-        "application/x-linux-kernel"
-    } else if at(0, b"MZ") {
-        "application/efi"
-    } else if at(0, &[0x1f, 0x8b]) {
-        "application/gzip"
-    } else if at(0, &[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        "application/x-xz"
-    } else if at(0, &[0x28, 0xb5, 0x2f, 0xfd]) {
-        "application/zstd"
-    } else if at(0, b"070701") || at(0, b"070702") {
-        "application/x-cpio"
-    } else if at(0, b"hsqs") {
-        "application/vnd.squashfs"
-    } else {
-        "application/octet-stream"
-    }
 }
 
 #[cfg(test)]
@@ -906,16 +1087,33 @@ mod tests {
     }
 
     #[test]
+    fn a_range_of_a_file_inside_an_iso_maps_onto_its_extents() {
+        let one = [(4096, 1000)];
+        assert_eq!(pieces_of(&one, 0, 1000), [(4096, 1000)]);
+        assert_eq!(pieces_of(&one, 10, 5), [(4106, 5)]);
+        assert_eq!(pieces_of(&one, 999, 1), [(5095, 1)]);
+        // A file over 4 GiB is several extents: a range can straddle them.
+        let two = [(8192, 100), (1 << 20, 50)];
+        assert_eq!(pieces_of(&two, 0, 150), [(8192, 100), (1 << 20, 50)]);
+        assert_eq!(pieces_of(&two, 90, 20), [(8282, 10), (1 << 20, 10)]);
+        assert_eq!(pieces_of(&two, 100, 50), [(1 << 20, 50)]);
+        assert_eq!(pieces_of(&two, 120, 10), [((1 << 20) + 20, 10)]);
+        // Nothing asked, nothing read; past the extents, nothing either.
+        assert!(pieces_of(&two, 10, 0).is_empty());
+        assert!(pieces_of(&two, 150, 10).is_empty());
+    }
+
+    #[test]
     fn kinds_are_told_by_their_first_bytes() {
         let mut iso = vec![0u8; 0x8006];
         iso[0x8001..0x8006].copy_from_slice(b"CD001");
-        assert_eq!(content_type(&iso), "application/x-iso9660-image");
+        assert_eq!(content_type_of(&iso), "application/x-iso9660-image");
         let mut kernel = b"MZ".to_vec();
         kernel.resize(0x206, 0);
         kernel[0x202..0x206].copy_from_slice(b"HdrS");
-        assert_eq!(content_type(&kernel), "application/x-linux-kernel");
-        assert_eq!(content_type(&[0x1f, 0x8b, 8]), "application/gzip");
-        assert_eq!(content_type(b"<html>"), "application/octet-stream");
-        assert_eq!(content_type(b""), "application/octet-stream");
+        assert_eq!(content_type_of(&kernel), "application/x-linux-kernel");
+        assert_eq!(content_type_of(&[0x1f, 0x8b, 8]), "application/gzip");
+        assert_eq!(content_type_of(b"<html>"), "application/octet-stream");
+        assert_eq!(content_type_of(b""), "application/octet-stream");
     }
 }

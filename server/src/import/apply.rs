@@ -311,6 +311,7 @@ fn image_key(field: &str) -> &str {
     match field {
         "kind" => "type",
         "kernel_url" => "kernel",
+        "iso_url" => "iso",
         "image_url" => "image",
         "iso_boot" => "boot",
         other => other,
@@ -331,6 +332,7 @@ async fn import_image(
         image_url: doc.image.clone(),
         iso_boot: doc.boot.clone().unwrap_or_default(),
         args: doc.args.clone(),
+        iso_url: doc.iso.clone().unwrap_or_default(),
     };
     let valid = form.parse().map_err(|e| at.app(e, image_key))?;
     let existing = boot_image::Entity::find()

@@ -127,6 +127,7 @@ pub async fn export(db: &DatabaseConnection, with_hashes: bool) -> Result<String
                     kernel: image.kernel_url,
                     image: image.image_url,
                     args: image.args.to_strings(),
+                    iso: image.iso_url,
                 },
             ));
         }

@@ -77,11 +77,16 @@ pub struct ImageDoc {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kernel: Option<String>,
+    /// The initrd (empty for a kernel that boots alone), or the ISO.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot: Option<String>,
     #[serde(default)]
     pub args: Vec<String>,
+    /// The library ISO (`file:<name>`) that `{iso}` and `{tree}` in `args` stand for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iso: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]

@@ -2,14 +2,14 @@
 //! answer, everyone else is refused (401 or 403) with a bare error that reveals nothing and
 //! changes nothing. A server function without a row fails the test.
 
-use crate::helpers::{TestApp, client, spawn_app};
+use crate::helpers::{TestApp, client, library_file, spawn_app};
 use app::{
     boot::{MenuAction, MenuEntry, MenuItem},
     forms::{ImageForm, MenuSettings},
     model::Role,
     server::{
         actor::Actor,
-        entities::{file, invitation, user},
+        entities::{invitation, user},
         services::{groups, images, invitations, loader_sets, menus, organizations},
     },
     validate::Username,
@@ -114,28 +114,28 @@ impl World {
         id
     }
 
-    /// A file of the organization (its row: who may act on it is all that matters here).
+    /// A file of the organization.
     async fn fresh_file(&self) -> i32 {
-        use sea_orm::{
-            ActiveModelTrait,
-            ActiveValue::{NotSet, Set},
-        };
-        file::ActiveModel {
-            id: NotSet,
-            organization_id: Set(self.org),
-            name: Set(self.unique("file-")),
-            size: Set(2),
-            content_type: Set("application/octet-stream".into()),
-            sha256: Set("ab".repeat(32)),
-            public: Set(false),
-            added_by: Set(None),
-            added_by_name: Set("operator".into()),
-            created_at: Set(chrono::Utc::now()),
-        }
-        .insert(&self.app.state.db)
-        .await
-        .unwrap()
-        .id
+        library_file(&self.app, self.org, &self.unique("file-"), b"ab").await
+    }
+
+    /// A recognised ISO of the organization (a Debian-live-like image), under a new name, so
+    /// each call makes its own image.
+    async fn fresh_iso(&self) -> i32 {
+        let bytes = crate::helpers::make_iso(
+            "d-live 12.5.0 gn amd64",
+            &[
+                ("live/vmlinuz-6.1.0-18-amd64", b"kernel"),
+                ("live/initrd.img-6.1.0-18-amd64", b"initrd"),
+                ("live/filesystem.squashfs", b"root"),
+                (
+                    ".disk/info",
+                    b"Debian GNU/Linux 12.5.0 - Official amd64 LIVE",
+                ),
+            ],
+        );
+        let name = format!("{}.iso", self.unique("live-"));
+        library_file(&self.app, self.org, &name, &bytes).await
     }
 
     async fn fresh_image(&self) -> i32 {
@@ -249,6 +249,7 @@ fn image_form(title: &str) -> ImageForm {
         image_url: "http://boot.lan/initrd.gz".into(),
         iso_boot: String::new(),
         args: vec!["quiet".into()],
+        iso_url: String::new(),
     }
 }
 
@@ -734,6 +735,11 @@ fn table() -> Vec<Row> {
                     async move { form(&[("file_id", &w.fresh_file().await), ("public", &true)]) },
                 )
             },
+        },
+        Row {
+            endpoint: "create_image_from_iso",
+            allowed: ORGANIZATION_ADMINS,
+            args: |w, _| Box::pin(async move { form(&[("file_id", &w.fresh_iso().await)]) }),
         },
         Row {
             endpoint: "set_file_quota",

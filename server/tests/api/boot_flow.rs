@@ -85,6 +85,7 @@ async fn image(app: &TestApp, org: i32, title: &str) -> i32 {
             image_url: "http://10.0.2.2:9000/initrd.gz".into(),
             iso_boot: String::new(),
             args: vec!["console=ttyS0".into(), "priority=low".into()],
+            iso_url: String::new(),
         },
     )
     .await
@@ -920,33 +921,7 @@ async fn boot_log_rows_past_their_retention_are_deleted() {
 
 /// Puts `bytes` in Lab's library as `name`, as a finished upload leaves them.
 async fn library_file(lab: &Lab, name: &str, bytes: &[u8]) -> i32 {
-    use app::server::entities::file;
-    use sea_orm::{
-        ActiveModelTrait,
-        ActiveValue::{NotSet, Set},
-    };
-    use sha2::{Digest, Sha256};
-    let sha = hex::encode(Sha256::digest(bytes));
-    let store = lab.app.state.file_store();
-    let blob = store.blob(&sha);
-    std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
-    std::fs::write(&blob, bytes).unwrap();
-    file::ActiveModel {
-        id: NotSet,
-        organization_id: Set(lab.lab),
-        name: Set(name.into()),
-        size: Set(bytes.len() as i64),
-        content_type: Set("application/octet-stream".into()),
-        sha256: Set(sha),
-        public: Set(false),
-        added_by: Set(None),
-        added_by_name: Set("operator".into()),
-        created_at: Set(chrono::Utc::now()),
-    }
-    .insert(&lab.app.state.db)
-    .await
-    .unwrap()
-    .id
+    crate::helpers::library_file(&lab.app, lab.lab, name, bytes).await
 }
 
 fn library_form(kernel: &str, initrd: &str) -> ImageForm {
@@ -957,6 +932,7 @@ fn library_form(kernel: &str, initrd: &str) -> ImageForm {
         image_url: initrd.into(),
         iso_boot: String::new(),
         args: vec!["console=ttyS0".into()],
+        iso_url: String::new(),
     }
 }
 
@@ -1041,4 +1017,71 @@ async fn a_file_gone_from_the_library_is_said_on_the_machines_screen() {
         "A file this image boots is no longer in the library."
     );
     assert!(!screen.runs("kernel"));
+}
+
+#[tokio::test]
+async fn an_image_made_from_an_iso_boots_with_the_isos_urls_of_the_boot_session() {
+    let lab = lab().await;
+    let (kernel, squashfs) = (b"a live kernel".to_vec(), b"a root file system".to_vec());
+    let live = crate::helpers::make_iso(
+        "d-live 12.5.0 gn amd64",
+        &[
+            ("live/vmlinuz-6.1.0-18-amd64", &kernel),
+            ("live/initrd.img-6.1.0-18-amd64", b"an initrd"),
+            ("live/filesystem.squashfs", &squashfs),
+            (
+                ".disk/info",
+                b"Debian GNU/Linux 12.5.0 - Official amd64 LIVE",
+            ),
+        ],
+    );
+    let iso = library_file(&lab, "live.iso", &live).await;
+    let (db, store) = (&lab.app.state.db, lab.app.state.file_store());
+    let made = app::server::services::iso::create_image(db, &store, &operator(), iso)
+        .await
+        .unwrap();
+    // The menu's entry boots it.
+    let form = ImageForm {
+        title: "Debian installer".into(),
+        ..ImageForm::from(&made)
+    };
+    images::update(db, &operator(), lab.lab, lab.debian, &form)
+        .await
+        .unwrap();
+
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let boot = get(&lab.app, &menu.pick("Debian installer")).await;
+
+    let token = token_of(&menu.pick("Debian installer"));
+    let tree = lab.app.url(&format!("/f/{token}/{iso}/live.iso/tree"));
+    let command = boot.command("kernel");
+    assert!(
+        command.contains(&format!("fetch={tree}/live/filesystem.squashfs")),
+        "{command:?}"
+    );
+    let fetched = lab.app.client.get(&command[1]).send().await.unwrap();
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), kernel);
+    let root = lab
+        .app
+        .client
+        .get(format!("{tree}/live/filesystem.squashfs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(root.status(), StatusCode::OK);
+    assert_eq!(root.bytes().await.unwrap().as_ref(), squashfs);
+
+    // The ISO gone from the library behind the service's back: the machine is told.
+    use sea_orm::EntityTrait;
+    app::server::entities::file::Entity::delete_by_id(iso)
+        .exec(db)
+        .await
+        .unwrap();
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let boot = get(&lab.app, &menu.pick("Debian installer")).await;
+    assert!(!boot.runs("kernel"));
+    assert_eq!(
+        boot.messages()[0],
+        "The ISO this image uses is no longer in the library."
+    );
 }

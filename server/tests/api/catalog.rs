@@ -64,6 +64,7 @@ fn debian() -> ImageForm {
         image_url: "http://boot.lan/initrd.gz".into(),
         iso_boot: String::new(),
         args: vec!["console=ttyS0".into(), "priority=low".into()],
+        iso_url: String::new(),
     }
 }
 

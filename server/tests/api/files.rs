@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::helpers::{TestApp, call_with, client, json, spawn_app, spawn_app_with, spawn_custom};
+use crate::helpers::{
+    TestApp, call_with, client, json, make_iso, spawn_app, spawn_app_with, spawn_custom,
+};
 use app::{
     model::Role,
     server::{
@@ -159,6 +161,20 @@ impl Library {
         .await;
         assert_eq!(response.status(), StatusCode::OK);
         json(response).await
+    }
+
+    /// A browser signed in as `username`.
+    async fn signed_in(&self, username: &str) -> reqwest::Client {
+        let browser = client();
+        let response = call_with(
+            &browser,
+            &self.app,
+            "login",
+            &[("username", username), ("password", PASSWORD)],
+        )
+        .await;
+        assert_eq!(response.status(), StatusCode::OK, "{username} signs in");
+        browser
     }
 
     /// A boot session's token for `username`, as the sign-in at the prompt makes.
@@ -499,15 +515,7 @@ async fn uploads_are_for_the_organizations_admins_only() {
         ("bob", StatusCode::FORBIDDEN),
         ("eve", StatusCode::FORBIDDEN),
     ] {
-        let other = client();
-        let login = call_with(
-            &other,
-            &lib.app,
-            "login",
-            &[("username", name), ("password", PASSWORD)],
-        )
-        .await;
-        assert_eq!(login.status(), StatusCode::OK);
+        let other = lib.signed_in(name).await;
         let create = lib.create(&other, lib.lab, "theirs.iso", 10, "").await;
         assert_eq!(create.status(), expected, "{name}");
         // Someone else's upload is not found, whatever they try.
@@ -529,14 +537,7 @@ async fn uploads_are_for_the_organizations_admins_only() {
     let anonymous = lib.create(&client(), lib.lab, "anon.iso", 10, "").await;
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     // Eve administers another organization, not this one.
-    let eve = client();
-    call_with(
-        &eve,
-        &lib.app,
-        "login",
-        &[("username", "eve"), ("password", PASSWORD)],
-    )
-    .await;
+    let eve = lib.signed_in("eve").await;
     assert_eq!(
         lib.create(&eve, lib.other, "hers.iso", 10, "")
             .await
@@ -627,14 +628,7 @@ async fn files_are_behind_the_organizations_wall_for_browsers_and_boot_clients()
     let boot_url = |token: &str| lib.app.url(&format!("/f/{token}/{path}"));
 
     // Members' browsers and machines get it.
-    let bob = client();
-    call_with(
-        &bob,
-        &lib.app,
-        "login",
-        &[("username", "bob"), ("password", PASSWORD)],
-    )
-    .await;
+    let bob = lib.signed_in("bob").await;
     assert_eq!(get(&bob, &url, &[]).await.status(), StatusCode::OK);
     let bobs_machine = lib.boot_token("bob").await;
     let fetched = get(
@@ -648,14 +642,7 @@ async fn files_are_behind_the_organizations_wall_for_browsers_and_boot_clients()
 
     // Nobody else: another organization's admin, anonymous, another organization's machine,
     // a made-up token, a wrong name.
-    let eve = client();
-    call_with(
-        &eve,
-        &lib.app,
-        "login",
-        &[("username", "eve"), ("password", PASSWORD)],
-    )
-    .await;
+    let eve = lib.signed_in("eve").await;
     assert_eq!(get(&eve, &url, &[]).await.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         get(&client(), &url, &[]).await.status(),
@@ -675,14 +662,7 @@ async fn files_are_behind_the_organizations_wall_for_browsers_and_boot_clients()
     // A server admin's browser may (to help), their machine may not: it boots what their own
     // organizations offer.
     lib.app.create_user("root", PASSWORD, true).await;
-    let root = client();
-    call_with(
-        &root,
-        &lib.app,
-        "login",
-        &[("username", "root"), ("password", PASSWORD)],
-    )
-    .await;
+    let root = lib.signed_in("root").await;
     assert_eq!(get(&root, &url, &[]).await.status(), StatusCode::OK);
     let roots_machine = lib.boot_token("root").await;
     assert_eq!(
@@ -738,14 +718,7 @@ async fn the_same_bytes_in_two_organizations_are_stored_once_and_counted_in_both
     let lib = library().await;
     let bytes = content(50_000);
     lib.upload("shared.iso", &bytes, "").await;
-    let eve = client();
-    call_with(
-        &eve,
-        &lib.app,
-        "login",
-        &[("username", "eve"), ("password", PASSWORD)],
-    )
-    .await;
+    let eve = lib.signed_in("eve").await;
     let create = lib
         .create(&eve, lib.other, "copy.iso", bytes.len() as u64, "")
         .await;
@@ -950,31 +923,6 @@ async fn a_client_that_stops_reading_is_cut_off_and_gives_its_memory_back() {
     assert_eq!(blobs.held(), 0);
 }
 
-/// An ISO made by xorriso (installed by `.ci/setup`) from `files` (path, bytes), Rock Ridge
-/// and Joliet names.
-fn make_iso(volume: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
-    for (path, bytes) in files {
-        let path = tree.join(path);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, bytes).unwrap();
-    }
-    let out = dir.path().join("image.iso");
-    let made = std::process::Command::new("xorriso")
-        .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", volume, "-o"])
-        .arg(&out)
-        .arg(&tree)
-        .output()
-        .expect("xorriso runs (apt-get install xorriso)");
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
-    std::fs::read(out).unwrap()
-}
-
 /// The file `name` of a listing.
 fn file_in(listing: &serde_json::Value, name: &str) -> serde_json::Value {
     listing["files"]
@@ -1072,4 +1020,263 @@ async fn an_uploaded_iso_is_looked_inside_and_said_what_it_is() {
     assert_eq!(iso_index::Entity::find().count(db).await.unwrap(), 3);
     app::server::services::iso::sweep(db, &store).await.unwrap();
     assert_eq!(iso_index::Entity::find().count(db).await.unwrap(), 2);
+}
+
+/// A Debian-live-like ISO (the layout `live-boot` has): kernel, initrd and squashfs given.
+fn debian_live_iso(kernel: &[u8], initrd: &[u8], squashfs: &[u8]) -> Vec<u8> {
+    make_iso(
+        "d-live 12.5.0 gn amd64",
+        &[
+            ("live/vmlinuz-6.1.0-18-amd64", kernel),
+            ("live/initrd.img-6.1.0-18-amd64", initrd),
+            ("live/filesystem.squashfs", squashfs),
+            (
+                ".disk/info",
+                b"Debian GNU/Linux 12.5.0 \"Bookworm\" - Official amd64 LIVE",
+            ),
+        ],
+    )
+}
+
+#[tokio::test]
+async fn files_inside_an_iso_are_served_by_path_behind_the_same_wall() {
+    let lib = library().await;
+    // Over one read piece (256 KiB), so it is streamed.
+    let squashfs = content(300_000);
+    let live = debian_live_iso(&content(10_000), &content(5_001), &squashfs);
+    let url = lib.upload("debian-live.iso", &live, "").await;
+    let inside = format!("{url}/tree/live/filesystem.squashfs");
+    let ada = &lib.app.client;
+
+    let whole = get(ada, &inside, &[]).await;
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.headers()[header::CONTENT_LENGTH], "300000");
+    assert_eq!(whole.headers()[header::ACCEPT_RANGES], "bytes");
+    assert_eq!(
+        whole.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"filesystem.squashfs\""
+    );
+    let etag = whole.headers()[header::ETAG].to_str().unwrap().to_owned();
+    assert!(etag.starts_with(&format!("\"{}@", sha256(&live))), "{etag}");
+    assert_eq!(whole.bytes().await.unwrap().as_ref(), &squashfs[..]);
+
+    let part = get(ada, &inside, &[("Range", "bytes=1000-1999")]).await;
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        part.headers()[header::CONTENT_RANGE],
+        "bytes 1000-1999/300000"
+    );
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &squashfs[1000..2000]);
+    let last = get(ada, &inside, &[("Range", "bytes=-10")]).await;
+    assert_eq!(last.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(last.bytes().await.unwrap().as_ref(), &squashfs[299_990..]);
+    let past = get(ada, &inside, &[("Range", "bytes=300000-")]).await;
+    assert_eq!(past.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let cached = get(ada, &inside, &[("If-None-Match", &etag)]).await;
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    let head = ada.head(&inside).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(head.headers()[header::CONTENT_LENGTH], "300000");
+    // The ISO itself and another file of it keep their own validators.
+    let kernel = get(ada, &format!("{url}/tree/live/vmlinuz-6.1.0-18-amd64"), &[]).await;
+    assert_ne!(kernel.headers()[header::ETAG].to_str().unwrap(), etag);
+    assert_eq!(kernel.bytes().await.unwrap().as_ref(), &content(10_000)[..]);
+    // Another case finds the one file of that name (plain ISO 9660 names are capitals).
+    let shouted = get(ada, &format!("{url}/tree/LIVE/Filesystem.SQUASHFS"), &[]).await;
+    assert_eq!(shouted.status(), StatusCode::OK);
+
+    // What is not there, or not inside an ISO, is not found, and says so.
+    let missing = get(ada, &format!("{url}/tree/live/nothing"), &[]).await;
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(
+        missing
+            .text()
+            .await
+            .unwrap()
+            .contains("debian-live.iso holds no file /live/nothing"),
+    );
+    let folder = get(ada, &format!("{url}/tree/live"), &[]).await;
+    assert_eq!(folder.status(), StatusCode::NOT_FOUND);
+    let kernel_file = lib.upload("kernel", &content(3000), "").await;
+    let not_iso = get(ada, &format!("{kernel_file}/tree/live/vmlinuz"), &[]).await;
+    assert_eq!(not_iso.status(), StatusCode::NOT_FOUND);
+
+    // Members' machines by their boot session; nobody else.
+    let path = url.split_once("/files/").unwrap().1.to_owned();
+    let machine = |token: &str| {
+        lib.app
+            .url(&format!("/f/{token}/{path}/tree/live/filesystem.squashfs"))
+    };
+    let bob = lib.boot_token("bob").await;
+    let fetched = get(&client(), &machine(&bob), &[("Range", "bytes=0-9")]).await;
+    assert_eq!(fetched.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(fetched.bytes().await.unwrap().as_ref(), &squashfs[..10]);
+    let eve = lib.boot_token("eve").await;
+    assert_eq!(
+        get(&client(), &machine(&eve), &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        get(&client(), &machine("nope"), &[]).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        get(&client(), &inside, &[]).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    // A public ISO is public inside too.
+    let file_id = path.split('/').next().unwrap().to_owned();
+    call_with(
+        ada,
+        &lib.app,
+        "set_file_public",
+        &[("file_id", &file_id), ("public", "true")],
+    )
+    .await;
+    assert_eq!(get(&client(), &inside, &[]).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_recognised_iso_becomes_an_image_of_its_kernel_and_initrd() {
+    let lib = library().await;
+    let (kernel, initrd) = (content(10_000), content(5_001));
+    let live = debian_live_iso(&kernel, &initrd, &content(20_000));
+    lib.upload("debian-live.iso", &live, "").await;
+    let id_of = |listing: &serde_json::Value, name: &str| file_in(listing, name)["id"].to_string();
+    let iso = id_of(&lib.listing().await, "debian-live.iso");
+    let make = |file_id: String| {
+        let lib = &lib;
+        async move {
+            call_with(
+                &lib.app.client,
+                &lib.app,
+                "create_image_from_iso",
+                &[("file_id", &file_id)],
+            )
+            .await
+        }
+    };
+
+    let made = make(iso.clone()).await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let image = json(made).await;
+    assert!(
+        image["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("Debian GNU/Linux 12.5.0"),
+        "{image}"
+    );
+    assert_eq!(image["kind"], "KernelInitrd");
+    assert_eq!(image["kernel_url"], "file:debian-live-kernel");
+    assert_eq!(image["image_url"], "file:debian-live-initrd");
+    assert_eq!(image["iso_url"], "file:debian-live.iso");
+    assert!(
+        image["args"]
+            .as_array()
+            .unwrap()
+            .contains(&"fetch={tree}/live/filesystem.squashfs".into()),
+        "{image}"
+    );
+    let listing = lib.listing().await;
+    assert_eq!(
+        file_in(&listing, "debian-live-kernel")["sha256"],
+        sha256(&kernel)
+    );
+    assert_eq!(
+        file_in(&listing, "debian-live-kernel")["content_type"],
+        "application/octet-stream"
+    );
+    assert_eq!(
+        file_in(&listing, "debian-live-initrd")["sha256"],
+        sha256(&initrd)
+    );
+    assert_eq!(
+        listing["uploads"],
+        serde_json::json!([]),
+        "none left behind"
+    );
+
+    // Once per ISO; and the ISO stays while the image uses it.
+    let again = make(iso.clone()).await;
+    assert_eq!(again.status(), StatusCode::CONFLICT);
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("uses this ISO already")
+    );
+    let deleted = call_with(
+        &lib.app.client,
+        &lib.app,
+        "delete_file",
+        &[("file_id", &iso)],
+    )
+    .await;
+    assert_eq!(deleted.status(), StatusCode::CONFLICT);
+    assert!(deleted.text().await.unwrap().contains("Debian GNU/Linux"));
+
+    // Several initrds make one, as a boot loader lays them out: each padded to 4 bytes.
+    let (intel, amd, main) = (content(1_001), content(2_002), content(3_003));
+    let rescue = make_iso(
+        "RESCUE1100",
+        &[
+            ("sysresccd/boot/intel_ucode.img", &intel),
+            ("sysresccd/boot/amd_ucode.img", &amd),
+            ("sysresccd/boot/x86_64/vmlinuz", &kernel),
+            ("sysresccd/boot/x86_64/sysresccd.img", &main),
+            ("sysresccd/x86_64/airootfs.sfs", &content(100)),
+        ],
+    );
+    lib.upload("systemrescue-11.00-amd64.iso", &rescue, "")
+        .await;
+    let rescue_id = id_of(&lib.listing().await, "systemrescue-11.00-amd64.iso");
+    let made = make(rescue_id).await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let image = json(made).await;
+    assert_eq!(image["title"], "SystemRescue (RESCUE1100)");
+    let joined = [&intel[..], &[0; 3], &amd, &[0; 2], &main].concat();
+    let listing = lib.listing().await;
+    let initrd = file_in(&listing, "systemrescue-11.00-amd64-initrd");
+    assert_eq!(initrd["sha256"], sha256(&joined));
+    assert_eq!(initrd["size"], joined.len());
+    // The kernel is the same bytes as Debian's here: stored once more under its own name.
+    assert_eq!(
+        file_in(&listing, "systemrescue-11.00-amd64-kernel")["sha256"],
+        sha256(&kernel)
+    );
+
+    // An ISO PXE Cloud does not know, and a file that is no ISO, say why.
+    lib.upload(
+        "something.iso",
+        &make_iso("SOMETHING", &[("a.txt", b"a")]),
+        "",
+    )
+    .await;
+    lib.upload("notes.txt", b"not an ISO", "").await;
+    let listing = lib.listing().await;
+    let unknown = make(id_of(&listing, "something.iso")).await;
+    assert_eq!(unknown.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        unknown
+            .text()
+            .await
+            .unwrap()
+            .contains("does not know this ISO")
+    );
+    let text = make(id_of(&listing, "notes.txt")).await;
+    assert_eq!(text.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text.text().await.unwrap().contains("is not an ISO image"));
+
+    // Another organization's admin cannot, nor can a member.
+    let eve = lib.signed_in("eve").await;
+    let foreign = call_with(
+        &eve,
+        &lib.app,
+        "create_image_from_iso",
+        &[("file_id", &iso)],
+    )
+    .await;
+    assert_eq!(foreign.status(), StatusCode::FORBIDDEN);
 }

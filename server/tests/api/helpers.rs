@@ -306,3 +306,59 @@ pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .find(|v| v.starts_with(&format!("{}=", router::SESSION_COOKIE)))
         .map(str::to_owned)
 }
+
+/// An ISO made by xorriso (installed by `.ci/setup`) from `files` (path, bytes), Rock Ridge
+/// and Joliet names.
+pub fn make_iso(volume: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    for (path, bytes) in files {
+        let path = tree.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+    let out = dir.path().join("image.iso");
+    let made = std::process::Command::new("xorriso")
+        .args(["-as", "mkisofs", "-quiet", "-R", "-J", "-V", volume, "-o"])
+        .arg(&out)
+        .arg(&tree)
+        .output()
+        .expect("xorriso runs (apt-get install xorriso)");
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    std::fs::read(out).unwrap()
+}
+
+/// Puts `bytes` in an organization's library as `name`, as a finished upload leaves them
+/// (the blob on disk, the row with the type the bytes say); the file's id.
+pub async fn library_file(app: &TestApp, organization_id: i32, name: &str, bytes: &[u8]) -> i32 {
+    use app::server::entities::file;
+    use sea_orm::{
+        ActiveModelTrait,
+        ActiveValue::{NotSet, Set},
+    };
+    use sha2::{Digest, Sha256};
+    let sha = hex::encode(Sha256::digest(bytes));
+    let blob = app.state.file_store().blob(&sha);
+    std::fs::create_dir_all(blob.parent().unwrap()).unwrap();
+    std::fs::write(&blob, bytes).unwrap();
+    file::ActiveModel {
+        id: NotSet,
+        organization_id: Set(organization_id),
+        name: Set(name.into()),
+        size: Set(bytes.len() as i64),
+        content_type: Set(app::library::content_type_of(bytes).into()),
+        sha256: Set(sha),
+        public: Set(false),
+        added_by: Set(None),
+        added_by_name: Set("operator".into()),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap()
+    .id
+}

@@ -118,5 +118,8 @@ async fn sqlite_plans_do_not_depend_on_bound_values() {
         ))
         .await
         .unwrap();
-    assert!(found.is_some(), "SQLite was built without SQLITE_ENABLE_QPSG");
+    assert!(
+        found.is_some(),
+        "SQLite was built without SQLITE_ENABLE_QPSG"
+    );
 }

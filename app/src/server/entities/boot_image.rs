@@ -14,6 +14,8 @@ pub struct Model {
     pub kind: ImageKind,
     pub kernel_url: Option<String>,
     pub image_url: String,
+    /// The library ISO (`file:<name>`) whose URLs `{iso}` and `{tree}` in `args` stand for.
+    pub iso_url: Option<String>,
     /// How an ISO boots (unset for kernels).
     pub iso_boot: Option<IsoBoot>,
     /// Stored as a JSON array, in order.

@@ -355,6 +355,60 @@ mod tests {
         assert_eq!(bytes_of(&iso, &index.files[0]), content(2048 * 3 + 5, 6));
     }
 
+    /// An ISO a Debian package ships (installed by `.ci/setup --test`), read and recognised.
+    fn debian_iso(path: &str) -> (IsoIndex, Recognition) {
+        let path = Path::new(path);
+        assert!(
+            path.exists(),
+            "{} is missing: run .ci/setup --test (it installs memtest86+, grub-rescue-pc and ipxe)",
+            path.display()
+        );
+        let index = index(path).unwrap();
+        let listing = listing(&File::open(path).unwrap(), &index).unwrap();
+        let recognition = recognise(&listing);
+        (index, recognition)
+    }
+
+    #[test]
+    fn debians_own_isos_are_read_and_told_apart() {
+        // memtest86+ 6: a UEFI program that also boots by the Linux boot protocol.
+        let (index, memtest) = debian_iso("/usr/lib/memtest86+/memtest86+x64.iso");
+        assert_eq!(index.volume_id, "MT86PLUS_64");
+        match memtest {
+            Recognition::Netboot(recipe) => {
+                assert_eq!(recipe.distribution, "memtest86+");
+                assert_eq!(recipe.kernel, "/EFI/BOOT/bootx64.efi");
+                assert!(recipe.initrds.is_empty());
+            }
+            other => panic!("{other:?}"),
+        }
+        let efi = index
+            .files
+            .iter()
+            .find(|f| f.path == "/EFI/BOOT/bootx64.efi")
+            .unwrap();
+        let head = read_small(
+            &File::open("/usr/lib/memtest86+/memtest86+x64.iso").unwrap(),
+            efi,
+            2,
+        )
+        .unwrap();
+        assert_eq!(head, b"MZ", "the extents hold the program");
+
+        // GRUB's rescue CD and iPXE's ISO boot whole only: the page says why.
+        for path in [
+            "/usr/lib/grub-rescue/grub-rescue-cdrom.iso",
+            "/usr/lib/ipxe/ipxe.iso",
+        ] {
+            let (index, recognition) = debian_iso(path);
+            assert!(!index.files.is_empty(), "{path}");
+            match recognition {
+                Recognition::Unknown { why } => assert!(why.contains("sanboot"), "{why}"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn what_is_not_an_iso_is_said_so_and_never_panics() {
         let scratch = Scratch::new();

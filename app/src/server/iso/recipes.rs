@@ -383,17 +383,17 @@ fn memtest(_: &Listing, files: &Files, volume: &str) -> Option<Recognition> {
     netboot("memtest86+".into(), kernel, Vec::new(), "")
 }
 
-/// `args` with `{tree}` and `{iso}` filled in.
-pub fn fill(args: &[String], tree: &str, iso: &str) -> Vec<String> {
-    let tree = tree.trim_end_matches('/');
-    args.iter()
-        .map(|a| a.replace("{tree}", tree).replace("{iso}", iso))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The recipe's arguments as an image stores them (so they pass its checks), filled in
+    /// as the boot flow fills them.
+    fn filled(recipe: &Recipe, tree: &str, iso: &str) -> Vec<String> {
+        crate::boot::BootArgs::parse(&recipe.args)
+            .expect("a recipe's arguments are valid boot arguments")
+            .expand(iso, tree)
+    }
 
     fn listing(volume: &str, files: &[&str], texts: &[(&str, &str)]) -> Listing {
         Listing {
@@ -433,7 +433,7 @@ mod tests {
         assert_eq!(r.initrds, vec!["/live/initrd.img-6.1.0-18-amd64"]);
         assert!(r.distribution.starts_with("Debian GNU/Linux 12.5.0"));
         assert_eq!(
-            fill(&r.args, "http://boot/t/", "http://boot/x.iso"),
+            filled(&r, "http://boot/t", "http://boot/x.iso"),
             vec![
                 "boot=live",
                 "components",
@@ -459,8 +459,7 @@ mod tests {
             ("/casper/vmlinuz", "/casper/initrd")
         );
         assert!(
-            fill(&r.args, "http://b/t", "http://b/u.iso")
-                .contains(&"url=http://b/u.iso".to_owned())
+            filled(&r, "http://b/t", "http://b/u.iso").contains(&"url=http://b/u.iso".to_owned())
         );
     }
 

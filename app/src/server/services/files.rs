@@ -142,7 +142,7 @@ pub async fn set_quota(
 
 /// A file an admin of its organization acts on. Anyone else is refused the same way whether
 /// or not the file exists.
-async fn administered(
+pub(crate) async fn administered(
     conn: &impl db::Conn,
     actor: &Actor,
     file_id: i32,
@@ -186,7 +186,8 @@ pub async fn images_using(
         .filter(
             boot_image::Column::KernelUrl
                 .eq(&stored)
-                .or(boot_image::Column::ImageUrl.eq(&stored)),
+                .or(boot_image::Column::ImageUrl.eq(&stored))
+                .or(boot_image::Column::IsoUrl.eq(&stored)),
         )
         .order_by_asc(boot_image::Column::Title)
         .into_tuple()
@@ -644,7 +645,11 @@ pub async fn finish(
 }
 
 /// Drops an upload and its bytes.
-async fn discard(conn: &impl db::Conn, store: &FileStore, id: &str) -> Result<(), AppError> {
+pub(crate) async fn discard(
+    conn: &impl db::Conn,
+    store: &FileStore,
+    id: &str,
+) -> Result<(), AppError> {
     upload::Entity::delete_by_id(id.to_owned())
         .exec(conn)
         .await?;

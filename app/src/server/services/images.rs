@@ -13,6 +13,7 @@ pub use crate::forms::{ImageForm, ValidImage};
 use crate::{
     boot::{BootImage, ImageSource},
     error::AppError,
+    library::ISO_TYPE,
     model::{PAGE_SIZE, Page, Role},
     server::{
         actor::Actor,
@@ -33,7 +34,13 @@ pub fn to_view(model: boot_image::Model) -> BootImage {
         title: model.title,
         kernel_url: model.kernel_url,
         image_url: model.image_url,
+        iso_url: model.iso_url,
     }
+}
+
+/// A source as the column keeps it: empty for none (a kernel without an initrd).
+fn stored(source: Option<&ImageSource>) -> String {
+    source.map(ImageSource::to_stored).unwrap_or_default()
 }
 
 const TITLE_TAKEN: &str = "This organization has an image with this title.";
@@ -120,9 +127,10 @@ pub async fn create(
         title: Set(image.title.as_str().to_owned()),
         kind: Set(image.kind),
         kernel_url: Set(image.kernel_url.map(|u| u.to_stored())),
-        image_url: Set(image.image_url.to_stored()),
+        image_url: Set(stored(image.image_url.as_ref())),
         iso_boot: Set(image.iso_boot),
         args: Set(image.args),
+        iso_url: Set(image.iso_url.map(|u| u.to_stored())),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -142,7 +150,8 @@ async fn check_sources(
 ) -> Result<(), AppError> {
     let sources = [
         ("kernel_url", image.kernel_url.as_ref()),
-        ("image_url", Some(&image.image_url)),
+        ("image_url", image.image_url.as_ref()),
+        ("iso_url", image.iso_url.as_ref()),
     ];
     if sources
         .iter()
@@ -150,6 +159,16 @@ async fn check_sources(
     {
         db::serialize(txn, &files::space_key(organization_id)).await?;
         files::check_sources(txn, organization_id, &sources).await?;
+    }
+    if let Some(ImageSource::File(name)) = &image.iso_url
+        && files::by_name(txn, organization_id, name)
+            .await?
+            .is_some_and(|file| file.content_type != ISO_TYPE)
+    {
+        return Err(AppError::invalid(
+            "iso_url",
+            format!("{name} is not an ISO image: pick an ISO of the library."),
+        ));
     }
     Ok(())
 }
@@ -171,9 +190,10 @@ pub async fn update(
     active.title = Set(image.title.as_str().to_owned());
     active.kind = Set(image.kind);
     active.kernel_url = Set(image.kernel_url.map(|u| u.to_stored()));
-    active.image_url = Set(image.image_url.to_stored());
+    active.image_url = Set(stored(image.image_url.as_ref()));
     active.iso_boot = Set(image.iso_boot);
     active.args = Set(image.args);
+    active.iso_url = Set(image.iso_url.map(|u| u.to_stored()));
     active.updated_at = Set(Utc::now());
     let model = active
         .update(&txn)
