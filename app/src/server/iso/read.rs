@@ -355,6 +355,229 @@ mod tests {
         assert_eq!(bytes_of(&iso, &index.files[0]), content(2048 * 3 + 5, 6));
     }
 
+    /// One distribution's documented layout, as an xorriso-made ISO: what it is called, the
+    /// kernel and initrds it boots, and one argument its recipe must give.
+    struct Layout {
+        volume: &'static str,
+        files: &'static [(&'static str, &'static str)],
+        distribution: &'static str,
+        kernel: &'static str,
+        initrds: &'static [&'static str],
+        arg: &'static str,
+    }
+
+    const LAYOUTS: &[Layout] = &[
+        Layout {
+            volume: "Ubuntu-Server 24.04.1 LTS amd64",
+            files: &[
+                ("casper/vmlinuz", "k"),
+                ("casper/initrd", "i"),
+                ("casper/ubuntu-server-minimal.squashfs", "s"),
+                (
+                    ".disk/info",
+                    "Ubuntu-Server 24.04.1 LTS \"Noble Numbat\" - Release amd64 (20240827)",
+                ),
+            ],
+            distribution: "Ubuntu-Server 24.04.1 LTS \"Noble Numbat\" - Release amd64 (20240827)",
+            kernel: "/casper/vmlinuz",
+            initrds: &["/casper/initrd"],
+            arg: "url={iso}",
+        },
+        Layout {
+            volume: "Ubuntu 24.04.1 LTS amd64",
+            files: &[
+                ("casper/vmlinuz", "k"),
+                ("casper/initrd", "i"),
+                ("casper/minimal.squashfs", "s"),
+                (
+                    ".disk/info",
+                    "Ubuntu 24.04.1 LTS \"Noble Numbat\" - Release amd64 (20240827)",
+                ),
+            ],
+            distribution: "Ubuntu 24.04.1 LTS \"Noble Numbat\" - Release amd64 (20240827)",
+            kernel: "/casper/vmlinuz",
+            initrds: &["/casper/initrd"],
+            arg: "boot=casper",
+        },
+        Layout {
+            volume: "Fedora-WS-Live-41-1-4",
+            files: &[
+                ("LiveOS/squashfs.img", "s"),
+                ("images/pxeboot/vmlinuz", "k"),
+                ("images/pxeboot/initrd.img", "i"),
+            ],
+            distribution: "Fedora WS Live 41 1 4",
+            kernel: "/images/pxeboot/vmlinuz",
+            initrds: &["/images/pxeboot/initrd.img"],
+            arg: "root=live:{tree}/LiveOS/squashfs.img",
+        },
+        Layout {
+            volume: "Fedora-S-dvd-x86_64-41",
+            files: &[
+                (
+                    ".treeinfo",
+                    "[general]\nfamily = Fedora\nversion = 41\n[stage2]\nmainimage = images/install.img\n",
+                ),
+                ("images/install.img", "s"),
+                ("images/pxeboot/vmlinuz", "k"),
+                ("images/pxeboot/initrd.img", "i"),
+            ],
+            distribution: "Fedora 41",
+            kernel: "/images/pxeboot/vmlinuz",
+            initrds: &["/images/pxeboot/initrd.img"],
+            arg: "inst.stage2={tree}",
+        },
+        Layout {
+            volume: "Rocky-9-5-x86_64-dvd",
+            files: &[
+                (
+                    ".treeinfo",
+                    "[release]\nname = Rocky Linux\nversion = 9.5\n[general]\nfamily = Rocky Linux\n",
+                ),
+                ("BaseOS/Packages/b/bash-5.1.8-9.el9.x86_64.rpm", "p"),
+                ("images/install.img", "s"),
+                ("images/pxeboot/vmlinuz", "k"),
+                ("images/pxeboot/initrd.img", "i"),
+            ],
+            distribution: "Rocky Linux 9.5",
+            kernel: "/images/pxeboot/vmlinuz",
+            initrds: &["/images/pxeboot/initrd.img"],
+            arg: "inst.repo={tree}",
+        },
+        Layout {
+            volume: "AlmaLinux-9-5-x86_64-dvd",
+            files: &[
+                (".treeinfo", "[release]\nname = AlmaLinux\nversion = 9.5\n"),
+                ("images/install.img", "s"),
+                ("images/pxeboot/vmlinuz", "k"),
+                ("images/pxeboot/initrd.img", "i"),
+            ],
+            distribution: "AlmaLinux 9.5",
+            kernel: "/images/pxeboot/vmlinuz",
+            initrds: &["/images/pxeboot/initrd.img"],
+            arg: "inst.stage2={tree}",
+        },
+        Layout {
+            volume: "ARCH_202411",
+            files: &[
+                ("arch/version", "2024.11.01\n"),
+                ("arch/boot/intel-ucode.img", "u"),
+                ("arch/boot/amd-ucode.img", "a"),
+                ("arch/boot/x86_64/vmlinuz-linux", "k"),
+                ("arch/boot/x86_64/initramfs-linux.img", "i"),
+                ("arch/x86_64/airootfs.sfs", "s"),
+            ],
+            distribution: "Arch Linux 2024.11.01",
+            kernel: "/arch/boot/x86_64/vmlinuz-linux",
+            initrds: &[
+                "/arch/boot/intel-ucode.img",
+                "/arch/boot/amd-ucode.img",
+                "/arch/boot/x86_64/initramfs-linux.img",
+            ],
+            arg: "archiso_http_srv={tree}/",
+        },
+        Layout {
+            volume: "RESCUE1103",
+            files: &[
+                ("sysresccd/boot/intel_ucode.img", "u"),
+                ("sysresccd/boot/amd_ucode.img", "a"),
+                ("sysresccd/boot/x86_64/vmlinuz", "k"),
+                ("sysresccd/boot/x86_64/sysresccd.img", "i"),
+                ("sysresccd/x86_64/airootfs.sfs", "s"),
+            ],
+            distribution: "SystemRescue (RESCUE1103)",
+            kernel: "/sysresccd/boot/x86_64/vmlinuz",
+            initrds: &[
+                "/sysresccd/boot/intel_ucode.img",
+                "/sysresccd/boot/amd_ucode.img",
+                "/sysresccd/boot/x86_64/sysresccd.img",
+            ],
+            arg: "archisobasedir=sysresccd",
+        },
+        Layout {
+            volume: "alpine-std 3.20.3 x86_64",
+            files: &[
+                (".alpine-release", "3.20.3\n"),
+                ("boot/vmlinuz-lts", "k"),
+                ("boot/initramfs-lts", "i"),
+                ("boot/modloop-lts", "m"),
+                ("apks/x86_64/APKINDEX.tar.gz", "p"),
+            ],
+            distribution: "Alpine 3.20.3",
+            kernel: "/boot/vmlinuz-lts",
+            initrds: &["/boot/initramfs-lts"],
+            arg: "modloop={tree}/boot/modloop-lts",
+        },
+        Layout {
+            volume: "openSUSE-Leap-15.6-NET-x86_64",
+            files: &[
+                ("media.1/products", "/ openSUSE-Leap-15.6 15.6-0\n"),
+                ("boot/x86_64/loader/linux", "k"),
+                ("boot/x86_64/loader/initrd", "i"),
+            ],
+            distribution: "openSUSE Leap 15.6",
+            kernel: "/boot/x86_64/loader/linux",
+            initrds: &["/boot/x86_64/loader/initrd"],
+            arg: "install={tree}",
+        },
+    ];
+
+    #[test]
+    fn each_distributions_layout_on_a_real_iso_is_recognised_with_its_recipe() {
+        for layout in LAYOUTS {
+            let scratch = Scratch::new();
+            for (path, text) in layout.files {
+                scratch.put(path, text.as_bytes());
+            }
+            let iso = scratch.iso(layout.volume, &["-R", "-J"]);
+            let index = index(&iso).unwrap();
+            let listing = listing(&File::open(&iso).unwrap(), &index).unwrap();
+            let Recognition::Netboot(recipe) = recognise(&listing) else {
+                panic!("{}: {:?}", layout.volume, recognise(&listing));
+            };
+            assert_eq!(recipe.distribution, layout.distribution);
+            assert_eq!(recipe.kernel, layout.kernel, "{}", layout.volume);
+            assert_eq!(recipe.initrds, layout.initrds, "{}", layout.volume);
+            assert!(
+                recipe.args.iter().any(|a| a == layout.arg),
+                "{}: {:?}",
+                layout.volume,
+                recipe.args
+            );
+            // What the recipe names is in the tree, and holds the file's bytes.
+            for path in std::iter::once(&recipe.kernel).chain(&recipe.initrds) {
+                let file = index.files.iter().find(|f| &f.path == path).unwrap();
+                let expected = layout.files.iter().find(|(p, _)| format!("/{p}") == *path);
+                assert_eq!(
+                    bytes_of(&iso, file),
+                    expected.unwrap().1.as_bytes(),
+                    "{path}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn debians_installer_iso_is_known_to_boot_only_whole() {
+        let scratch = Scratch::new();
+        scratch.put("install.amd/vmlinuz", b"k");
+        scratch.put("install.amd/initrd.gz", b"i");
+        scratch.put(
+            ".disk/info",
+            b"Debian GNU/Linux 12.8.0 \"Bookworm\" - Official amd64 NETINST with firmware",
+        );
+        let iso = scratch.iso("Debian 12.8.0 amd64 n", &["-R", "-J"]);
+        let index = index(&iso).unwrap();
+        let listing = listing(&File::open(&iso).unwrap(), &index).unwrap();
+        match recognise(&listing) {
+            Recognition::SanbootOnly { distribution, why } => {
+                assert!(distribution.contains("NETINST"), "{distribution}");
+                assert!(why.contains("sanboot"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// An ISO a Debian package ships (installed by `.ci/setup --test`), read and recognised.
     fn debian_iso(path: &str) -> (IsoIndex, Recognition) {
         let path = Path::new(path);
