@@ -194,6 +194,14 @@ pub struct UploadRow {
     pub started_by: String,
     /// When its last piece arrived, as RFC 3339 in UTC.
     pub updated_at: String,
+    /// Where the server fetches it from; `None`: a browser uploads it.
+    pub source_url: Option<String>,
+    /// The checksum list its expected SHA-256 came from.
+    pub sums_url: Option<String>,
+    /// Why a fetch stopped (it waits for a retry or a dismissal).
+    pub failure: Option<String>,
+    /// Whether something writes to it now (a fetch running, a piece arriving).
+    pub running: bool,
 }
 
 /// An organization's library: its files, its uploads in progress, and its space.

@@ -105,6 +105,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// The only networks files may be fetched from (e.g. 10.0.0.0/8); repeat for several
+    /// (the variable takes a comma-separated list) [default: any address except loopback,
+    /// link-local and this server's own]
+    #[arg(
+        long = "fetch-allow",
+        env = "PXECLOUD_FETCH_ALLOW",
+        value_name = "CIDR",
+        value_delimiter = ','
+    )]
+    pub fetch_allow: Vec<String>,
     /// How many days boot log rows are kept [default: 180]
     #[arg(long, env = "PXECLOUD_BOOT_LOG_DAYS", value_name = "DAYS")]
     pub boot_log_days: Option<u64>,
@@ -217,6 +227,8 @@ pub struct Config {
     pub max_connections: usize,
     pub tls: Option<TlsConfig>,
     pub trusted_proxies: Vec<Network>,
+    /// Empty: the default policy of fetches.
+    pub fetch_allow: Vec<Network>,
     pub boot_log_retention: Duration,
     /// Hosted files and uploads.
     pub files_dir: PathBuf,
@@ -496,16 +508,23 @@ impl Config {
             }
         };
 
-        let given = (!serve.trusted_proxies.is_empty()).then_some(serve.trusted_proxies);
-        let in_file = file.serve.trusted_proxies;
-        let trusted_proxies = match pick(given, (!in_file.is_empty()).then_some(in_file)) {
-            (Some(values), from_args) => values
-                .iter()
-                .map(|value| Network::parse(value))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(fail("trusted_proxies", from_args))?,
-            (None, _) => Vec::new(),
+        let networks = |given: Vec<String>, in_file: Vec<String>, key| {
+            let given = (!given.is_empty()).then_some(given);
+            match pick(given, (!in_file.is_empty()).then_some(in_file)) {
+                (Some(values), from_args) => values
+                    .iter()
+                    .map(|value| Network::parse(value))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(fail(key, from_args)),
+                (None, _) => Ok(Vec::new()),
+            }
         };
+        let trusted_proxies = networks(
+            serve.trusted_proxies,
+            file.serve.trusted_proxies,
+            "trusted_proxies",
+        )?;
+        let fetch_allow = networks(serve.fetch_allow, file.serve.fetch_allow, "fetch_allow")?;
 
         let boot_log_retention = match pick(serve.boot_log_days, file.serve.boot_log_days) {
             (Some(days), from_args) => {
@@ -570,6 +589,7 @@ impl Config {
             max_connections,
             tls,
             trusted_proxies,
+            fetch_allow,
             boot_log_retention,
             data_dir,
             database_url,
@@ -699,6 +719,29 @@ mod tests {
             .to_string();
         assert!(
             error.starts_with("`trusted_proxies`") && error.contains("10.0.0.0/40"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn fetches_are_allowed_to_the_networks_given_or_by_the_default_policy() {
+        let default = Config::load(&CommonArgs::default(), None).unwrap();
+        assert!(default.fetch_allow.is_empty());
+        let f = file("fetch_allow = [\"127.0.0.1/32\"]\n");
+        let from_file = Config::load(&common_with(f.path()), None).unwrap();
+        assert_eq!(
+            from_file.fetch_allow,
+            [Network::parse("127.0.0.1").unwrap()]
+        );
+        let bad = ServeArgs {
+            fetch_allow: vec!["example.org".into()],
+            ..ServeArgs::default()
+        };
+        let error = Config::load(&CommonArgs::default(), Some(&bad))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("`fetch_allow`") && error.contains("example.org"),
             "{error}"
         );
     }

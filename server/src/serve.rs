@@ -4,7 +4,9 @@ use app::server::{
     file_store::BlobReader,
     password::PasswordHasher,
     rate::StepLimiter,
-    services::{accounts, boot_log, boot_sessions, files, invitations, iso, network_log, throttle},
+    services::{
+        accounts, boot_log, boot_sessions, fetch, files, invitations, iso, network_log, throttle,
+    },
     session_store::DbSessionStore,
     state::{AppState, Settings},
 };
@@ -266,6 +268,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         trusted_proxies: config.trusted_proxies.clone(),
         boot_log_retention: config.boot_log_retention,
         files_dir: config.files_dir.clone(),
+        fetch_allow: config.fetch_allow.clone(),
         ..Settings::default()
     };
     let leptos_options = LeptosOptions::builder()
@@ -285,6 +288,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         boot_server: None,
         blobs: Arc::new(BlobReader::new(BlobReader::SERVER_BUDGET)),
         iso_trees: Arc::default(),
+        fetcher: Arc::default(),
     })
 }
 
@@ -402,6 +406,29 @@ fn spawn_housekeeping(state: &AppState) {
     });
 }
 
+/// Takes over fetches from URLs that nobody runs (their replica died, or this one restarted),
+/// at start and every 30 seconds.
+fn spawn_fetch_takeover(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        loop {
+            tick.tick().await;
+            match fetch::orphans(&state.db).await {
+                Ok(ids) => {
+                    for id in ids {
+                        tracing::info!(fetch = id, "taking over a fetch nobody runs");
+                        if let Err(error) = state.spawn_fetch(id) {
+                            tracing::warn!(?error, "could not take over a fetch");
+                        }
+                    }
+                }
+                Err(error) => tracing::warn!(?error, "could not look for fetches to take over"),
+            }
+        }
+    });
+}
+
 /// Serves the loader sets server admins added: read now, again at once when they change on
 /// this replica, and every few seconds in case another replica changed them.
 pub async fn follow_loader_sets(db: DatabaseConnection, files: Arc<tftp::files::LiveFiles>) {
@@ -495,6 +522,7 @@ pub async fn run(config: Config) -> Result<(), ServeError> {
         })?;
     first_start(&state, &config).await?;
     spawn_housekeeping(&state);
+    spawn_fetch_takeover(&state);
     if let Some(files) = &boot_files {
         follow_loader_sets(state.db.clone(), files.clone()).await;
     }

@@ -64,3 +64,45 @@ pub async fn create_image_from_iso(file_id: i32) -> Result<crate::boot::BootImag
     let state = state()?;
     iso::create_image(&state.db, &state.file_store(), &actor, file_id).await
 }
+
+/// Has the server fetch a file from an http(s) URL into the organization's library, in the
+/// background: the upload row it makes shows the progress (and, if it fails, why). `name`
+/// empty: the URL's last segment; `sha256` or `sums_url` (a `SHA256SUMS` list) check it.
+#[server(endpoint = "fetch_file")]
+pub async fn fetch_file(
+    organization_id: i32,
+    url: String,
+    name: String,
+    sha256: String,
+    sums_url: String,
+    public: bool,
+) -> Result<crate::library::UploadRow, AppError> {
+    use super::context::{actor, state};
+    use crate::server::services::{fetch, files};
+
+    let actor = actor().await?;
+    let state = state()?;
+    let new = fetch::NewFetch {
+        organization_id,
+        url,
+        name,
+        sha256,
+        sums_url,
+        public,
+    };
+    let upload = fetch::start(&state.db, &*state.fetcher()?, &actor, new).await?;
+    state.spawn_fetch(upload.id.clone())?;
+    Ok(files::upload_row(upload))
+}
+
+/// Runs a fetch that failed again (from what it has, where the source allows).
+#[server(endpoint = "retry_fetch")]
+pub async fn retry_fetch(upload_id: String) -> Result<(), AppError> {
+    use super::context::{actor, state};
+    use crate::server::services::fetch;
+
+    let actor = actor().await?;
+    let state = state()?;
+    fetch::retry(&state.db, &actor, &upload_id).await?;
+    state.spawn_fetch(upload_id)
+}

@@ -20,6 +20,8 @@ use std::{
 use axum::body::Bytes;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::sha256_state::Sha256State;
+
 /// How long a blob no file names is kept before it is deleted.
 pub const BLOB_GRACE: Duration = Duration::from_secs(10 * 60);
 
@@ -157,6 +159,94 @@ impl FileStore {
         })
         .await
         .map_err(io::Error::other)?
+    }
+}
+
+/// Bytes gathered before they are written (and hashed) in one go.
+pub const WRITE_CHUNK: usize = 1024 * 1024;
+
+/// The part file an upload (or a fetch) is written to, with its running hash. Its methods
+/// block: call them on a blocking thread.
+pub struct Part {
+    file: std::fs::File,
+    hasher: Sha256State,
+    /// Bytes written so far.
+    written: u64,
+}
+
+impl Part {
+    /// Opens the part at `offset`: anything past it (written but never synced and counted)
+    /// is cut off, and the hash goes on from the stored state (reading back the bytes after
+    /// its last whole block), or from the start of the file when there is none.
+    /// `UnexpectedEof` when the part holds fewer bytes than `offset`.
+    pub fn open(path: PathBuf, offset: u64, stored: Option<String>) -> io::Result<Self> {
+        use std::io::{Read, Seek, SeekFrom};
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)?;
+        if file.metadata()?.len() < offset {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the upload's part file is shorter than its recorded progress",
+            ));
+        }
+        file.set_len(offset)?;
+        let covered = Sha256State::covered(offset);
+        let (mut hasher, from) = match stored.and_then(|s| Sha256State::resume(&s, covered)) {
+            Some(hasher) => (hasher, covered),
+            None => (Sha256State::new(), 0),
+        };
+        file.seek(SeekFrom::Start(from))?;
+        let mut buffer = vec![0; WRITE_CHUNK];
+        let mut reader = (&mut file).take(offset - from);
+        loop {
+            let n = reader.read(&mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buffer[..n]);
+        }
+        file.seek(SeekFrom::Start(offset))?;
+        Ok(Self {
+            file,
+            hasher,
+            written: offset,
+        })
+    }
+
+    /// Appends `bytes`.
+    pub fn write(mut self, bytes: Vec<u8>) -> io::Result<Self> {
+        use std::io::Write;
+        self.file.write_all(&bytes)?;
+        self.hasher.update(&bytes);
+        self.written += bytes.len() as u64;
+        Ok(self)
+    }
+
+    /// Makes what was written durable: only then may it be counted.
+    pub fn sync(self) -> io::Result<Self> {
+        self.file.sync_data()?;
+        Ok(self)
+    }
+
+    /// Bytes written so far.
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+
+    /// The hash state to store with the count (see [`Sha256State::stored`]).
+    pub fn hash_state(&self) -> String {
+        self.hasher.stored()
+    }
+
+    /// The SHA-256 of everything written, in lower-case hex.
+    pub fn finish(self) -> String {
+        self.hasher.finish()
     }
 }
 

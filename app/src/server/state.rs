@@ -5,7 +5,10 @@ use leptos::config::LeptosOptions;
 use sea_orm::DatabaseConnection;
 use std::{sync::Arc, time::Duration};
 
-use super::password::PasswordHasher;
+use super::{
+    password::PasswordHasher,
+    services::fetch::{FetchPolicy, Fetcher},
+};
 
 /// Settings the app needs at run time (the server crate reads them from flags, env, file).
 #[derive(Debug, Clone)]
@@ -43,6 +46,9 @@ pub struct Settings {
     pub boot_steps_per_minute: u32,
     /// The files folder: hosted files' bytes and uploads in progress, shared by replicas.
     pub files_dir: std::path::PathBuf,
+    /// The networks files may be fetched from; empty: any address but loopback,
+    /// link-local and this server's own (see `services::fetch::FetchPolicy`).
+    pub fetch_allow: Vec<super::net::Network>,
 }
 
 impl Default for Settings {
@@ -63,6 +69,7 @@ impl Default for Settings {
             boot_log_retention: Duration::from_secs(180 * 24 * 3600),
             boot_steps_per_minute: 60,
             files_dir: "pxecloud-data/files".into(),
+            fetch_allow: Vec::new(),
         }
     }
 }
@@ -84,9 +91,41 @@ pub struct AppState {
     pub blobs: Arc<super::file_store::BlobReader>,
     /// The trees of library ISOs, to serve the files inside them.
     pub iso_trees: Arc<super::services::iso::Trees>,
+    /// The HTTP client that fetches files from URLs, made on first use from the settings.
+    pub fetcher: Arc<std::sync::OnceLock<Arc<Fetcher>>>,
 }
 
 impl AppState {
+    /// The client for fetches from URLs, with the settings' policy.
+    pub fn fetcher(&self) -> Result<Arc<Fetcher>, crate::error::AppError> {
+        if let Some(fetcher) = self.fetcher.get() {
+            return Ok(fetcher.clone());
+        }
+        let own_host = self
+            .settings
+            .public_url
+            .as_deref()
+            .and_then(|url| url::Url::parse(url).ok())
+            .and_then(|url| url.host_str().map(str::to_owned));
+        let fetcher = Arc::new(Fetcher::new(FetchPolicy {
+            allow: self.settings.fetch_allow.clone(),
+            own_host,
+        })?);
+        Ok(self.fetcher.get_or_init(|| fetcher).clone())
+    }
+
+    /// Runs the fetch `id` in the background (unless another task runs it already).
+    pub fn spawn_fetch(&self, id: String) -> Result<(), crate::error::AppError> {
+        let fetcher = self.fetcher()?;
+        tokio::spawn(super::services::fetch::run(
+            self.db.clone(),
+            self.file_store(),
+            fetcher,
+            id,
+        ));
+        Ok(())
+    }
+
     /// Where hosted files' bytes are.
     pub fn file_store(&self) -> super::file_store::FileStore {
         super::file_store::FileStore::new(&self.settings.files_dir)

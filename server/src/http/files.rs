@@ -12,31 +12,23 @@
 //!   system from there);
 //! - `OPTIONS|POST /uploads`, `HEAD|PATCH|DELETE /uploads/<id>`: an organization's admins.
 
-use std::{
-    collections::HashMap,
-    io::{Read, Seek, SeekFrom, Write},
-    path::PathBuf,
-    sync::Arc,
-    time::{Instant, SystemTime},
-};
+use std::{collections::HashMap, sync::Arc, time::SystemTime};
 
 use app::{
     api::context::actor_with,
     error::AppError,
-    library::{ISO_TYPE, SNIFF_BYTES, content_type_of},
+    library::ISO_TYPE,
     server::{
         boot_flow::paths,
         client::BootToken,
         entities::{file, upload},
-        file_store::BlobReader,
+        file_store::{BlobReader, Part},
         iso::read::IsoFile,
         net::ClientIp,
         services::{
             boot_sessions,
-            files::{self, NewUpload, QUOTA_FIELD, Reader},
-            iso,
+            files::{self, Cadence, Cut, NewUpload, QUOTA_FIELD, Reader, Received},
         },
-        sha256_state::Sha256State,
         state::AppState,
     },
 };
@@ -49,7 +41,6 @@ use axum::{
     routing::{get, post},
 };
 use base64::Engine;
-use http_body_util::BodyExt;
 use tower_sessions::Session;
 
 use super::ranges::{self, Answer, Validators};
@@ -663,6 +654,8 @@ async fn create_upload(
         length,
         expected_sha256: fields.get("sha256").cloned(),
         public: fields.get("public").is_some_and(|p| p == "true"),
+        source_url: None,
+        sums_url: None,
     };
     match files::start_upload(&state.db, &actor, new).await {
         Ok(upload) => {
@@ -730,83 +723,6 @@ async fn cancel(
     }
 }
 
-/// Bytes gathered before they are written (and hashed) in one go.
-const WRITE_CHUNK: usize = 1024 * 1024;
-/// Bytes written between two syncs that make them count (`received`).
-const SYNC_EVERY: u64 = 64 * 1024 * 1024;
-
-/// The part file an upload's piece is written to, with its running hash.
-struct Part {
-    file: std::fs::File,
-    hasher: Sha256State,
-    /// Bytes written so far.
-    written: u64,
-}
-
-impl Part {
-    /// Opens the part at `offset`: anything past it (written but never synced and counted)
-    /// is cut off, and the hash goes on from the stored state (reading back the bytes after
-    /// its last whole block), or from the start of the file when there is none.
-    fn open(path: PathBuf, offset: u64, stored: Option<String>) -> std::io::Result<Self> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(path)?;
-        if file.metadata()?.len() < offset {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "the upload's part file is shorter than its recorded progress",
-            ));
-        }
-        file.set_len(offset)?;
-        let covered = Sha256State::covered(offset);
-        let (mut hasher, from) = match stored.and_then(|s| Sha256State::resume(&s, covered)) {
-            Some(hasher) => (hasher, covered),
-            None => (Sha256State::new(), 0),
-        };
-        file.seek(SeekFrom::Start(from))?;
-        let mut buffer = vec![0; WRITE_CHUNK];
-        let mut reader = (&mut file).take(offset - from);
-        loop {
-            let n = reader.read(&mut buffer)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buffer[..n]);
-        }
-        file.seek(SeekFrom::Start(offset))?;
-        Ok(Self {
-            file,
-            hasher,
-            written: offset,
-        })
-    }
-
-    fn write(mut self, bytes: Vec<u8>) -> std::io::Result<Self> {
-        self.file.write_all(&bytes)?;
-        self.hasher.update(&bytes);
-        self.written += bytes.len() as u64;
-        Ok(self)
-    }
-
-    fn sync(self) -> std::io::Result<Self> {
-        self.file.sync_data()?;
-        Ok(self)
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
-) -> std::io::Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(std::io::Error::other)?
-}
-
 fn disk_error(error: std::io::Error, id: &str) -> Response {
     tracing::error!(%error, upload = id, "an upload could not be written to the files folder");
     let mut response = text(
@@ -854,12 +770,12 @@ async fn append(
     let length = u64::try_from(upload.length).unwrap_or_default();
     // Every byte arrived before, and the request that was finishing it failed: finish now.
     if let Some(sha256) = upload.sha256.clone() {
-        return make_file(&state, upload, sha256, None).await;
+        return made(&state, upload, &sha256, None).await;
     }
     let store = state.file_store();
     let path = store.part(&upload.id);
     let stored = upload.sha256_state.clone();
-    let part = match blocking(move || Part::open(path, offset, stored)).await {
+    let part = match files::blocking(move || Part::open(path, offset, stored)).await {
         Ok(part) => part,
         Err(error) => {
             let _ = files::unlease(&state.db, &upload.id).await;
@@ -875,25 +791,39 @@ async fn append(
             return disk_error(error, &upload.id);
         }
     };
-    let (part, problem) = match receive(&state, &upload, body, part, length).await {
+    let received = files::receive(
+        &state.db,
+        &upload.id,
+        body.into_data_stream(),
+        part,
+        length,
+        Cadence::UPLOAD,
+        None,
+    )
+    .await;
+    let (part, problem) = match received {
         Received::Cancelled => return refuse(AppError::NotFound),
-        Received::Failed { response } => {
+        Received::Disk(error) => {
             let _ = files::unlease(&state.db, &upload.id).await;
-            return response;
+            return disk_error(error, &upload.id);
         }
-        Received::Ended { part, problem } => (part, problem),
+        Received::Failed(error) => {
+            let _ = files::unlease(&state.db, &upload.id).await;
+            return refuse(error);
+        }
+        Received::Ended { part, cut } => (part, cut.map(|cut| cut_off(&upload.id, cut))),
     };
-    let part = match blocking(move || part.sync()).await {
+    let part = match files::blocking(move || part.sync()).await {
         Ok(part) => part,
         Err(error) => {
             let _ = files::unlease(&state.db, &upload.id).await;
             return disk_error(error, &upload.id);
         }
     };
-    let received = part.written;
+    let received = part.written();
     if received < length {
         if let Err(error) =
-            files::release(&state.db, &upload.id, received, &part.hasher.stored()).await
+            files::release(&state.db, &upload.id, received, &part.hash_state()).await
         {
             return refuse(error);
         }
@@ -909,45 +839,47 @@ async fn append(
     }
     // Complete (bytes past the length were dropped and are reported after): recorded with
     // its checksum, keeping the lease, so that no other request finishes it.
-    let sha256 = part.hasher.finish();
+    let sha256 = part.finish();
     match files::complete(&state.db, &upload.id, length, &sha256).await {
-        Ok(true) => make_file(&state, upload, sha256, problem).await,
+        Ok(true) => made(&state, upload, &sha256, problem).await,
         Ok(false) => refuse(AppError::NotFound),
         Err(error) => refuse(error),
     }
 }
 
-/// Makes a complete upload a file; `problem` is the answer to send even so (a piece that
-/// ran past the length).
-async fn make_file(
+/// The answer to a piece whose body stopped early: what arrived is kept.
+fn cut_off(id: &str, cut: Cut) -> Response {
+    match cut {
+        Cut::PastLength => bad_request(
+            "length",
+            "This piece runs past the length the upload was created with; the bytes past it were not kept.",
+        ),
+        Cut::Dropped(error) => {
+            // The connection dropped or idled out.
+            tracing::info!(%error, upload = id, "an upload's piece was cut off; it resumes from what arrived");
+            bad_request(
+                "body",
+                "The piece was cut off; ask where the upload stands (HEAD) and go on.",
+            )
+        }
+        Cut::Idle => bad_request(
+            "body",
+            "The piece stopped arriving; ask where the upload stands (HEAD) and go on.",
+        ),
+    }
+}
+
+/// Makes a complete upload a file and answers; `problem` is the answer to send even so (a
+/// piece that ran past the length).
+async fn made(
     state: &AppState,
     upload: upload::Model,
-    sha256: String,
+    sha256: &str,
     problem: Option<Response>,
 ) -> Response {
-    let store = state.file_store();
     let received = upload.length;
-    // Its kind, from the bytes where they are now.
-    let part = store.part(&upload.id);
-    let bytes = if tokio::fs::try_exists(&part).await.unwrap_or(false) {
-        part
-    } else {
-        store.blob(&sha256)
-    };
-    let kind = sniff(bytes).await.unwrap_or("application/octet-stream");
-    match files::finish(&state.db, &store, upload, &sha256, kind).await {
+    match files::make_file(&state.db, &state.file_store(), upload, sha256).await {
         Ok(file) => {
-            if file.content_type == ISO_TYPE {
-                // Looked inside now (the directories only: quick), so that the Files page
-                // says at once what it is; a failure is left to the housekeeping.
-                if let Err(error) = iso::inspect(&state.db, &store, &file.sha256).await {
-                    tracing::warn!(
-                        ?error,
-                        file = file.id,
-                        "could not look inside an uploaded ISO"
-                    );
-                }
-            }
             if let Some(problem) = problem {
                 return problem;
             }
@@ -968,114 +900,10 @@ async fn make_file(
     }
 }
 
-/// How a PATCH body's writing ended.
-enum Received {
-    /// The body ended (whole, or cut off: `problem` is the answer then); `part` holds what
-    /// arrived, not yet synced.
-    Ended {
-        part: Part,
-        problem: Option<Response>,
-    },
-    /// The disk or the database failed (what was counted before stays counted).
-    Failed { response: Response },
-    /// The upload was cancelled while this piece arrived.
-    Cancelled,
-}
-
-/// Writes a PATCH body to the part in chunks, synced and counted every [`SYNC_EVERY`] bytes
-/// (and often enough to keep the lease).
-async fn receive(
-    state: &AppState,
-    upload: &upload::Model,
-    mut body: Body,
-    mut part: Part,
-    length: u64,
-) -> Received {
-    let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
-    let mut counted = part.written;
-    let mut last_renewal = Instant::now();
-    let mut problem = None;
-    let failed = |response| Received::Failed { response };
-    loop {
-        let data = match body.frame().await {
-            None => None,
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => Some(data),
-                Err(_) => continue,
-            },
-            Some(Err(error)) => {
-                // The connection dropped or idled out: keep what arrived.
-                tracing::info!(%error, upload = upload.id, "an upload's piece was cut off; it resumes from what arrived");
-                problem = Some(bad_request(
-                    "body",
-                    "The piece was cut off; ask where the upload stands (HEAD) and go on.",
-                ));
-                None
-            }
-        };
-        let stop = data.is_none();
-        if let Some(data) = data {
-            let at = part.written + buffer.len() as u64;
-            let room = length - at;
-            if data.len() as u64 > room {
-                buffer.extend_from_slice(&data[..room as usize]);
-                problem = Some(bad_request(
-                    "length",
-                    "This piece runs past the length the upload was created with; the bytes past it were not kept.",
-                ));
-            } else {
-                buffer.extend_from_slice(&data);
-            }
-        }
-        let stop = stop || problem.is_some();
-        if buffer.len() >= WRITE_CHUNK || (stop && !buffer.is_empty()) {
-            let bytes = std::mem::replace(&mut buffer, Vec::with_capacity(WRITE_CHUNK));
-            part = match blocking(move || part.write(bytes)).await {
-                Ok(part) => part,
-                Err(error) => return failed(disk_error(error, &upload.id)),
-            };
-        }
-        if stop {
-            return Received::Ended { part, problem };
-        }
-        if part.written - counted >= SYNC_EVERY || last_renewal.elapsed() > files::LEASE / 4 {
-            part = match blocking(move || part.sync()).await {
-                Ok(part) => part,
-                Err(error) => return failed(disk_error(error, &upload.id)),
-            };
-            match files::advance(&state.db, &upload.id, part.written, &part.hasher.stored()).await {
-                Ok(true) => {}
-                Ok(false) => return Received::Cancelled,
-                Err(error) => return failed(refuse(error)),
-            }
-            counted = part.written;
-            last_renewal = Instant::now();
-        }
-    }
-}
-
-/// What kind of file an upload is, from its first bytes: the content type it is served with
-/// (never one a browser would run).
-async fn sniff(path: PathBuf) -> std::io::Result<&'static str> {
-    blocking(move || {
-        let mut file = std::fs::File::open(path)?;
-        let mut head = vec![0u8; SNIFF_BYTES];
-        let mut filled = 0;
-        while filled < head.len() {
-            let n = file.read(&mut head[filled..])?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
-        }
-        Ok(content_type_of(&head[..filled]))
-    })
-    .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::library::content_type_of;
 
     #[test]
     fn metadata_pairs_are_read_and_bad_ones_say_which() {

@@ -2,7 +2,7 @@
 //! answer, everyone else is refused (401 or 403) with a bare error that reveals nothing and
 //! changes nothing. A server function without a row fails the test.
 
-use crate::helpers::{TestApp, client, library_file, spawn_app};
+use crate::helpers::{Origin, TestApp, client, library_file, spawn_app_with};
 use app::{
     boot::{MenuAction, MenuEntry, MenuItem},
     forms::{ImageForm, MenuSettings},
@@ -71,6 +71,8 @@ struct Row {
 /// administers another organization; a server admin; a signed-in client for each.
 struct World {
     app: TestApp,
+    /// Serves files to fetch (any name under `/files/`).
+    origin: Origin,
     org: i32,
     image: i32,
     menu: i32,
@@ -117,6 +119,21 @@ impl World {
     /// A file of the organization.
     async fn fresh_file(&self) -> i32 {
         library_file(&self.app, self.org, &self.unique("file-"), b"ab").await
+    }
+
+    /// A fetch of the organization that nobody runs yet; its upload id.
+    async fn fresh_fetch(&self) -> String {
+        let new = app::server::services::fetch::NewFetch {
+            organization_id: self.org,
+            url: self.origin.url("/files/fetched.iso"),
+            name: self.unique("fetch-"),
+            ..Default::default()
+        };
+        let fetcher = self.app.state.fetcher().unwrap();
+        app::server::services::fetch::start(&self.app.state.db, &fetcher, &Actor::operator(), new)
+            .await
+            .unwrap()
+            .id
     }
 
     /// A recognised ISO of the organization (a Debian-live-like image), under a new name, so
@@ -261,7 +278,12 @@ fn menu_settings(title: &str) -> MenuSettings {
 }
 
 async fn world() -> World {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|settings| {
+        settings.fetch_allow = vec![app::server::net::Network::parse("127.0.0.1/32").unwrap()];
+    })
+    .await;
+    let origin = Origin::start().await;
+    origin.set("fetched.iso", b"fetched bytes");
     app.create_user("root", PASSWORD, true).await;
     app.create_user("alice", PASSWORD, false).await;
     let member = app.create_user("bob", PASSWORD, false).await;
@@ -305,6 +327,7 @@ async fn world() -> World {
     }
     World {
         app,
+        origin,
         org,
         image,
         menu,
@@ -740,6 +763,27 @@ fn table() -> Vec<Row> {
             endpoint: "create_image_from_iso",
             allowed: ORGANIZATION_ADMINS,
             args: |w, _| Box::pin(async move { form(&[("file_id", &w.fresh_iso().await)]) }),
+        },
+        Row {
+            endpoint: "fetch_file",
+            allowed: ORGANIZATION_ADMINS,
+            args: |w, _| {
+                Box::pin(async move {
+                    form(&[
+                        ("organization_id", &w.org),
+                        ("url", &w.origin.url("/files/fetched.iso")),
+                        ("name", &w.unique("fetched-")),
+                        ("sha256", &""),
+                        ("sums_url", &""),
+                        ("public", &false),
+                    ])
+                })
+            },
+        },
+        Row {
+            endpoint: "retry_fetch",
+            allowed: ORGANIZATION_ADMINS,
+            args: |w, _| Box::pin(async move { form(&[("upload_id", &w.fresh_fetch().await)]) }),
         },
         Row {
             endpoint: "set_file_quota",

@@ -362,3 +362,171 @@ pub async fn library_file(app: &TestApp, organization_id: i32, name: &str, bytes
     .unwrap()
     .id
 }
+
+/// A web server on 127.0.0.1 that the server under test fetches files from:
+///
+/// - `/files/<name>`: the bytes set for `name` (see [`Origin::set`]), with a strong `ETag`,
+///   `HEAD`, and `Range: bytes=<n>-` honoured while `If-Range` names the current bytes;
+/// - `/slow/<name>`: the same, sent in 64 KiB pieces 60 ms apart;
+/// - `/cut/<name>`: the first `GET` sends half of the bytes and breaks off; later ones are
+///   as `/files/`;
+/// - `/chunked/<name>`: the bytes without a length (and `HEAD` without one);
+/// - `/away`: a redirect to `http://169.254.0.1/x.iso`;
+/// - `/SHA256SUMS`: the checksum list set by [`Origin::set_sums`];
+/// - anything else: 404.
+///
+/// Each request is recorded (method, path, `Range`, `If-Range`).
+#[derive(Clone)]
+pub struct Origin {
+    pub address: SocketAddr,
+    state: Arc<OriginState>,
+}
+
+#[derive(Default)]
+struct OriginState {
+    files: std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>,
+    sums: std::sync::Mutex<String>,
+    requests: std::sync::Mutex<Vec<OriginRequest>>,
+    cut: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// A request the origin received.
+#[derive(Debug, Clone)]
+pub struct OriginRequest {
+    pub method: String,
+    pub path: String,
+    pub range: Option<String>,
+    pub if_range: Option<String>,
+}
+
+impl Origin {
+    pub async fn start() -> Self {
+        use axum::{Router, routing::any};
+        let state = Arc::new(OriginState::default());
+        let app = Router::new()
+            .fallback(any(origin_answer))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { address, state }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Serves `bytes` as `name`.
+    pub fn set(&self, name: &str, bytes: &[u8]) {
+        self.state
+            .files
+            .lock()
+            .unwrap()
+            .insert(name.to_owned(), bytes.to_vec());
+    }
+
+    pub fn set_sums(&self, text: &str) {
+        *self.state.sums.lock().unwrap() = text.to_owned();
+    }
+
+    /// The requests so far.
+    pub fn requests(&self) -> Vec<OriginRequest> {
+        self.state.requests.lock().unwrap().clone()
+    }
+}
+
+async fn origin_answer(
+    axum::extract::State(state): axum::extract::State<Arc<OriginState>>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::{
+        body::{Body, Bytes},
+        http::{HeaderValue, StatusCode as Status, header as h},
+        response::IntoResponse,
+    };
+    use sha2::{Digest, Sha256};
+    let text = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let path = request.uri().path().to_owned();
+    let head = request.method() == axum::http::Method::HEAD;
+    state.requests.lock().unwrap().push(OriginRequest {
+        method: request.method().to_string(),
+        path: path.clone(),
+        range: text(h::RANGE),
+        if_range: text(h::IF_RANGE),
+    });
+    if path == "/away" {
+        return (Status::FOUND, [(h::LOCATION, "http://169.254.0.1/x.iso")]).into_response();
+    }
+    if path == "/SHA256SUMS" {
+        return state.sums.lock().unwrap().clone().into_response();
+    }
+    let Some((kind, name)) = path.trim_start_matches('/').split_once('/') else {
+        return Status::NOT_FOUND.into_response();
+    };
+    let Some(bytes) = state.files.lock().unwrap().get(name).cloned() else {
+        return Status::NOT_FOUND.into_response();
+    };
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&bytes))[..16]);
+    if kind == "chunked" {
+        let pieces: Vec<Result<Bytes, std::io::Error>> = bytes
+            .chunks(4096)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        // Streamed, even the empty body of a HEAD: so no length is said.
+        let pieces = if head { Vec::new() } else { pieces };
+        let body = Body::from_stream(futures_util::stream::iter(pieces));
+        return (Status::OK, body).into_response();
+    }
+    let first_cut = kind == "cut" && !head && state.cut.lock().unwrap().insert(name.to_owned());
+    let start = text(h::RANGE)
+        .and_then(|r| {
+            r.strip_prefix("bytes=")?
+                .strip_suffix('-')?
+                .parse::<usize>()
+                .ok()
+        })
+        .filter(|_| text(h::IF_RANGE).is_none_or(|v| v == etag))
+        .filter(|start| *start < bytes.len());
+    let rest = Bytes::from(bytes[start.unwrap_or(0)..].to_vec());
+    let mut response = if head {
+        Body::empty().into_response()
+    } else if first_cut {
+        let half = rest.slice(..rest.len() / 2);
+        let broken: Vec<Result<Bytes, std::io::Error>> =
+            vec![Ok(half), Err(std::io::Error::other("cut"))];
+        Body::from_stream(futures_util::stream::iter(broken)).into_response()
+    } else if kind == "slow" {
+        let pieces: Vec<Bytes> = rest.chunks(64 * 1024).map(Bytes::copy_from_slice).collect();
+        let stream =
+            futures_util::StreamExt::then(futures_util::stream::iter(pieces), |piece| async move {
+                tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+                Ok::<_, std::io::Error>(piece)
+            });
+        Body::from_stream(stream).into_response()
+    } else {
+        Body::from(rest.clone()).into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(h::ETAG, HeaderValue::from_str(&etag).unwrap());
+    headers.insert(h::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(h::CONTENT_LENGTH, HeaderValue::from(rest.len()));
+    if let Some(start) = start {
+        *response.status_mut() = Status::PARTIAL_CONTENT;
+        response.headers_mut().insert(
+            h::CONTENT_RANGE,
+            HeaderValue::from_str(&format!(
+                "bytes {start}-{}/{}",
+                bytes.len() - 1,
+                bytes.len()
+            ))
+            .unwrap(),
+        );
+    }
+    response
+}

@@ -26,6 +26,15 @@ pub struct Model {
     pub created_by_name: String,
     /// Set while a request writes to it (on any replica); another waits for it to pass.
     pub lease_until: Option<DateTimeUtc>,
+    /// The URL the server fetches the file from (`None`: a browser uploads it).
+    pub source_url: Option<String>,
+    /// The checksum list the expected SHA-256 was read from.
+    pub sums_url: Option<String>,
+    /// The fetched bytes' strong `ETag` or `Last-Modified`: a resumed fetch asks for the rest
+    /// only while they are the same (`If-Range`).
+    pub source_validator: Option<String>,
+    /// Why a fetch stopped; it waits for a retry or a dismissal.
+    pub failure: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -20,16 +20,18 @@ use crate::{
     boot::ImageSource,
     error::AppError,
     library::{
-        FileRow, IsoNote, Library, UploadRow, check_file_name, human_size as human, parse_sha256,
+        FileRow, ISO_TYPE, IsoNote, Library, SNIFF_BYTES, UploadRow, check_file_name,
+        content_type_of, human_size as human, parse_sha256,
     },
     model::Role,
     server::{
         actor::Actor,
         db,
         entities::{boot_image, file, organization, organization_member, upload},
-        file_store::FileStore,
+        file_store::{FileStore, Part, WRITE_CHUNK},
     },
 };
+use axum::body::Bytes;
 
 /// How long a request may write to an upload without renewing its lease; a request that
 /// died holding it (its replica crashed) lets others in after this.
@@ -69,8 +71,14 @@ fn to_row(model: file::Model, notes: &HashMap<String, IsoNote>) -> FileRow {
     }
 }
 
-fn to_upload_row(model: upload::Model) -> UploadRow {
+/// An upload as the Files page shows it.
+pub fn upload_row(model: upload::Model) -> UploadRow {
+    let now = Utc::now();
     UploadRow {
+        running: model.lease_until.is_some_and(|until| until > now),
+        source_url: model.source_url,
+        sums_url: model.sums_url,
+        failure: model.failure,
         length: bytes(model.length),
         received: bytes(model.received),
         updated_at: rfc3339(model.updated_at),
@@ -110,7 +118,7 @@ pub async fn library(
     let notes = super::iso::notes(conn, &files).await?;
     Ok(Library {
         files: files.into_iter().map(|f| to_row(f, &notes)).collect(),
-        uploads: uploads.into_iter().map(to_upload_row).collect(),
+        uploads: uploads.into_iter().map(upload_row).collect(),
         used,
         reserved,
         quota: quota.map(bytes),
@@ -313,6 +321,10 @@ pub struct NewUpload {
     pub length: u64,
     pub expected_sha256: Option<String>,
     pub public: bool,
+    /// Where the server fetches it from (`None`: a browser uploads it).
+    pub source_url: Option<String>,
+    /// The checksum list `expected_sha256` was read from.
+    pub sums_url: Option<String>,
 }
 
 /// The bytes an organization's files and uploads take, and its quota.
@@ -417,6 +429,10 @@ pub async fn start_upload(
         created_by: Set(actor.user_id),
         created_by_name: Set(actor.username.clone()),
         lease_until: Set(None),
+        source_url: Set(new.source_url),
+        sums_url: Set(new.sums_url),
+        source_validator: Set(None),
+        failure: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -428,6 +444,49 @@ pub async fn start_upload(
     ))?;
     txn.commit().await?;
     Ok(row)
+}
+
+/// Changes the length an upload holds (a fetch whose source changed since it began), if the
+/// organization's quota allows the new one.
+pub async fn resize(conn: &impl db::Conn, id: &str, length: u64) -> Result<(), AppError> {
+    let too_large = || {
+        AppError::invalid(
+            QUOTA_FIELD,
+            format!("A file is at most {}.", human(MAX_FILE_BYTES)),
+        )
+    };
+    let stored = i64::try_from(length)
+        .ok()
+        .filter(|_| length <= MAX_FILE_BYTES)
+        .ok_or_else(too_large)?;
+    let txn = conn.begin().await?;
+    let row = upload::Entity::find_by_id(id.to_owned())
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    db::serialize(&txn, &space_key(row.organization_id)).await?;
+    let (taken, quota) = space(&txn, row.organization_id).await?;
+    let others = taken.saturating_sub(bytes(row.length));
+    if let Some(quota) = quota
+        && others.saturating_add(length) > quota
+    {
+        return Err(AppError::invalid(
+            QUOTA_FIELD,
+            format!(
+                "The file is now {} and no longer fits: the organization's files may take {}, and {} are taken by others. Delete files, or ask a server admin for a larger quota.",
+                human(length),
+                human(quota),
+                human(others)
+            ),
+        ));
+    }
+    upload::Entity::update_many()
+        .col_expr(upload::Column::Length, Expr::value(stored))
+        .filter(upload::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// An upload, for an admin of its organization (anyone else: not found).
@@ -451,7 +510,8 @@ pub async fn upload(
 }
 
 /// Takes the upload for one request that writes from `offset`, which must be where it
-/// stands; refused while another request (on any replica) writes to it.
+/// stands; refused while another request (on any replica) writes to it, and for a fetch
+/// (the server writes that one itself).
 pub async fn lease(
     conn: &impl db::Conn,
     actor: &Actor,
@@ -459,6 +519,12 @@ pub async fn lease(
     offset: u64,
 ) -> Result<upload::Model, AppError> {
     let current = upload(conn, actor, id).await?;
+    if current.source_url.is_some() {
+        return Err(AppError::conflict(
+            "upload",
+            "The server fetches this file from its URL itself; it takes no pieces.",
+        ));
+    }
     if current.received as u64 != offset {
         return Err(AppError::conflict(
             "offset",
@@ -468,12 +534,26 @@ pub async fn lease(
             ),
         ));
     }
+    take_lease(conn, current).await?.ok_or_else(|| {
+        AppError::conflict(
+            "offset",
+            "Another request is sending this upload now; try again when it has stopped.",
+        )
+    })
+}
+
+/// Takes `current` for one writer of the server's own (a fetch), if nobody holds it and it
+/// still stands where `current` says; `None` when another writer has it (or it moved on).
+pub async fn take_lease(
+    conn: &impl db::Conn,
+    current: upload::Model,
+) -> Result<Option<upload::Model>, AppError> {
     let now = Utc::now();
     let until = now + Duration::from_std(LEASE).unwrap_or(Duration::seconds(60));
     let taken = upload::Entity::update_many()
         .col_expr(upload::Column::LeaseUntil, Expr::value(Some(until)))
-        .filter(upload::Column::Id.eq(id))
-        .filter(upload::Column::Received.eq(offset as i64))
+        .filter(upload::Column::Id.eq(&current.id))
+        .filter(upload::Column::Received.eq(current.received))
         .filter(
             upload::Column::LeaseUntil
                 .is_null()
@@ -481,16 +561,10 @@ pub async fn lease(
         )
         .exec(conn)
         .await?;
-    if taken.rows_affected == 0 {
-        return Err(AppError::conflict(
-            "offset",
-            "Another request is sending this upload now; try again when it has stopped.",
-        ));
-    }
-    Ok(upload::Model {
+    Ok((taken.rows_affected > 0).then_some(upload::Model {
         lease_until: Some(until),
         ..current
-    })
+    }))
 }
 
 /// Records bytes on disk and synced (`received`) with the hash state after them, renewing
@@ -567,6 +641,188 @@ pub async fn complete(
         .exec(conn)
         .await?;
     Ok(result.rows_affected > 0)
+}
+
+/// How often a writer makes its bytes count: syncs them, records `received` (and the hash
+/// state) and renews its lease.
+#[derive(Debug, Clone, Copy)]
+pub struct Cadence {
+    /// After this many bytes written since the last count…
+    pub bytes: u64,
+    /// …or this long after it, even when nothing arrived (the lease must not lapse).
+    pub every: std::time::Duration,
+}
+
+impl Cadence {
+    /// A browser's upload: the browser shows its own progress.
+    pub const UPLOAD: Self = Self {
+        bytes: 64 * 1024 * 1024,
+        every: std::time::Duration::from_secs(LEASE.as_secs() / 4),
+    };
+    /// A fetch: `received` is the progress its page shows.
+    pub const FETCH: Self = Self {
+        bytes: 8 * 1024 * 1024,
+        every: std::time::Duration::from_secs(2),
+    };
+}
+
+/// How a stream's writing into an upload ended.
+pub enum Received {
+    /// The stream ended (whole, or `cut` short); `part` holds what arrived, not yet synced.
+    Ended { part: Part, cut: Option<Cut> },
+    /// The files folder failed (what was counted before stays counted).
+    Disk(std::io::Error),
+    /// The database failed.
+    Failed(AppError),
+    /// The upload was cancelled meanwhile.
+    Cancelled,
+}
+
+/// Why a stream stopped before its end.
+#[derive(Debug)]
+pub enum Cut {
+    /// The connection failed or dropped (the error's text).
+    Dropped(String),
+    /// It ran past the upload's length: the bytes past it were not kept.
+    PastLength,
+    /// Nothing arrived for longer than allowed.
+    Idle,
+}
+
+/// Writes `stream` into the upload `upload_id` through `part` (which stands where the upload
+/// does), counting synced bytes at `cadence`, until it ends, runs past `length`, or (with
+/// `idle`) brings nothing for that long.
+pub async fn receive<S, E>(
+    conn: &impl db::Conn,
+    upload_id: &str,
+    mut stream: S,
+    mut part: Part,
+    length: u64,
+    cadence: Cadence,
+    idle: Option<std::time::Duration>,
+) -> Received
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+    E: std::fmt::Display,
+{
+    use futures_util::StreamExt;
+    use std::time::Instant;
+
+    let mut buffer: Vec<u8> = Vec::with_capacity(WRITE_CHUNK);
+    let mut counted = part.written();
+    let mut last_count = Instant::now();
+    let mut last_data = Instant::now();
+    loop {
+        let mut cut = None;
+        let stop = match tokio::time::timeout(cadence.every, stream.next()).await {
+            // Nothing for a while: count what there is (renewing the lease), unless that
+            // was too long.
+            Err(_) => {
+                if idle.is_some_and(|idle| last_data.elapsed() >= idle) {
+                    cut = Some(Cut::Idle);
+                }
+                cut.is_some()
+            }
+            Ok(None) => true,
+            Ok(Some(Err(error))) => {
+                cut = Some(Cut::Dropped(error.to_string()));
+                true
+            }
+            Ok(Some(Ok(data))) => {
+                last_data = Instant::now();
+                let room = length - part.written() - buffer.len() as u64;
+                if data.len() as u64 > room {
+                    buffer.extend_from_slice(&data[..room as usize]);
+                    cut = Some(Cut::PastLength);
+                } else {
+                    buffer.extend_from_slice(&data);
+                }
+                cut.is_some()
+            }
+        };
+        let count = !stop
+            && (part.written() + buffer.len() as u64 - counted >= cadence.bytes
+                || last_count.elapsed() >= cadence.every);
+        if !buffer.is_empty() && (buffer.len() >= WRITE_CHUNK || stop || count) {
+            let bytes = std::mem::replace(&mut buffer, Vec::with_capacity(WRITE_CHUNK));
+            part = match blocking(move || part.write(bytes)).await {
+                Ok(part) => part,
+                Err(error) => return Received::Disk(error),
+            };
+        }
+        if stop {
+            return Received::Ended { part, cut };
+        }
+        if count {
+            part = match blocking(move || part.sync()).await {
+                Ok(part) => part,
+                Err(error) => return Received::Disk(error),
+            };
+            match advance(conn, upload_id, part.written(), &part.hash_state()).await {
+                Ok(true) => {}
+                Ok(false) => return Received::Cancelled,
+                Err(error) => return Received::Failed(error),
+            }
+            counted = part.written();
+            last_count = Instant::now();
+        }
+    }
+}
+
+/// Runs blocking file work on a blocking thread.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+/// What kind of file the bytes at `path` are, from their first bytes: the content type they
+/// are served with (never one a browser would run).
+async fn sniff(path: std::path::PathBuf) -> std::io::Result<&'static str> {
+    blocking(move || {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mut head = vec![0u8; SNIFF_BYTES];
+        let mut filled = 0;
+        while filled < head.len() {
+            let n = file.read(&mut head[filled..])?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        Ok(content_type_of(&head[..filled]))
+    })
+    .await
+}
+
+/// Makes a complete upload (every byte arrived, `sha256` recorded) a file, its type told
+/// by its first bytes (see [`finish`]); an ISO is looked inside at once (its directories
+/// only: quick), so that the Files page says what it is.
+pub async fn make_file(
+    conn: &impl db::Conn,
+    store: &FileStore,
+    upload: upload::Model,
+    sha256: &str,
+) -> Result<file::Model, AppError> {
+    // Its kind, from the bytes where they are now.
+    let part = store.part(&upload.id);
+    let bytes = if tokio::fs::try_exists(&part).await.unwrap_or(false) {
+        part
+    } else {
+        store.blob(sha256)
+    };
+    let kind = sniff(bytes).await.unwrap_or("application/octet-stream");
+    let file = finish(conn, store, upload, sha256, kind).await?;
+    if file.content_type == ISO_TYPE
+        && let Err(error) = super::iso::inspect(conn, store, &file.sha256).await
+    {
+        // The housekeeping tries again.
+        tracing::warn!(?error, file = file.id, "could not look inside a new ISO");
+    }
+    Ok(file)
 }
 
 /// Makes a complete upload a file: checks the expected SHA-256 (a mismatch drops the upload

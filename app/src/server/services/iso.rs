@@ -510,6 +510,8 @@ async fn extract(
         length: copied_length(&parts),
         expected_sha256: None,
         public: false,
+        source_url: None,
+        sums_url: None,
     };
     let length = new.length;
     let started = files::start_upload(conn, actor, new).await?;

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod boot_log;
 pub mod boot_sessions;
+pub mod fetch;
 pub mod files;
 pub mod groups;
 pub mod images;
