@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
 import { artifacts, burstKeys, eventually, hydrated, launchBrowser, openPage, startServer } from '../support.mjs';
 import { ipxeSignIn, menuLines } from '../ipxe-http.mjs';
 
@@ -65,7 +66,8 @@ describe(`the admin web app (${backend})`, () => {
   before(async () => {
     // TFTP on a loopback port the system picks, for the Network boot page (ProxyDHCP would
     // answer on this machine's network: it runs only in end2end/pxe's namespaces).
-    server = await startServer(['--tftp', '--tftp-listen', '127.0.0.1:0']);
+    // Files may be fetched from loopback (the test's own origin), which is refused by default.
+    server = await startServer(['--tftp', '--tftp-listen', '127.0.0.1:0', '--fetch-allow', '127.0.0.1/32']);
     browser = await launchBrowser();
     ({ page, problems } = await openPage(browser, VIEWPORT));
     // The first sign-in asks for a new password before anything else.
@@ -423,6 +425,80 @@ describe(`the admin web app (${backend})`, () => {
     await page.getByTestId('loader-set').waitFor({ state: 'detached' });
     assert.equal(await page.getByLabel('x86-64 UEFI').inputValue(), '');
     await eventually(async () => (await fetch(server.baseUrl + '/loaders/secure-boot/ipxe-shim.efi')).status, 404);
+  });
+
+  test('a file is fetched from a URL in the background, checked against SHA256SUMS, its progress kept across a reload', async () => {
+    // An origin on loopback that sends 24 MiB slowly (2.5 MiB/s), with a checksum list.
+    const size = 24 << 20;
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4096) bytes.writeUInt32LE(i, i);
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const origin = createServer((request, response) => {
+      if (request.url === '/SHA256SUMS') return response.end(`${'0'.repeat(64)}  other.iso\n${sha}  live-fetched.iso\n`);
+      if (request.url !== '/pub/live-fetched.iso') {
+        response.statusCode = 404;
+        return response.end();
+      }
+      response.setHeader('content-length', size);
+      response.setHeader('etag', `"${sha.slice(0, 16)}"`);
+      if (request.method === 'HEAD') return response.end();
+      let at = 0;
+      const timer = setInterval(() => {
+        if (at >= size) {
+          clearInterval(timer);
+          return response.end();
+        }
+        response.write(bytes.subarray(at, at + (128 << 10)));
+        at += 128 << 10;
+      }, 50);
+      request.on('close', () => clearInterval(timer));
+    });
+    await new Promise((done) => origin.listen(0, '127.0.0.1', done));
+    const base = `http://127.0.0.1:${origin.address().port}`;
+    try {
+      await page.goto(orgUrl + '/files');
+      await hydrated(page);
+      const form = page.locator('section', { hasText: 'Fetch from a URL' });
+      await form.getByTestId('fetch-url').fill(base + '/pub/live-fetched.iso');
+      // The name follows the URL.
+      assert.equal(await form.getByTestId('fetch-name').inputValue(), 'live-fetched.iso');
+      await form.getByTestId('fetch-check').fill(base + '/SHA256SUMS');
+      await form.getByTestId('fetch-start').click();
+      await page.getByText('Fetching live-fetched.iso').waitFor();
+      const fetchRow = () => page.getByTestId('fetch').filter({ hasText: 'live-fetched.iso' });
+      const fileRow = page.getByTestId('file-row').filter({ hasText: 'live-fetched.iso' });
+      const seen = new Set();
+      let reloaded = false;
+      const deadline = Date.now() + 60_000;
+      while (!(await fileRow.isVisible())) {
+        assert.ok(Date.now() < deadline, `the fetch did not finish; progress seen: ${[...seen]}`);
+        const now = await fetchRow().getByRole('progressbar').getAttribute('aria-valuenow', { timeout: 500 }).catch(() => null);
+        if (now !== null) seen.add(now);
+        // Partway, a reload: the page still shows the fetch and its progress.
+        if (!reloaded && now !== null && now !== '0' && now !== '100') {
+          reloaded = true;
+          await page.screenshot({ path: join(artifacts, `files-fetch-${backend}.png`), fullPage: true });
+          await page.reload();
+          await hydrated(page);
+          const after = Number(await fetchRow().getByRole('progressbar').getAttribute('aria-valuenow'));
+          assert.ok(after >= Number(now), `after a reload the fetch stands at ${after} %, before at ${now} %`);
+        }
+        await page.waitForTimeout(100);
+      }
+      assert.ok(reloaded, `the fetch was never seen partway; progress seen: ${[...seen]}`);
+      assert.ok([...seen].filter((v) => v !== '0' && v !== '100').length >= 2, `progress seen: ${[...seen]}`);
+      assert.equal(await fileRow.getByTestId('file-sha256').getAttribute('data-sha256'), sha);
+      await fetchRow().waitFor({ state: 'detached' });
+
+      // A host the server may not fetch from is refused at once, with why.
+      await form.getByTestId('fetch-url').fill('http://169.254.169.254/latest/meta-data');
+      await form.getByTestId('fetch-name').fill('metadata');
+      await form.getByTestId('fetch-check').fill('');
+      await form.getByTestId('fetch-start').click();
+      await form.getByText('169.254.169.254 is outside the networks this server may fetch from').waitFor();
+    } finally {
+      origin.close();
+    }
   });
 
   test('a 200 MB file is uploaded with a moving progress bar, its checksum checked, in little server memory', async () => {

@@ -6,7 +6,10 @@ use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
 
 use crate::{
-    api::files::{create_image_from_iso, delete_file, files, set_file_public, set_file_quota},
+    api::files::{
+        create_image_from_iso, delete_file, fetch_file, files, retry_fetch, set_file_public,
+        set_file_quota,
+    },
     components::{
         feedback::{ConfirmDialog, use_toasts},
         layout::CurrentUser,
@@ -42,16 +45,25 @@ pub fn FilesPage() -> impl IntoView {
         <Title text="Files" />
         <div class="space-y-6">
             <Upload organization_id reload />
+            <Fetch organization_id reload />
             <Suspense fallback=Loading>
                 {move || Suspend::new(async move {
                     let admin = is_server_admin.await;
                     match library.await {
-                        Ok(library) => view! {
-                            <Space library=library.clone() organization_id admin reload />
-                            <Unfinished uploads=library.uploads.clone() reload />
-                            <FileList files=library.files reload />
+                        Ok(library) => {
+                            let (fetches, uploads): (Vec<_>, Vec<_>) = library
+                                .uploads
+                                .iter()
+                                .cloned()
+                                .partition(|upload| upload.source_url.is_some());
+                            view! {
+                                <Space library=library.clone() organization_id admin reload />
+                                <Fetches fetches organization_id reload />
+                                <Unfinished uploads reload />
+                                <FileList files=library.files reload />
+                            }
+                            .into_any()
                         }
-                        .into_any(),
                         Err(error) => view! { <Alert tone=Tone::Error>{error.to_string()}</Alert> }.into_any(),
                     }
                 })}
@@ -312,6 +324,319 @@ fn Upload(organization_id: i32, reload: RwSignal<u32>) -> impl IntoView {
     }
 }
 
+/// Has the server fetch a file from a URL.
+#[component]
+fn Fetch(organization_id: i32, reload: RwSignal<u32>) -> impl IntoView {
+    let toasts = use_toasts();
+    let url = RwSignal::new(String::new());
+    let name = RwSignal::new(String::new());
+    // The name follows the URL until it is typed in.
+    let name_typed = RwSignal::new(false);
+    let check = RwSignal::new(String::new());
+    let public = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let start = Action::new(move |_: &()| {
+        // A checksum list is a URL; anything else is the SHA-256 itself.
+        let check = check.get_untracked().trim().to_owned();
+        let (sha256, sums_url) = if check.contains("://") {
+            (String::new(), check)
+        } else {
+            (check, String::new())
+        };
+        fetch_file(
+            organization_id,
+            url.get_untracked(),
+            name.get_untracked(),
+            sha256,
+            sums_url,
+            public.get_untracked(),
+        )
+    });
+    Effect::new(move || match start.value().get() {
+        Some(Ok(row)) => {
+            error.set(None);
+            toasts.success(format!("Fetching {}: its progress is below.", row.name));
+            url.set(String::new());
+            name.set(String::new());
+            name_typed.set(false);
+            check.set(String::new());
+            reload.update(|n| *n += 1);
+        }
+        Some(Err(failure)) => error.set(Some(failure.to_string())),
+        None => {}
+    });
+    view! {
+        <Card title="Fetch from a URL">
+            <form
+                class="space-y-3"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    start.dispatch(());
+                }
+            >
+                <p class="text-sm text-slate-600">
+                    "The server downloads the file itself, in the background: leave the page or reload it, the download goes on (and resumes after a broken connection)."
+                </p>
+                <div class="flex flex-wrap items-end gap-3">
+                    <label class="block text-sm">
+                        <span class="mb-1 block font-medium text-slate-700">"URL (http or https)"</span>
+                        <input
+                            type="url"
+                            required
+                            class=format!("{INPUT_CLASSES} w-96")
+                            placeholder="https://cdimage.debian.org/…/debian-live-12-amd64-standard.iso"
+                            prop:value=move || url.get()
+                            on:input=move |ev| {
+                                let text = event_target_value(&ev);
+                                if !name_typed.get_untracked() {
+                                    name.set(name_from_url(&text));
+                                }
+                                url.set(text);
+                            }
+                            data-testid="fetch-url"
+                        />
+                    </label>
+                    <label class="block text-sm">
+                        <span class="mb-1 block font-medium text-slate-700">"Name"</span>
+                        <input
+                            class=format!("{INPUT_CLASSES} w-64 font-mono")
+                            prop:value=move || name.get()
+                            on:input=move |ev| {
+                                name_typed.set(true);
+                                name.set(event_target_value(&ev));
+                            }
+                            data-testid="fetch-name"
+                        />
+                    </label>
+                    <label class="block text-sm">
+                        <span class="mb-1 block font-medium text-slate-700">"Expected SHA-256, or the URL of a SHA256SUMS list (optional)"</span>
+                        <input
+                            class=format!("{INPUT_CLASSES} w-96 font-mono text-xs")
+                            prop:value=move || check.get()
+                            on:input=move |ev| check.set(event_target_value(&ev))
+                            data-testid="fetch-check"
+                        />
+                    </label>
+                    <label class="flex items-center gap-2 text-sm">
+                        <input type="checkbox" prop:checked=move || public.get() on:change=move |ev| public.set(event_target_checked(&ev)) />
+                        "Public"
+                    </label>
+                </div>
+                <button type="submit" class=ButtonKind::Primary.classes() disabled=move || start.pending().get() data-testid="fetch-start">
+                    {move || if start.pending().get() { "Asking its size…" } else { "Fetch" }}
+                </button>
+                {move || error.get().map(|message| view! { <Alert tone=Tone::Error>{message}</Alert> })}
+            </form>
+        </Card>
+    }
+}
+
+/// The name a URL suggests: its path's last segment, decoded and made fit (empty when it
+/// has none).
+fn name_from_url(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or_default();
+    let last = path
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split('/').skip(1).last())
+        .unwrap_or_default();
+    if last.is_empty() {
+        return String::new();
+    }
+    suggest_file_name(&percent_decode(last).unwrap_or_else(|| last.to_owned()))
+}
+
+/// `%xx` escapes decoded (`None` when they do not make UTF-8).
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Fetches in progress (or stopped, with why): their progress polled while any runs, on
+/// every page of every admin, and after a reload.
+#[component]
+fn Fetches(fetches: Vec<UploadRow>, organization_id: i32, reload: RwSignal<u32>) -> impl IntoView {
+    if fetches.is_empty() {
+        return ().into_any();
+    }
+    // Each fetch with its speed (bytes/s, between two polls).
+    let rows = RwSignal::new(
+        fetches
+            .into_iter()
+            .map(|row| (row, 0.0))
+            .collect::<Vec<_>>(),
+    );
+    let alive = StoredValue::new(true);
+    Effect::new(move || {
+        spawn_local(async move {
+            let mut last = js_sys::Date::now();
+            loop {
+                uploader::sleep(1000).await;
+                if !alive.try_get_value().unwrap_or(false) {
+                    return;
+                }
+                let watching = rows
+                    .try_with_untracked(|rows| rows.iter().any(|(row, _)| row.failure.is_none()))
+                    .unwrap_or(false);
+                if !watching {
+                    continue;
+                }
+                let Ok(library) = files(organization_id).await else {
+                    continue;
+                };
+                let now = js_sys::Date::now();
+                let seconds = ((now - last) / 1000.0).max(0.001);
+                last = now;
+                let fresh: Vec<UploadRow> = library
+                    .uploads
+                    .into_iter()
+                    .filter(|upload| upload.source_url.is_some())
+                    .collect();
+                let Some(ended) = rows.try_update(|rows| {
+                    let ended = rows
+                        .iter()
+                        .any(|(old, _)| !fresh.iter().any(|row| row.id == old.id));
+                    let next = fresh
+                        .iter()
+                        .map(|row| {
+                            let before = rows.iter().find(|(old, _)| old.id == row.id);
+                            let speed = before.map_or(0.0, |(old, speed)| {
+                                let now =
+                                    row.received.saturating_sub(old.received) as f64 / seconds;
+                                // Smoothed: counts arrive every few seconds.
+                                if now > 0.0 {
+                                    0.5 * speed + 0.5 * now
+                                } else {
+                                    *speed * 0.8
+                                }
+                            });
+                            (row.clone(), if row.running { speed } else { 0.0 })
+                        })
+                        .collect();
+                    *rows = next;
+                    ended
+                }) else {
+                    return;
+                };
+                if ended {
+                    // Finished (now a file) or cancelled elsewhere.
+                    reload.update(|n| *n += 1);
+                }
+            }
+        });
+    });
+    on_cleanup(move || alive.set_value(false));
+    view! {
+        <Card title="Fetches">
+            <ul class="space-y-4">
+                <For
+                    each=move || rows.with(|rows| rows.iter().map(|(row, _)| row.id.clone()).collect::<Vec<_>>())
+                    key=|id| id.clone()
+                    children=move |id| {
+                        let row = Memo::new(move |_| {
+                            rows.with(|rows| rows.iter().find(|(row, _)| row.id == id).cloned())
+                        });
+                        view! { <FetchLine row reload /> }
+                    }
+                />
+            </ul>
+        </Card>
+    }
+    .into_any()
+}
+
+#[component]
+fn FetchLine(row: Memo<Option<(UploadRow, f64)>>, reload: RwSignal<u32>) -> impl IntoView {
+    let toasts = use_toasts();
+    let Some((first, _)) = row.get_untracked() else {
+        return ().into_any();
+    };
+    let progress = RwSignal::new(Progress::default());
+    Effect::new(move || {
+        if let Some((row, speed)) = row.get() {
+            progress.set(Progress {
+                sent: row.received as f64,
+                total: row.length as f64,
+                speed,
+            });
+        }
+    });
+    let id = first.id.clone();
+    let retry = Action::new(move |_: &()| retry_fetch(id.clone()));
+    Effect::new(move || match retry.value().get() {
+        Some(Ok(())) => reload.update(|n| *n += 1),
+        Some(Err(error)) => toasts.error(error.to_string()),
+        None => {}
+    });
+    let url = format!("/uploads/{}", first.id);
+    let name = first.name.clone();
+    let stop = move |_| {
+        let url = url.clone();
+        let name = name.clone();
+        spawn_local(async move {
+            match uploader::cancel(&url).await {
+                Ok(()) => {
+                    toasts.success(format!("The fetch of {name} was dropped."));
+                    reload.update(|n| *n += 1);
+                }
+                Err(message) => toasts.error(message),
+            }
+        });
+    };
+    let failure = move || row.get().and_then(|(row, _)| row.failure);
+    let state = move || match row.get() {
+        Some((row, _)) if row.failure.is_some() => "Stopped",
+        Some((row, _)) if row.running => "Fetching",
+        _ => "Waiting to resume",
+    };
+    let checked = match (&first.sums_url, &first.expected_sha256) {
+        (Some(sums), _) => format!(" · checked against {sums}"),
+        (None, Some(_)) => " · checked against the SHA-256 given".to_owned(),
+        (None, None) => String::new(),
+    };
+    view! {
+        <li class="space-y-2" data-testid="fetch" data-name=first.name.clone()>
+            <p class="text-sm">
+                <span class="font-mono font-medium">{first.name.clone()}</span>
+                <span class="text-slate-500">
+                    {move || format!(" · {}", state())}
+                    {format!(" from {} · started by {}{checked}", first.source_url.clone().unwrap_or_default(), first.started_by)}
+                </span>
+            </p>
+            <ProgressBar progress />
+            {move || failure().map(|message| view! { <Alert tone=Tone::Error>{message}</Alert> })}
+            <div class="flex flex-wrap items-center gap-3">
+                <Show when=move || failure().is_some()>
+                    <button
+                        type="button"
+                        class=ButtonKind::Secondary.classes()
+                        disabled=move || retry.pending().get()
+                        on:click=move |_| { retry.dispatch(()); }
+                        data-testid="fetch-retry"
+                    >
+                        "Retry"
+                    </button>
+                </Show>
+                <button type="button" class=ButtonKind::Danger.classes() on:click=stop data-testid="fetch-cancel">
+                    {move || if failure().is_some() { "Dismiss" } else { "Cancel fetch" }}
+                </button>
+            </div>
+        </li>
+    }
+    .into_any()
+}
+
 /// Uploads that did not finish: resumed by picking the same file again, or cancelled.
 #[component]
 fn Unfinished(uploads: Vec<UploadRow>, reload: RwSignal<u32>) -> impl IntoView {
@@ -538,5 +863,30 @@ fn MakeImage(file_id: i32, name: String, reload: RwSignal<u32>) -> impl IntoView
         >
             {move || if make.pending().get() { "Making the image…" } else { "Create image" }}
         </button>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_suggests_its_last_segment_as_the_name() {
+        let cases = [
+            (
+                "https://cdimage.debian.org/x/debian-live-12.iso",
+                "debian-live-12.iso",
+            ),
+            ("http://h/a/b%20c.iso?x=1#y", "b-c.iso"),
+            ("http://h/a/%E2%9C%93.iso", "iso"),
+            ("http://h/a/100%.iso", "100-.iso"),
+            ("https://host", ""),
+            ("https://host/", ""),
+            ("https://host/dir/", ""),
+            ("not a url", ""),
+        ];
+        for (url, name) in cases {
+            assert_eq!(name_from_url(url), name, "{url}");
+        }
     }
 }

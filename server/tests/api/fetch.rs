@@ -431,7 +431,12 @@ async fn fetches_the_server_may_not_make_are_refused_before_any_request() {
     lab.origin.set("a.iso", &content(1000));
     lab.origin.set_sums(&format!("{}  b.iso\n", "1".repeat(64)));
     // The URL, the other fields, and the field and words of the refusal.
-    type Case = (String, Vec<(&'static str, String)>, &'static str, &'static str);
+    type Case = (
+        String,
+        Vec<(&'static str, String)>,
+        &'static str,
+        &'static str,
+    );
     let cases: Vec<Case> = vec![
         // Redirected outside the networks allowed: refused before connecting there.
         (

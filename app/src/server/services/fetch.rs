@@ -938,6 +938,17 @@ async fn restart(conn: &impl db::Conn, store: &FileStore, id: &str) -> Result<()
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// A checksum list is whatever a web server sent: any text is read without a panic,
+        /// and a SHA-256 found is one.
+        #[test]
+        fn any_checksum_list_is_read_without_a_panic(text in ".{0,400}", name in "[a-z.]{0,12}") {
+            if let Some(sha) = sha256_in_list(&text, &name) {
+                proptest::prop_assert!(parse_sha256(&sha).as_deref() == Some(sha.as_str()));
+            }
+        }
+    }
+
     fn policy(allow: &[&str]) -> FetchPolicy {
         FetchPolicy {
             allow: allow.iter().map(|n| Network::parse(n).unwrap()).collect(),
