@@ -11,7 +11,11 @@ as ratios (this machine is shared and noisy).
 - sanboot-like: 2,000 GETs of 64 KiB at random offsets over one keep-alive connection, to
   each server; requests/s and p99 latency, every answer checked (206, Content-Range, bytes);
   once more as a machine does, by its boot session's `/f/<token>/…` URL while the file is
-  private (the token and the membership checked on every request).
+  private (the token and the membership checked on every request);
+- fetch from a URL: the server fetches the same file from nginx (its checksum given), from
+  the call until the file is in the library, MiB/s next to `curl -o` of the same URL into
+  the same folder followed by `sha256sum` and an fsync (what fetching by hand and checking
+  does), and the server's memory meanwhile.
 
 PXE Cloud runs with SQLite in a temporary folder; its admin and organization come from
 `pxecloud import`. Both servers listen on loopback ports; nothing leaves the machine. The
@@ -318,7 +322,7 @@ def main():
         with open(server_log, "wb") as log:
             ours = subprocess.Popen(
                 [args.binary, "serve", "--listen", f"127.0.0.1:{port}", "--data-dir", data_dir,
-                 "--files-dir", files_dir], stdout=log, stderr=log)
+                 "--files-dir", files_dir, "--fetch-allow", "127.0.0.1/32"], stdout=log, stderr=log)
         if not wait_http(port, time.monotonic() + 60):
             sys.exit(f"PXE Cloud did not start:\n{tail(server_log)}")
 
@@ -407,6 +411,40 @@ def main():
                     note(name, error)
         finally:
             os.close(local)
+        # 5. Fetch from a URL: the same bytes from nginx, into the library under another name.
+        source_url = f"http://127.0.0.1:{nginx_port}/blobs/sha256/{sha256[:2]}/{sha256}"
+        reference = os.path.join(files_dir, "curl-copy.img")
+        start = time.perf_counter()
+        subprocess.run(["curl", "-s", "-o", reference, source_url], check=True)
+        if subprocess.run(["sha256sum", reference], check=True, capture_output=True,
+                          text=True).stdout.split()[0] != sha256:
+            note("nginx", "curl fetched other bytes")
+        descriptor = os.open(reference, os.O_RDONLY)
+        os.fsync(descriptor)
+        os.close(descriptor)
+        curl_time = time.perf_counter() - start
+        os.remove(reference)
+        sampler = RssSampler(ours.pid)
+        sampler.start()
+        try:
+            start = time.perf_counter()
+            client.call("fetch_file", organization_id=organization, url=source_url, name="fetched.img",
+                        sha256=sha256, sums_url="", public="false")
+            fetched = None
+            while fetched is None and time.perf_counter() - start < 600:
+                library = client.call("files", organization_id=organization)
+                fetched = next((f for f in library["files"] if f["name"] == "fetched.img"), None)
+                failed = [u["failure"] for u in library["uploads"] if u.get("failure")]
+                if failed:
+                    note("pxecloud", f"the fetch failed: {failed[0]}")
+                    break
+                if fetched is None:
+                    time.sleep(0.05)
+            fetch_time = time.perf_counter() - start
+        finally:
+            fetch_rss = sampler.stop()
+        if fetched is None or fetched["sha256"] != sha256:
+            note("pxecloud", f"the fetch did not make the file: {fetched}")
         if ours.poll() is not None:
             note("pxecloud", f"exited with {ours.returncode}:\n{tail(server_log)}")
     finally:
@@ -437,6 +475,10 @@ def main():
           f"| {machine_rate:,.0f}/s, p99 {machine_p99 * 1000:.2f} ms{f', closed {machine_closed}×' if machine_closed else ''} "
           f"| nginx {ref_rate:,.0f}/s, p99 {ref_p99 * 1000:.2f} ms "
           f"| {ratio(machine_rate, ref_rate)} (p99: {ratio(ref_p99, machine_p99)}) |")
+    fetching, by_hand = size / MIB / fetch_time, size / MIB / curl_time
+    print(f"| fetch from a URL (nginx on loopback), until it is in the library "
+          f"| {fetching:.1f} MiB/s, peak VmRSS {fetch_rss / 1024:.1f} MiB "
+          f"| curl -o, sha256sum, fsync {by_hand:.1f} MiB/s | {ratio(fetching, by_hand)} |")
     print(f"| wrong answers | {wrong['pxecloud']} | nginx {wrong['nginx']} | |")
     if any(wrong.values()):
         print("\nwrong answers (the first 10):", *described, sep="\n- ", file=sys.stderr)
