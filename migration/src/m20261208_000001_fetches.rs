@@ -1,7 +1,7 @@
 //! Files fetched from a URL: the server downloads them itself, through the same rows as
 //! uploads (progress, lease, hash state, quota held), with where they come from, the
 //! validator that lets a fetch resume (`If-Range`), and why one failed (kept, so a reload
-//! still says it).
+//! still says it), and who holds an upload's lease.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -20,6 +20,9 @@ enum Uploads {
     SourceValidator,
     /// Why the fetch stopped, for the admin to read (then retry or dismiss).
     Failure,
+    /// Who holds the lease (random, per writer, uploads too): a writer whose lease lapsed
+    /// and was taken by another can change nothing more.
+    LeaseOwner,
 }
 
 #[async_trait::async_trait]
@@ -31,6 +34,7 @@ impl MigrationTrait for Migration {
             Uploads::SumsUrl,
             Uploads::SourceValidator,
             Uploads::Failure,
+            Uploads::LeaseOwner,
         ] {
             manager
                 .alter_table(
@@ -50,6 +54,7 @@ impl MigrationTrait for Migration {
             Uploads::SumsUrl,
             Uploads::SourceValidator,
             Uploads::Failure,
+            Uploads::LeaseOwner,
         ] {
             manager
                 .alter_table(

@@ -481,20 +481,22 @@ fn Fetches(fetches: Vec<UploadRow>, organization_id: i32, reload: RwSignal<u32>)
     Effect::new(move || {
         spawn_local(async move {
             let mut last = js_sys::Date::now();
+            // Each second while a fetch runs; every 5 s while all have stopped (another
+            // admin may retry one); slower after errors (signed out, server away).
+            let mut pause = 1000;
             loop {
-                uploader::sleep(1000).await;
+                uploader::sleep(pause).await;
                 if !alive.try_get_value().unwrap_or(false) {
                     return;
                 }
-                let watching = rows
+                let running = rows
                     .try_with_untracked(|rows| rows.iter().any(|(row, _)| row.failure.is_none()))
                     .unwrap_or(false);
-                if !watching {
-                    continue;
-                }
                 let Ok(library) = files(organization_id).await else {
+                    pause = (pause * 2).min(30_000);
                     continue;
                 };
+                pause = if running { 1000 } else { 5000 };
                 let now = js_sys::Date::now();
                 let seconds = ((now - last) / 1000.0).max(0.001);
                 last = now;

@@ -83,7 +83,9 @@ impl FileStore {
             },
             Err(error) if error.kind() == io::ErrorKind::NotFound => {
                 tokio::fs::rename(&part, &blob).await?;
-                touch(&blob).await
+                touch(&blob).await?;
+                // The rename itself must survive a crash: the database names the bytes next.
+                sync_dir(blob.parent()).await
             }
             Err(error) => Err(error),
         }
@@ -412,6 +414,16 @@ async fn touch(path: &Path) -> io::Result<()> {
         .open(path)
         .await?;
     file.into_std().await.set_modified(SystemTime::now())
+}
+
+/// Makes a folder's entries (a file renamed into it) durable.
+async fn sync_dir(dir: Option<&Path>) -> io::Result<()> {
+    let Some(dir) = dir.map(Path::to_owned) else {
+        return Ok(());
+    };
+    tokio::task::spawn_blocking(move || std::fs::File::open(dir)?.sync_all())
+        .await
+        .map_err(io::Error::other)?
 }
 
 async fn create_private_dir_all(dir: &Path) -> io::Result<()> {

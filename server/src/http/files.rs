@@ -778,7 +778,7 @@ async fn append(
     let part = match files::blocking(move || Part::open(path, offset, stored)).await {
         Ok(part) => part,
         Err(error) => {
-            let _ = files::unlease(&state.db, &upload.id).await;
+            let _ = files::unlease(&state.db, &upload).await;
             if error.kind() == std::io::ErrorKind::UnexpectedEof {
                 // The part lost bytes it had counted (a crash before they reached the disk,
                 // or the folder was restored): start again.
@@ -793,7 +793,7 @@ async fn append(
     };
     let received = files::receive(
         &state.db,
-        &upload.id,
+        &upload,
         body.into_data_stream(),
         part,
         length,
@@ -802,13 +802,13 @@ async fn append(
     )
     .await;
     let (part, problem) = match received {
-        Received::Cancelled => return refuse(AppError::NotFound),
+        Received::Cancelled => return lost(&state, &upload.id).await,
         Received::Disk(error) => {
-            let _ = files::unlease(&state.db, &upload.id).await;
+            let _ = files::unlease(&state.db, &upload).await;
             return disk_error(error, &upload.id);
         }
         Received::Failed(error) => {
-            let _ = files::unlease(&state.db, &upload.id).await;
+            let _ = files::unlease(&state.db, &upload).await;
             return refuse(error);
         }
         Received::Ended { part, cut } => (part, cut.map(|cut| cut_off(&upload.id, cut))),
@@ -816,15 +816,13 @@ async fn append(
     let part = match files::blocking(move || part.sync()).await {
         Ok(part) => part,
         Err(error) => {
-            let _ = files::unlease(&state.db, &upload.id).await;
+            let _ = files::unlease(&state.db, &upload).await;
             return disk_error(error, &upload.id);
         }
     };
     let received = part.written();
     if received < length {
-        if let Err(error) =
-            files::release(&state.db, &upload.id, received, &part.hash_state()).await
-        {
+        if let Err(error) = files::release(&state.db, &upload, received, &part.hash_state()).await {
             return refuse(error);
         }
         if let Some(problem) = problem {
@@ -840,8 +838,21 @@ async fn append(
     // Complete (bytes past the length were dropped and are reported after): recorded with
     // its checksum, keeping the lease, so that no other request finishes it.
     let sha256 = part.finish();
-    match files::complete(&state.db, &upload.id, length, &sha256).await {
+    match files::complete(&state.db, &upload, length, &sha256).await {
         Ok(true) => made(&state, upload, &sha256, problem).await,
+        Ok(false) => lost(&state, &upload.id).await,
+        Err(error) => refuse(error),
+    }
+}
+
+/// The answer to a piece that may write no more: its upload was cancelled (404), or its
+/// lease lapsed and another request took the upload over (409).
+async fn lost(state: &AppState, id: &str) -> Response {
+    match files::exists(&state.db, id).await {
+        Ok(true) => refuse(AppError::conflict(
+            "offset",
+            "Another request took this upload over; ask where it stands (HEAD) and go on from there.",
+        )),
         Ok(false) => refuse(AppError::NotFound),
         Err(error) => refuse(error),
     }

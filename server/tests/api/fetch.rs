@@ -12,7 +12,10 @@ use app::{
         actor::Actor,
         entities::upload,
         net::Network,
-        services::fetch::{self, NewFetch},
+        services::{
+            fetch::{self, NewFetch},
+            files,
+        },
     },
 };
 use reqwest::StatusCode;
@@ -531,4 +534,64 @@ async fn fetches_the_server_may_not_make_are_refused_before_any_request() {
             .unwrap()
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_url_signed_for_get_only_is_sized_by_a_one_byte_get() {
+    let lab = lab().await;
+    let bytes = content(70_000);
+    lab.origin.set("signed.iso", &bytes);
+    lab.started(&lab.origin.url("/signed/signed.iso"), &[])
+        .await;
+    let file = lab.file_named("signed.iso").await;
+    assert_eq!(lab.download(&file).await, bytes);
+    let asked: Vec<_> = lab
+        .origin
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.range))
+        .collect();
+    assert_eq!(asked[0], ("HEAD".to_owned(), None));
+    assert_eq!(asked[1], ("GET".to_owned(), Some("bytes=0-0".to_owned())));
+}
+
+#[tokio::test]
+async fn a_writer_whose_lease_lapsed_and_was_taken_changes_nothing_more() {
+    let lab = lab().await;
+    lab.origin.set("lease.iso", &content(1000));
+    let fetcher = lab.app.state.fetcher().unwrap();
+    let new = NewFetch {
+        organization_id: lab.lab,
+        url: lab.origin.url("/files/lease.iso"),
+        ..NewFetch::default()
+    };
+    let db = &lab.app.state.db;
+    let row = fetch::start(db, &fetcher, &Actor::operator(), new)
+        .await
+        .unwrap();
+    let first = files::take_lease(db, row.clone()).await.unwrap().unwrap();
+    assert!(
+        files::take_lease(db, row.clone()).await.unwrap().is_none(),
+        "a held lease is not taken"
+    );
+    // The first writer stalls past its lease; a second takes the upload over.
+    let mut lapsed: upload::ActiveModel = first.clone().into();
+    lapsed.lease_until = Set(Some(chrono::Utc::now() - chrono::Duration::seconds(1)));
+    lapsed.update(db).await.unwrap();
+    let second = files::take_lease(db, row).await.unwrap().unwrap();
+    assert!(!files::advance(db, &first, 500, "").await.unwrap());
+    assert!(
+        !files::complete(db, &first, 1000, &"a".repeat(64))
+            .await
+            .unwrap()
+    );
+    files::release(db, &first, 900, "").await.unwrap();
+    let stored = upload::Entity::find_by_id(second.id.clone())
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.received, stored.sha256.as_deref()), (0, None));
+    assert_eq!(stored.lease_owner, second.lease_owner);
+    assert!(files::advance(db, &second, 200, "").await.unwrap());
 }

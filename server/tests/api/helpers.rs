@@ -371,6 +371,7 @@ pub async fn library_file(app: &TestApp, organization_id: i32, name: &str, bytes
 /// - `/cut/<name>`: the first `GET` sends half of the bytes and breaks off; later ones are
 ///   as `/files/`;
 /// - `/chunked/<name>`: the bytes without a length (and `HEAD` without one);
+/// - `/signed/<name>`: as `/files/`, but `HEAD` is 403 (as signed URLs signed for `GET`);
 /// - `/away`: a redirect to `http://169.254.0.1/x.iso`;
 /// - `/SHA256SUMS`: the checksum list set by [`Origin::set_sums`];
 /// - anything else: 404.
@@ -482,6 +483,9 @@ async fn origin_answer(
         let pieces = if head { Vec::new() } else { pieces };
         let body = Body::from_stream(futures_util::stream::iter(pieces));
         return (Status::OK, body).into_response();
+    }
+    if kind == "signed" && head {
+        return Status::FORBIDDEN.into_response();
     }
     let first_cut = kind == "cut" && !head && state.cut.lock().unwrap().insert(name.to_owned());
     let start = text(h::RANGE)

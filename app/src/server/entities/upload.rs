@@ -26,6 +26,9 @@ pub struct Model {
     pub created_by_name: String,
     /// Set while a request writes to it (on any replica); another waits for it to pass.
     pub lease_until: Option<DateTimeUtc>,
+    /// Who holds the lease (random, per writer): a writer whose lease lapsed and was taken
+    /// by another changes nothing more.
+    pub lease_owner: Option<String>,
     /// The URL the server fetches the file from (`None`: a browser uploads it).
     pub source_url: Option<String>,
     /// The checksum list the expected SHA-256 was read from.

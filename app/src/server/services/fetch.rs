@@ -49,8 +49,19 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Interruptions in a row (with nothing new between them) before a fetch gives up.
 const ATTEMPTS: u32 = 5;
+/// How long asking a file's size, and reading a checksum list, may each take (a request
+/// to the app is answered within 30 s).
+const ASK_TIMEOUT: Duration = Duration::from_secs(12);
 /// The longest URL kept.
 const MAX_URL: usize = 2048;
+
+/// Metadata services of cloud providers outside link-local space (AWS and GCP over IPv6,
+/// Alibaba): they hand out the machine's credentials.
+const CLOUD_METADATA: [IpAddr; 3] = [
+    IpAddr::V6(std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)),
+    IpAddr::V6(std::net::Ipv6Addr::new(0xfd20, 0xce, 0, 0, 0, 0, 0, 0x254)),
+    IpAddr::V4(std::net::Ipv4Addr::new(100, 100, 100, 200)),
+];
 
 /// Where the server may fetch from.
 #[derive(Debug, Clone, Default)]
@@ -77,15 +88,24 @@ impl FetchPolicy {
                 list.join(", ")
             ));
         }
-        // NAT64 (64:ff9b::/96) reaches the IPv4 address inside.
+        // NAT64 (64:ff9b::/96) and IPv4-compatible addresses (::a.b.c.d) reach the IPv4
+        // address inside.
         let inner = match address {
-            IpAddr::V6(v6) if v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0] => {
+            IpAddr::V6(v6)
+                if v6.segments()[..6] == [0x64, 0xff9b, 0, 0, 0, 0]
+                    || (v6.segments()[..6] == [0; 6] && v6.segments()[6] != 0) =>
+            {
                 let [.., a, b, c, d] = v6.octets();
                 IpAddr::from([a, b, c, d])
             }
             other => other,
         };
         let kind = match inner {
+            a if CLOUD_METADATA.contains(&a) => Some("a cloud provider's metadata address"),
+            // Local-use NAT64 (RFC 8215) may reach anything on this side.
+            IpAddr::V6(a) if a.segments()[..3] == [0x64, 0xff9b, 1] => {
+                Some("a local-use NAT64 address")
+            }
             a if a.is_loopback() => Some("a loopback address"),
             a if a.is_unspecified() => Some("the unspecified address"),
             a if a.is_multicast() => Some("a multicast address"),
@@ -176,14 +196,24 @@ impl reqwest::dns::Resolve for CheckedResolver {
         let policy = self.0.clone();
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await
+            // A failed lookup may pass (the fetch tries again); a refused address does not.
+            let lookup =
+                tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::lookup_host((host.as_str(), 0)))
+                    .await
+                    .map_err(|_| {
+                        std::io::Error::other(format!("looking up {host} took too long"))
+                    })?;
+            let addresses: Vec<SocketAddr> = lookup
                 .map_err(|error| {
-                    Refused(format!("The name {host} could not be resolved ({error})."))
+                    std::io::Error::other(format!(
+                        "the name {host} could not be resolved ({error})"
+                    ))
                 })?
                 .collect();
             if addresses.is_empty() {
-                return Err(Refused(format!("The name {host} has no address.")).into());
+                return Err(
+                    std::io::Error::other(format!("the name {host} has no address")).into(),
+                );
             }
             // One refused address refuses the name: it may point here on the next lookup.
             if let Some(why) = addresses.iter().find_map(|a| policy.refusal(a.ip())) {
@@ -355,12 +385,9 @@ async fn probe(fetcher: &Fetcher, url: &Url) -> Result<u64, String> {
     {
         return Ok(length);
     }
-    if head.status().is_client_error()
-        && !matches!(
-            head.status(),
-            StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED
-        )
-    {
+    // Signed URLs (S3 and the like) may refuse a HEAD and allow the GET: only a file that
+    // is not there ends it here.
+    if matches!(head.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
         return Err(format!(
             "The server answered {} for {url}.",
             status_text(head.status())
@@ -544,16 +571,25 @@ pub async fn start(
             Some(sums_url)
         }
     };
-    let length = probe(fetcher, &url)
+    // Answered well inside the request's own time limit.
+    let slow = |field: &str, what: &str| {
+        AppError::invalid(
+            field,
+            format!("{what} did not answer within {} s.", ASK_TIMEOUT.as_secs()),
+        )
+    };
+    let length = tokio::time::timeout(ASK_TIMEOUT, probe(fetcher, &url))
         .await
+        .map_err(|_| slow("url", "The server"))?
         .map_err(|message| AppError::invalid("url", message))?;
     let expected = match &sums_url {
         None => (!sha256.is_empty()).then(|| sha256.to_owned()),
         Some(sums_url) => {
             let names: Vec<String> = last_segment(&url).into_iter().collect();
             Some(
-                sums(fetcher, sums_url, &names)
+                tokio::time::timeout(ASK_TIMEOUT, sums(fetcher, sums_url, &names))
                     .await
+                    .map_err(|_| slow("sums_url", "The checksum list's server"))?
                     .map_err(|message| AppError::invalid("sums_url", message))?,
             )
         }
@@ -644,7 +680,7 @@ pub async fn run(db: DatabaseConnection, store: FileStore, fetcher: Arc<Fetcher>
             Ok(None) => return,
             Err(error) => return tracing::warn!(?error, fetch = id, "could not take a fetch"),
         };
-        let outcome = attempt(&db, &store, &fetcher, upload).await;
+        let outcome = attempt(&db, &store, &fetcher, upload.clone()).await;
         let reason = match outcome {
             Outcome::Done | Outcome::Gone => return,
             Outcome::Failed(reason) => reason,
@@ -656,7 +692,7 @@ pub async fn run(db: DatabaseConnection, store: FileStore, fetcher: Arc<Fetcher>
                         reason,
                         "a fetch was interrupted; it goes on shortly"
                     );
-                    let _ = files::unlease(&db, &id).await;
+                    let _ = files::unlease(&db, &upload).await;
                     tokio::time::sleep(Duration::from_secs(1 << interrupted)).await;
                     continue;
                 }
@@ -664,15 +700,15 @@ pub async fn run(db: DatabaseConnection, store: FileStore, fetcher: Arc<Fetcher>
             }
         };
         tracing::info!(fetch = id, reason, "a fetch stopped");
-        if let Err(error) = fail(&db, &id, &reason).await {
+        if let Err(error) = fail(&db, &upload, &reason).await {
             tracing::warn!(?error, fetch = id, "could not record why a fetch stopped");
         }
         return;
     }
 }
 
-/// Records why a fetch stopped and lets go of it.
-async fn fail(conn: &impl db::Conn, id: &str, reason: &str) -> Result<(), AppError> {
+/// Records why a fetch stopped and lets go of it (unless another writer holds it now).
+async fn fail(conn: &impl db::Conn, leased: &upload::Model, reason: &str) -> Result<(), AppError> {
     upload::Entity::update_many()
         .col_expr(upload::Column::Failure, Expr::value(Some(reason)))
         .col_expr(
@@ -680,7 +716,7 @@ async fn fail(conn: &impl db::Conn, id: &str, reason: &str) -> Result<(), AppErr
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .col_expr(upload::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(upload::Column::Id.eq(id))
+        .filter(files::held(leased))
         .exec(conn)
         .await?;
     Ok(())
@@ -691,6 +727,16 @@ fn disk_failure(error: &std::io::Error, id: &str) -> Outcome {
     Outcome::Failed(format!(
         "The server could not store the file ({error}): is its files folder full?"
     ))
+}
+
+/// How long a request may take to answer (its head): well inside the lease.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn interrupted(reason: impl std::fmt::Display) -> Outcome {
+    Outcome::Interrupted {
+        reason: reason.to_string(),
+        progressed: false,
+    }
 }
 
 /// One request for the rest of the fetch, written as it arrives, holding the lease.
@@ -716,11 +762,15 @@ async fn attempt(
     };
     // The rest, while the bytes are the ones begun; else all of them again.
     let path = store.part(&id);
-    let (stored, opened_at) = (upload.sha256_state.clone(), received);
+    let stored = upload.sha256_state.clone();
+    let opened_at = std::cmp::min(received, length);
     let part = match files::blocking(move || Part::open(path, opened_at, stored)).await {
         Ok(part) => part,
         // The part lost bytes it had counted: start again.
         Err(error) if error.kind() == std::io::ErrorKind::UnexpectedEof => {
+            if let Err(error) = begin_again(db, &upload, None).await {
+                return interrupted(error);
+            }
             let path = store.part(&id);
             match files::blocking(move || Part::open(path, 0, None)).await {
                 Ok(part) => part,
@@ -736,73 +786,73 @@ async fn attempt(
         headers.push((header::RANGE, format!("bytes={}-", part.written())));
         headers.push((header::IF_RANGE, validator.clone()));
     }
-    let response = match fetcher.send(reqwest::Method::GET, &url, &headers).await {
-        Ok(response) => response,
-        Err(Problem {
+    let sent = tokio::time::timeout(
+        ANSWER_TIMEOUT,
+        fetcher.send(reqwest::Method::GET, &url, &headers),
+    )
+    .await;
+    let response = match sent {
+        Ok(Ok(response)) => response,
+        Ok(Err(Problem {
             message,
             refused: true,
-        }) => return Outcome::Failed(message),
-        Err(Problem { message, .. }) => {
-            return Outcome::Interrupted {
-                reason: message,
-                progressed: false,
-            };
+        })) => return Outcome::Failed(message),
+        Ok(Err(Problem { message, .. })) => return interrupted(message),
+        Err(_) => {
+            return interrupted(format!(
+                "{url} did not answer within {} s.",
+                ANSWER_TIMEOUT.as_secs()
+            ));
         }
     };
+    // The lease is renewed as the answer arrives: the wait for it counted against it.
+    match files::advance(db, &upload, part.written(), &part.hash_state()).await {
+        Ok(true) => {}
+        Ok(false) => return Outcome::Gone,
+        Err(error) => return interrupted(error),
+    }
     let status = response.status();
     let part = match status {
         StatusCode::PARTIAL_CONTENT if !headers.is_empty() => {
-            match content_range(&response) {
-                Some((first, total))
-                    if first == part.written() && total.is_none_or(|t| t == length) => {}
-                _ => {
-                    return Outcome::Failed(format!(
-                        "{url} answered with bytes other than the rest asked for; dismiss this fetch and start it again."
-                    ));
+            if content_range(&response) != Some((part.written(), Some(length))) {
+                // Not the rest asked for: all of it again, next time.
+                if let Err(error) = begin_again(db, &upload, None).await {
+                    return interrupted(error);
                 }
+                return interrupted(format!(
+                    "{url} answered with bytes other than the rest asked for; the fetch starts over."
+                ));
             }
             part
         }
         StatusCode::OK => {
             // Changed since the fetch began: it holds the space of the new bytes, if they fit.
-            if let Some(now) = content_length(&response).filter(|n| *n != length) {
-                match files::resize(db, &id, now).await {
-                    Ok(()) => {
-                        length = now;
-                        upload.length = now as i64;
-                    }
-                    Err(AppError::Invalid { message, .. }) => return Outcome::Failed(message),
-                    Err(error) => {
-                        return Outcome::Interrupted {
-                            reason: format!("{error}"),
-                            progressed: false,
-                        };
-                    }
-                }
-            }
-            if let Err(error) = set_validator(db, &id, validator_of(&response)).await {
-                return Outcome::Interrupted {
-                    reason: format!("{error}"),
-                    progressed: false,
-                };
-            }
-            if part.written() == 0 {
-                part
-            } else {
-                // The whole file again (its bytes changed, or ranges are not served).
+            let now = content_length(&response).filter(|n| *n != length);
+            if part.written() > 0 || now.is_some() {
                 drop(part);
+                match begin_again(db, &upload, now).await {
+                    Ok(()) => {}
+                    Err(AppError::Invalid { message, .. }) => return Outcome::Failed(message),
+                    Err(error) => return interrupted(error),
+                }
+                if let Some(now) = now {
+                    length = now;
+                    upload.length = now as i64;
+                }
                 let path = store.part(&id);
                 match files::blocking(move || Part::open(path, 0, None)).await {
                     Ok(part) => part,
                     Err(error) => return disk_failure(&error, &id),
                 }
+            } else {
+                part
             }
         }
         status if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
-            return Outcome::Interrupted {
-                reason: format!("The server answered {} for {url}.", status_text(status)),
-                progressed: false,
-            };
+            return interrupted(format!(
+                "The server answered {} for {url}.",
+                status_text(status)
+            ));
         }
         status => {
             return Outcome::Failed(format!(
@@ -811,10 +861,13 @@ async fn attempt(
             ));
         }
     };
+    if let Err(error) = set_validator(db, &upload, validator_of(&response)).await {
+        return interrupted(error);
+    }
     let from = part.written();
     let written = files::receive(
         db,
-        &id,
+        &upload,
         response.bytes_stream(),
         part,
         length,
@@ -826,34 +879,30 @@ async fn attempt(
         Received::Ended { part, cut } => (part, cut),
         Received::Cancelled => return Outcome::Gone,
         Received::Disk(error) => return disk_failure(&error, &id),
-        Received::Failed(error) => {
-            return Outcome::Interrupted {
-                reason: format!("{error}"),
-                progressed: false,
-            };
-        }
+        Received::Failed(error) => return interrupted(error),
     };
     let part = match files::blocking(move || part.sync()).await {
         Ok(part) => part,
         Err(error) => return disk_failure(&error, &id),
     };
     let written = part.written();
+    if let Some(Cut::PastLength) = cut {
+        // Nothing of it is kept: a retry starts over.
+        if let Err(error) = begin_again(db, &upload, None).await {
+            tracing::warn!(?error, fetch = id, "could not reset a fetch");
+        }
+        return Outcome::Failed(format!(
+            "{url} sent more than the {length} bytes it announced."
+        ));
+    }
     if written < length || cut.is_some() {
-        if let Err(error) = files::release(db, &id, written, &part.hash_state()).await {
-            return Outcome::Interrupted {
-                reason: format!("{error}"),
-                progressed: false,
-            };
+        if let Err(error) = files::release(db, &upload, written, &part.hash_state()).await {
+            return interrupted(error);
         }
         let reason = match cut {
-            Some(Cut::PastLength) => {
-                return Outcome::Failed(format!(
-                    "{url} sent more than the {length} bytes it announced."
-                ));
-            }
             Some(Cut::Dropped(error)) => format!("The download from {url} broke off: {error}."),
             Some(Cut::Idle) => format!("{url} sent nothing for {} s.", IDLE_TIMEOUT.as_secs()),
-            None => format!("The download from {url} ended early."),
+            _ => format!("The download from {url} ended early."),
         };
         return Outcome::Interrupted {
             reason,
@@ -865,8 +914,11 @@ async fn attempt(
         && expected != sha256
     {
         // Nothing of it is kept; a retry fetches it all again.
-        if let Err(error) = restart(db, store, &id).await {
+        if let Err(error) = begin_again(db, &upload, None).await {
             tracing::warn!(?error, fetch = id, "could not reset a fetch");
+        }
+        if let Err(error) = store.discard(&id).await {
+            tracing::warn!(%error, fetch = id, "could not delete a fetch's bytes");
         }
         let from = upload
             .sums_url
@@ -877,13 +929,10 @@ async fn attempt(
             "The file arrived with SHA-256 {sha256}, not the {expected} expected{from}; it was not kept. Check the URL (or the checksum), then retry or dismiss."
         ));
     }
-    match files::complete(db, &id, length, &sha256).await {
+    match files::complete(db, &upload, length, &sha256).await {
         Ok(true) => finish(db, store, upload, &sha256).await,
         Ok(false) => Outcome::Gone,
-        Err(error) => Outcome::Interrupted {
-            reason: format!("{error}"),
-            progressed: false,
-        },
+        Err(error) => interrupted(error),
     }
 }
 
@@ -902,19 +951,25 @@ async fn finish(
 
 async fn set_validator(
     conn: &impl db::Conn,
-    id: &str,
+    leased: &upload::Model,
     validator: Option<String>,
 ) -> Result<(), AppError> {
     upload::Entity::update_many()
         .col_expr(upload::Column::SourceValidator, Expr::value(validator))
-        .filter(upload::Column::Id.eq(id))
+        .filter(files::held(leased))
         .exec(conn)
         .await?;
     Ok(())
 }
 
-/// Forgets a fetch's bytes: it starts from the first byte next time.
-async fn restart(conn: &impl db::Conn, store: &FileStore, id: &str) -> Result<(), AppError> {
+/// Records that a fetch starts over from its first byte (before its part is cut back), so
+/// that no later attempt goes on from bytes that are gone; with `length`, the new size of
+/// its source, held if the quota allows.
+async fn begin_again(
+    conn: &impl db::Conn,
+    leased: &upload::Model,
+    length: Option<u64>,
+) -> Result<(), AppError> {
     upload::Entity::update_many()
         .col_expr(upload::Column::Received, Expr::value(0i64))
         .col_expr(
@@ -925,11 +980,11 @@ async fn restart(conn: &impl db::Conn, store: &FileStore, id: &str) -> Result<()
             upload::Column::SourceValidator,
             Expr::value(Option::<String>::None),
         )
-        .filter(upload::Column::Id.eq(id))
+        .filter(files::held(leased))
         .exec(conn)
         .await?;
-    if let Err(error) = store.discard(id).await {
-        tracing::warn!(%error, fetch = id, "could not delete a fetch's bytes");
+    if let Some(length) = length {
+        files::resize(conn, leased, length).await?;
     }
     Ok(())
 }
@@ -971,6 +1026,10 @@ mod tests {
             ("::", "unspecified"),
             ("224.0.0.1", "multicast"),
             ("255.255.255.255", "broadcast"),
+            ("::7f00:1", "loopback"),
+            ("fd00:ec2::254", "metadata"),
+            ("100.100.100.200", "metadata"),
+            ("64:ff9b:1::a00:1", "NAT64"),
         ] {
             let refusal = default.refusal(address.parse().unwrap());
             assert!(

@@ -429,6 +429,7 @@ pub async fn start_upload(
         created_by: Set(actor.user_id),
         created_by_name: Set(actor.username.clone()),
         lease_until: Set(None),
+        lease_owner: Set(None),
         source_url: Set(new.source_url),
         sums_url: Set(new.sums_url),
         source_validator: Set(None),
@@ -447,8 +448,12 @@ pub async fn start_upload(
 }
 
 /// Changes the length an upload holds (a fetch whose source changed since it began), if the
-/// organization's quota allows the new one.
-pub async fn resize(conn: &impl db::Conn, id: &str, length: u64) -> Result<(), AppError> {
+/// organization's quota allows the new one; for the writer holding its lease.
+pub async fn resize(
+    conn: &impl db::Conn,
+    leased: &upload::Model,
+    length: u64,
+) -> Result<(), AppError> {
     let too_large = || {
         AppError::invalid(
             QUOTA_FIELD,
@@ -460,11 +465,12 @@ pub async fn resize(conn: &impl db::Conn, id: &str, length: u64) -> Result<(), A
         .filter(|_| length <= MAX_FILE_BYTES)
         .ok_or_else(too_large)?;
     let txn = conn.begin().await?;
-    let row = upload::Entity::find_by_id(id.to_owned())
+    db::serialize(&txn, &space_key(leased.organization_id)).await?;
+    let row = upload::Entity::find()
+        .filter(held(leased))
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound)?;
-    db::serialize(&txn, &space_key(row.organization_id)).await?;
     let (taken, quota) = space(&txn, row.organization_id).await?;
     let others = taken.saturating_sub(bytes(row.length));
     if let Some(quota) = quota
@@ -482,7 +488,7 @@ pub async fn resize(conn: &impl db::Conn, id: &str, length: u64) -> Result<(), A
     }
     upload::Entity::update_many()
         .col_expr(upload::Column::Length, Expr::value(stored))
-        .filter(upload::Column::Id.eq(id))
+        .filter(held(leased))
         .exec(&txn)
         .await?;
     txn.commit().await?;
@@ -507,6 +513,14 @@ pub async fn upload(
         Err(AppError::Forbidden) => Err(AppError::NotFound),
         Err(error) => Err(error),
     }
+}
+
+/// Whether the upload `id` is still there.
+pub async fn exists(conn: &impl db::Conn, id: &str) -> Result<bool, AppError> {
+    Ok(upload::Entity::find_by_id(id.to_owned())
+        .count(conn)
+        .await?
+        > 0)
 }
 
 /// Takes the upload for one request that writes from `offset`, which must be where it
@@ -550,8 +564,12 @@ pub async fn take_lease(
 ) -> Result<Option<upload::Model>, AppError> {
     let now = Utc::now();
     let until = now + Duration::from_std(LEASE).unwrap_or(Duration::seconds(60));
+    let mut owner = [0u8; 16];
+    rand::fill(&mut owner);
+    let owner = hex::encode(owner);
     let taken = upload::Entity::update_many()
         .col_expr(upload::Column::LeaseUntil, Expr::value(Some(until)))
+        .col_expr(upload::Column::LeaseOwner, Expr::value(Some(owner.clone())))
         .filter(upload::Column::Id.eq(&current.id))
         .filter(upload::Column::Received.eq(current.received))
         .filter(
@@ -563,15 +581,25 @@ pub async fn take_lease(
         .await?;
     Ok((taken.rows_affected > 0).then_some(upload::Model {
         lease_until: Some(until),
+        lease_owner: Some(owner),
         ..current
     }))
 }
 
+/// The rows a writer holding `leased` may still change: its upload, while its lease is
+/// its own (not lapsed and taken by another writer since).
+pub(crate) fn held(leased: &upload::Model) -> Condition {
+    Condition::all()
+        .add(upload::Column::Id.eq(&leased.id))
+        .add(upload::Column::LeaseOwner.eq(leased.lease_owner.as_deref().unwrap_or_default()))
+}
+
 /// Records bytes on disk and synced (`received`) with the hash state after them, renewing
-/// the lease; `false` when the upload is gone (cancelled meanwhile).
+/// the lease; `false` when the upload is gone (cancelled meanwhile) or the lease is lost
+/// (it lapsed and another writer took it): the writer must stop.
 pub async fn advance(
     conn: &impl db::Conn,
-    id: &str,
+    leased: &upload::Model,
     received: u64,
     sha256_state: &str,
 ) -> Result<bool, AppError> {
@@ -582,7 +610,7 @@ pub async fn advance(
         .col_expr(upload::Column::Sha256State, Expr::value(sha256_state))
         .col_expr(upload::Column::LeaseUntil, Expr::value(Some(until)))
         .col_expr(upload::Column::UpdatedAt, Expr::value(now))
-        .filter(upload::Column::Id.eq(id))
+        .filter(held(leased))
         .exec(conn)
         .await?;
     Ok(result.rows_affected > 0)
@@ -592,7 +620,7 @@ pub async fn advance(
 /// and lets the next one in.
 pub async fn release(
     conn: &impl db::Conn,
-    id: &str,
+    leased: &upload::Model,
     received: u64,
     sha256_state: &str,
 ) -> Result<(), AppError> {
@@ -604,7 +632,7 @@ pub async fn release(
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .col_expr(upload::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(upload::Column::Id.eq(id))
+        .filter(held(leased))
         .exec(conn)
         .await?;
     Ok(())
@@ -612,13 +640,13 @@ pub async fn release(
 
 /// Lets the next request in without changing where the upload stands (this one failed
 /// before writing anything it could count).
-pub async fn unlease(conn: &impl db::Conn, id: &str) -> Result<(), AppError> {
+pub async fn unlease(conn: &impl db::Conn, leased: &upload::Model) -> Result<(), AppError> {
     upload::Entity::update_many()
         .col_expr(
             upload::Column::LeaseUntil,
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
-        .filter(upload::Column::Id.eq(id))
+        .filter(held(leased))
         .exec(conn)
         .await?;
     Ok(())
@@ -626,10 +654,10 @@ pub async fn unlease(conn: &impl db::Conn, id: &str) -> Result<(), AppError> {
 
 /// Records that every byte arrived and their SHA-256, keeping the lease: the request that
 /// finishes it is the only one; a retry after a failure from here on finishes from the
-/// stored checksum. `false` when the upload is gone (cancelled meanwhile).
+/// stored checksum. `false` when the upload is gone (cancelled meanwhile) or its lease lost.
 pub async fn complete(
     conn: &impl db::Conn,
-    id: &str,
+    leased: &upload::Model,
     length: u64,
     sha256: &str,
 ) -> Result<bool, AppError> {
@@ -637,7 +665,7 @@ pub async fn complete(
         .col_expr(upload::Column::Received, Expr::value(length as i64))
         .col_expr(upload::Column::Sha256, Expr::value(Some(sha256)))
         .col_expr(upload::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(upload::Column::Id.eq(id))
+        .filter(held(leased))
         .exec(conn)
         .await?;
     Ok(result.rows_affected > 0)
@@ -674,7 +702,8 @@ pub enum Received {
     Disk(std::io::Error),
     /// The database failed.
     Failed(AppError),
-    /// The upload was cancelled meanwhile.
+    /// The upload was cancelled meanwhile, or its lease lost (it lapsed, another writer
+    /// took it): nothing more may be written.
     Cancelled,
 }
 
@@ -689,12 +718,12 @@ pub enum Cut {
     Idle,
 }
 
-/// Writes `stream` into the upload `upload_id` through `part` (which stands where the upload
-/// does), counting synced bytes at `cadence`, until it ends, runs past `length`, or (with
-/// `idle`) brings nothing for that long.
+/// Writes `stream` into the upload `leased` (whose lease this writer holds) through `part`
+/// (which stands where the upload does), counting synced bytes at `cadence`, until it ends,
+/// runs past `length`, or (with `idle`) brings nothing for that long.
 pub async fn receive<S, E>(
     conn: &impl db::Conn,
-    upload_id: &str,
+    leased: &upload::Model,
     mut stream: S,
     mut part: Part,
     length: u64,
@@ -730,7 +759,9 @@ where
             }
             Ok(Some(Ok(data))) => {
                 last_data = Instant::now();
-                let room = length - part.written() - buffer.len() as u64;
+                // Nothing is kept past the length (nor before it, if the part somehow ran
+                // past it already).
+                let room = length.saturating_sub(part.written() + buffer.len() as u64);
                 if data.len() as u64 > room {
                     buffer.extend_from_slice(&data[..room as usize]);
                     cut = Some(Cut::PastLength);
@@ -758,7 +789,7 @@ where
                 Ok(part) => part,
                 Err(error) => return Received::Disk(error),
             };
-            match advance(conn, upload_id, part.written(), &part.hash_state()).await {
+            match advance(conn, leased, part.written(), &part.hash_state()).await {
                 Ok(true) => {}
                 Ok(false) => return Received::Cancelled,
                 Err(error) => return Received::Failed(error),

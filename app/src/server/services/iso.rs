@@ -535,7 +535,7 @@ async fn extract(
             files::discard(conn, store, &upload.id).await?;
             return Ok(same);
         }
-        if !files::complete(conn, &upload.id, length, &sha256).await? {
+        if !files::complete(conn, &upload, length, &sha256).await? {
             return Err(AppError::NotFound);
         }
         files::finish(conn, store, upload.clone(), &sha256, kind).await
