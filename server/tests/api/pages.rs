@@ -54,17 +54,17 @@ async fn the_dashboard_lists_the_users_organizations_with_their_role() {
         .await;
     app.login("alice", PASSWORD).await;
 
-    let html = app
-        .client
-        .get(app.url("/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    let (status, url) = (response.status(), response.url().clone());
+    let html = response.text().await.unwrap();
 
-    assert!(html.contains("Physics Lab") && html.contains("Library"));
+    assert!(
+        html.contains("Physics Lab") && html.contains("Library"),
+        "{status} {url}: {}",
+        html.chars()
+            .skip(html.chars().count().saturating_sub(3000))
+            .collect::<String>()
+    );
     assert!(!html.contains("Secret Org"), "another organization leaked");
     let list = json(app.call("my_organizations", &[]).await).await;
     let names: Vec<_> = list
