@@ -132,8 +132,9 @@ class Postgres:
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
         if not bins:
             sys.exit("PostgreSQL is not installed (apt-get install postgresql)")
-        self.bin, self.dir, self.port = bins[-1], os.path.join(work, "pg"), free_tcp_port()
-        os.makedirs(self.dir)
+        # Its own folder: the bench's is readable by this user only, and PostgreSQL runs as
+        # `postgres` when this is root.
+        self.bin, self.dir, self.port = bins[-1], tempfile.mkdtemp(prefix="pxecloud-bench-pg-"), free_tcp_port()
         self.as_owner = []
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
@@ -153,6 +154,7 @@ class Postgres:
     def stop(self):
         subprocess.run([*self.as_owner, f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate",
                         "stop"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ---- The server and its data ----------------------------------------------------------
@@ -349,6 +351,12 @@ async def http_get(reader, writer, path, headers):
     return status, body
 
 
+def shown_text(script):
+    """What an iPXE script shows: the texts it sets as hex (`set pxc-t0:hex 54:68:…`)."""
+    texts = re.findall(rb"set pxc-t\d+:hex ([0-9a-f:]+)", script)
+    return " ".join(bytes.fromhex(t.decode().replace(":", "")).decode(errors="replace") for t in texts)
+
+
 async def one_client(port, index, user, password, stats):
     n = index + 1
     address = f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
@@ -370,9 +378,12 @@ async def one_client(port, index, user, password, stats):
                 found = BOOT_LINK.search(body)
                 if status == 200 and found:
                     break
-                if status == 200 and b"busy" in body.lower():
+                said = shown_text(body)
+                if status == 200 and "busy" in said:
+                    # As a person at the prompt: wait as told, sign in again.
                     stats["busy"] += 1
-                    await asyncio.sleep(1)
+                    wait = re.search(r"again in (\d+) s", said)
+                    await asyncio.sleep(int(wait.group(1)) if wait else 1)
                     continue
                 raise RuntimeError(f"sign-in: {status} {body[:300]!r}")
             stats["signed_in"].append(time.perf_counter())
