@@ -243,6 +243,74 @@ async fn a_full_hashing_queue_answers_503_with_retry_after() {
     assert!(app.state.hasher.verifications() <= ATTEMPTS - busy);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_turned_away_as_busy_does_not_count_as_a_failure() {
+    // One check at a time and one waiting, both kept taken by hashing in the background:
+    // every sign-in meanwhile is turned away as busy.
+    let queue = Queue {
+        max_waiting: 1,
+        max_wait: Duration::from_secs(30),
+    };
+    let app = spawn_custom(
+        |state| state.hasher = PasswordHasher::with_queue(1, queue).unwrap(),
+        Limits::default(),
+    )
+    .await;
+    app.create_user("ada", "correct horse battery", false).await;
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background: Vec<_> = (0..2)
+        .map(|_| {
+            let (hasher, stop) = (app.state.hasher.clone(), stop.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let _ = hasher.hash("background work").await;
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let signer = client();
+    let sign_in = || {
+        call_with(
+            &signer,
+            &app,
+            "login",
+            &[("username", "ada"), ("password", "correct horse battery")],
+        )
+    };
+    // More busy answers in a row than the 5 failures a user may have at one address; a
+    // sign-in that slips through (it succeeds, and clears them) starts the count again.
+    let (mut in_a_row, mut tries) = (0, 0);
+    while in_a_row < 8 {
+        tries += 1;
+        assert!(
+            tries < 200,
+            "the background hashing left the hasher free too often"
+        );
+        let response = sign_in().await;
+        match response.status() {
+            StatusCode::SERVICE_UNAVAILABLE => in_a_row += 1,
+            StatusCode::OK => in_a_row = 0,
+            status => panic!(
+                "a busy server answered {status}: {:?}",
+                response.text().await
+            ),
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in background {
+        task.await.unwrap();
+    }
+    // None of them counted: ada signs in.
+    let response = sign_in().await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "{:?}",
+        response.text().await
+    );
+}
+
 /// The peak resident memory of a process, from `/proc`.
 fn peak_rss_bytes(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();

@@ -74,16 +74,28 @@ pub async fn authenticate(
         Err(other) => return Err(other),
     };
 
-    let found = user::Entity::find()
-        .filter(user::Column::Username.eq(username.as_str()))
-        .one(db)
-        .await?;
-    let verified = hasher
-        .verify(
-            attempt.password,
-            found.as_ref().map(|u| u.password_hash.as_str()),
-        )
-        .await?;
+    let checked = async {
+        let found = user::Entity::find()
+            .filter(user::Column::Username.eq(username.as_str()))
+            .one(db)
+            .await?;
+        let verified = hasher
+            .verify(
+                attempt.password,
+                found.as_ref().map(|u| u.password_hash.as_str()),
+            )
+            .await?;
+        Ok::<_, AppError>((found, verified))
+    }
+    .await;
+    let (found, verified) = match checked {
+        Ok(checked) => checked,
+        // Not checked at all (the server is busy, or the database failed): no failure.
+        Err(error) => {
+            throttle::release(db, reservation).await?;
+            return Err(error);
+        }
+    };
     match found {
         Some(user) if verified && !user.is_disabled => {
             throttle::release(db, reservation).await?;
