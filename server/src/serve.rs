@@ -277,6 +277,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         .site_addr(config.listen)
         .build();
     Ok(AppState {
+        boot_log: app::server::services::boot_log::Writer::new(db.clone()),
         db,
         hasher: PasswordHasher::new(hashing_concurrency()).map_err(|_| ServeError::Hasher)?,
         boot_steps: Arc::new(StepLimiter::new(

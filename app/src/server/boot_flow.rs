@@ -13,11 +13,11 @@ use crate::{
     server::{
         client::BootToken,
         db,
-        entities::{boot_image, group},
+        entities::{boot_image, group, organization},
         services::{
             accounts::{self, Attempt},
             boot_sessions::{self, BootRecord, BootSession, ClientInfo},
-            files, groups, images, organizations,
+            files, groups, images, menus, organizations,
         },
         state::{AppState, Settings},
     },
@@ -294,12 +294,8 @@ pub async fn start(
 }
 
 /// How many of the actor's organizations there are, to know whether "Back" leads anywhere.
-async fn organization_count(state: &AppState, session: &BootSession) -> Result<usize, AppError> {
-    Ok(organizations::list_for(&state.db, &session.actor)
-        .await?
-        .iter()
-        .filter(|o| o.role.is_some())
-        .count())
+async fn organization_count(state: &AppState, session: &BootSession) -> Result<u64, AppError> {
+    organizations::membership_count(&state.db, &session.actor).await
 }
 
 /// The group choice in an organization, or straight on when there is one.
@@ -342,20 +338,52 @@ fn unavailable(urls: &Urls, token: &BootToken) -> Plan {
     notice("This choice is not available to you.", urls.start(token))
 }
 
-/// The group a member may boot from, with its organization; `None` for anyone else.
+/// Where a member stands in a group they may boot from.
+struct Place {
+    group: group::Model,
+    /// The organization's name, for the boot log.
+    organization_name: String,
+    /// How many groups of this organization the member is in.
+    groups_here: usize,
+    menu: Option<BootMenu>,
+}
+
+/// The group a member may boot from, with its organization and menu; `None` for anyone
+/// else (refused as if the group did not exist).
 async fn member_group(
     db: &impl db::Conn,
     session: &BootSession,
     group_id: i32,
-) -> Result<Option<(group::Model, Option<BootMenu>)>, AppError> {
-    let Some(group) = group::Entity::find_by_id(group_id).one(db).await? else {
+) -> Result<Option<Place>, AppError> {
+    let Some((group, Some(organization))) = group::Entity::find_by_id(group_id)
+        .find_also_related(organization::Entity)
+        .one(db)
+        .await?
+    else {
         return Ok(None);
     };
-    match groups::menu_for_member(db, &session.actor, group.organization_id, group_id).await {
-        Ok(menu) => Ok(Some((group, menu))),
-        Err(AppError::Forbidden | AppError::NotFound) => Ok(None),
-        Err(other) => Err(other),
+    let mine = match groups::of_member(db, &session.actor, group.organization_id).await {
+        Ok(mine) => mine,
+        Err(AppError::Forbidden | AppError::NotFound) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    if !mine.iter().any(|g| g.id == group_id) {
+        return Ok(None);
     }
+    let menu = match group.menu_id {
+        Some(menu_id) => match menus::load(db, group.organization_id, menu_id).await {
+            Ok(menu) => Some(menu),
+            Err(AppError::NotFound) => return Ok(None),
+            Err(other) => return Err(other),
+        },
+        None => None,
+    };
+    Ok(Some(Place {
+        group,
+        organization_name: organization.name,
+        groups_here: mine.len(),
+        menu,
+    }))
 }
 
 /// A group's menu.
@@ -366,7 +394,8 @@ pub async fn group_menu(
     token: &BootToken,
     group_id: i32,
 ) -> Result<Plan, AppError> {
-    group_menu_with(state, urls, session, token, group_id, None).await
+    let place = member_group(&state.db, session, group_id).await?;
+    group_menu_with(state, urls, session, token, place, None).await
 }
 
 /// A group's menu, with a one-line notice above its entries (and then no countdown: the
@@ -376,15 +405,18 @@ async fn group_menu_with(
     urls: &Urls,
     session: &BootSession,
     token: &BootToken,
-    group_id: i32,
+    place: Option<Place>,
     notice_line: Option<&str>,
 ) -> Result<Plan, AppError> {
-    let Some((group, menu)) = member_group(&state.db, session, group_id).await? else {
+    let Some(Place {
+        group,
+        groups_here,
+        menu,
+        ..
+    }) = place
+    else {
         return Ok(unavailable(urls, token));
     };
-    let groups_here = groups::of_member(&state.db, &session.actor, group.organization_id)
-        .await?
-        .len();
     let back_url = if groups_here > 1 {
         Some(urls.organization(token, group.organization_id))
     } else if organization_count(state, session).await? > 1 {
@@ -398,11 +430,11 @@ async fn group_menu_with(
             back_url.unwrap_or_else(|| urls.logout(token)),
         ));
     };
-    let titles = image_titles(&state.db, group.organization_id).await?;
+    let titles = image_titles(&state.db, group.organization_id, &menu).await?;
     let mut plan = menu::menu_plan(
         &menu,
         &titles,
-        |position| urls.boot(token, group_id, menu.version, menu.entry_ids[position - 1]),
+        |position| urls.boot(token, group.id, menu.version, menu.entry_ids[position - 1]),
         back_url,
         urls.logout(token),
     );
@@ -418,15 +450,29 @@ async fn group_menu_with(
     Ok(Plan::Menu(plan))
 }
 
+/// The titles of the images a menu shows.
 async fn image_titles(
     db: &impl db::Conn,
     organization_id: i32,
+    menu: &BootMenu,
 ) -> Result<std::collections::HashMap<i32, String>, AppError> {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let ids: Vec<i32> = menu
+        .entries
+        .iter()
+        .filter_map(|entry| match entry.item {
+            MenuItem::Image { image_id } => Some(image_id),
+            _ => None,
+        })
+        .collect();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
     let rows: Vec<(i32, String)> = boot_image::Entity::find()
         .select_only()
         .column(boot_image::Column::Id)
         .column(boot_image::Column::Title)
+        .filter(boot_image::Column::Id.is_in(ids))
         .filter(boot_image::Column::OrganizationId.eq(organization_id))
         .into_tuple()
         .all(db)
@@ -444,7 +490,14 @@ pub async fn boot(
     menu_version: i32,
     entry_id: i32,
 ) -> Result<Plan, AppError> {
-    let Some((group, Some(menu))) = member_group(&state.db, session, group_id).await? else {
+    let place = member_group(&state.db, session, group_id).await?;
+    let Some(Place {
+        group,
+        organization_name,
+        menu: Some(menu),
+        ..
+    }) = &place
+    else {
         return Ok(unavailable(urls, token));
     };
     // The choice names the entry and the menu as it was shown: after any change since
@@ -468,7 +521,7 @@ pub async fn boot(
             urls,
             session,
             token,
-            group_id,
+            place,
             Some("This menu changed since it was shown; please choose again."),
         )
         .await;
@@ -476,6 +529,7 @@ pub async fn boot(
     let menu_url = urls.group(token, group_id);
     let mut record = BootRecord {
         organization_id: Some(group.organization_id),
+        organization_name: Some(organization_name.clone()),
         group_id: Some(group_id),
         menu_id: Some(menu.id),
         outcome: "boot_script_served".into(),
@@ -564,7 +618,7 @@ pub async fn boot(
         }
     };
     record.entry_title = Some(title.clone());
-    boot_sessions::record(&state.db, session, record).await?;
+    boot_sessions::record(&state.boot_log, session, record).await?;
     Ok(Plan::Boot(BootPlan {
         title,
         step,

@@ -47,6 +47,8 @@ pub struct PasswordHasher {
     /// One per running check: the bound on memory (19 MiB each) and cores.
     workers: Arc<Semaphore>,
     max_wait: Duration,
+    /// Hashes run at once at most.
+    concurrency: usize,
     /// A hash of a random password, verified against for unknown users so that the answer
     /// takes as long as for a known one.
     dummy_hash: Arc<str>,
@@ -102,23 +104,52 @@ pub fn check_hash(hash: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// argon2's working memory, 19 MiB a hash, kept for the next one: never more than one per
-/// worker slot, allocated once. Left to the allocator, the blocks freed on each blocking
-/// thread stay in that thread's arena (glibc raises its mmap threshold after the first such
-/// free), and a sign-in storm leaves 19 MiB behind in every arena it touched.
+/// argon2's working memory, 19 MiB a hash, kept for the next one while hashes keep coming:
+/// never more than one per worker slot. Left to the allocator, the blocks freed on each
+/// blocking thread stay in that thread's arena (glibc raises its mmap threshold after the
+/// first such free), and a sign-in storm leaves 19 MiB behind in every arena it touched.
+/// Once no hash has run for [`KEEP_IDLE`], the blocks go back to the system.
 #[derive(Default)]
 struct Memory {
     free: Mutex<Vec<Box<[Block]>>>,
+    /// Hashes started since the start: tells an idle pool from a busy one.
+    uses: AtomicU64,
 }
+
+/// How long argon2's memory is kept after the last hash.
+const KEEP_IDLE: Duration = Duration::from_secs(10);
 
 impl Memory {
     /// Runs `work` with blocks enough for this server's parameters.
     fn with<T>(&self, work: impl FnOnce(&mut [Block]) -> T) -> T {
+        self.uses.fetch_add(1, Ordering::Relaxed);
         let taken = self.lock().pop();
         let mut blocks = taken.unwrap_or_else(|| vec![Block::new(); params().block_count()].into());
         let result = work(&mut blocks);
         self.lock().push(blocks);
         result
+    }
+
+    /// Gives the kept blocks back to the system unless a hash started since `uses` was read.
+    fn release_unless_used_since(&self, uses: u64) {
+        let released = {
+            let mut free = self.lock();
+            if self.uses.load(Ordering::Relaxed) != uses {
+                return;
+            }
+            std::mem::take(&mut *free)
+        };
+        if released.is_empty() {
+            return;
+        }
+        drop(released);
+        // The freed blocks may sit in a blocking thread's arena, below glibc's raised mmap
+        // threshold: have it return free pages from every arena.
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only releases memory the allocator holds free.
+        unsafe {
+            nix::libc::malloc_trim(0);
+        }
     }
 
     /// How many are kept.
@@ -135,26 +166,43 @@ impl Memory {
     }
 }
 
-fn hash_blocking(password: &str, memory: &mut [Block]) -> Result<String, AppError> {
+/// A PHC string of argon2id with this server's parameters for `salt` and `digest`.
+fn phc(salt: &[u8], digest: &[u8]) -> Result<String, AppError> {
     let failed = |error: &dyn std::fmt::Display| {
         tracing::error!(%error, "hashing a password failed");
         AppError::Internal
     };
-    let mut salt = [0u8; argon2::RECOMMENDED_SALT_LEN];
-    rand::fill(&mut salt);
-    let params = params();
-    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
-    argon2()
-        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, memory)
-        .map_err(|e| failed(&e))?;
     let hash = PasswordHash {
         algorithm: Algorithm::Argon2id.ident(),
         version: Some(Version::V0x13.into()),
-        params: ParamsString::try_from(&params).map_err(|e| failed(&e))?,
-        salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
-        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+        params: ParamsString::try_from(&params()).map_err(|e| failed(&e))?,
+        salt: Some(Salt::new(salt).map_err(|e| failed(&e))?),
+        hash: Some(Output::new(digest).map_err(|e| failed(&e))?),
     };
     Ok(hash.to_string())
+}
+
+/// A hash no password matches (a random digest), with this server's parameters: verifying
+/// against it costs what verifying against a real one does, without hashing at start.
+fn dummy_hash() -> Result<String, AppError> {
+    let mut salt = [0u8; argon2::RECOMMENDED_SALT_LEN];
+    let mut digest = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    rand::fill(&mut salt);
+    rand::fill(&mut digest);
+    phc(&salt, &digest)
+}
+
+fn hash_blocking(password: &str, memory: &mut [Block]) -> Result<String, AppError> {
+    let mut salt = [0u8; argon2::RECOMMENDED_SALT_LEN];
+    rand::fill(&mut salt);
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2()
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, memory)
+        .map_err(|error| {
+            tracing::error!(%error, "hashing a password failed");
+            AppError::Internal
+        })?;
+    phc(&salt, &out)
 }
 
 fn verify_blocking(password: &str, hash: &str, memory: &mut [Block]) -> bool {
@@ -206,15 +254,14 @@ impl PasswordHasher {
 
     /// A hasher running at most `concurrency` hashes at once, with `queue` in front.
     pub fn with_queue(concurrency: usize, queue: Queue) -> Result<Self, AppError> {
-        let mut random = [0u8; 32];
-        rand::fill(&mut random);
         let memory = Arc::new(Memory::default());
-        let dummy_hash = memory.with(|blocks| hash_blocking(&hex::encode(random), blocks))?;
+        let dummy_hash = dummy_hash()?;
         let concurrency = concurrency.max(1);
         Ok(Self {
             admission: Arc::new(Semaphore::new(concurrency + queue.max_waiting)),
             workers: Arc::new(Semaphore::new(concurrency)),
             max_wait: queue.max_wait,
+            concurrency,
             dummy_hash: dummy_hash.into(),
             verifications: Arc::new(AtomicU64::new(0)),
             memory,
@@ -246,7 +293,7 @@ impl PasswordHasher {
             })?
             .map_err(|_| AppError::Internal)?;
         let memory = self.memory.clone();
-        tokio::task::spawn_blocking(move || {
+        let done = tokio::task::spawn_blocking(move || {
             let _slots = (admitted, worker);
             memory.with(work)
         })
@@ -254,7 +301,25 @@ impl PasswordHasher {
         .map_err(|error| {
             tracing::error!(%error, "a password hashing task failed");
             AppError::Internal
-        })
+        });
+        self.release_memory_when_idle();
+        done
+    }
+
+    /// Gives argon2's memory back once no hash has started for [`KEEP_IDLE`] (checked by
+    /// the last hash to finish; a new hash keeps it).
+    fn release_memory_when_idle(&self) {
+        if self.workers.available_permits() != self.concurrency {
+            return;
+        }
+        let uses = self.memory.uses.load(Ordering::Relaxed);
+        let memory = Arc::downgrade(&self.memory);
+        tokio::spawn(async move {
+            tokio::time::sleep(KEEP_IDLE).await;
+            if let Some(memory) = memory.upgrade() {
+                memory.release_unless_used_since(uses);
+            }
+        });
     }
 
     /// How many passwords have been verified since the start: the work sign-ins cost.
@@ -284,6 +349,40 @@ impl PasswordHasher {
             .await?;
         Ok(known && matches)
     }
+}
+
+/// The raw verification rate of this server's argon2id (its crate, parameters and kept
+/// memory), on `threads` threads for `duration`: what a sign-in storm is measured against.
+pub fn verification_rate(threads: usize, duration: Duration) -> Result<f64, AppError> {
+    let threads = threads.max(1);
+    let mut blocks = vec![Block::new(); params().block_count()];
+    let hash: Arc<str> = hash_blocking("correct horse battery staple", &mut blocks)?.into();
+    drop(blocks);
+    let start = std::time::Instant::now();
+    let deadline = start + duration;
+    let counts: Vec<u64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let hash = hash.clone();
+                scope.spawn(move || {
+                    let mut blocks = vec![Block::new(); params().block_count()];
+                    let mut done = 0u64;
+                    while std::time::Instant::now() < deadline {
+                        let matched =
+                            verify_blocking("correct horse battery staple", &hash, &mut blocks);
+                        debug_assert!(matched);
+                        done += 1;
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or(0))
+            .collect()
+    });
+    Ok(counts.iter().sum::<u64>() as f64 / start.elapsed().as_secs_f64())
 }
 
 #[cfg(test)]
@@ -436,7 +535,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_working_memory_is_kept_one_per_slot() {
         let hasher = PasswordHasher::new(2).unwrap();
-        assert_eq!(hasher.memory.kept(), 1, "the dummy hash's");
+        assert_eq!(hasher.memory.kept(), 0, "nothing hashed at start");
         let results = verify_all(&hasher, 8).await;
         assert!(
             results.iter().all(|r| matches!(r, Ok(false))),
@@ -444,6 +543,26 @@ mod tests {
         );
         let kept = hasher.memory.kept();
         assert!((1..=2).contains(&kept), "{kept} kept for 2 slots");
+    }
+
+    #[test]
+    fn the_working_memory_goes_back_once_idle_and_stays_while_used() {
+        let memory = Memory::default();
+        memory.with(|_| ());
+        let seen = memory.uses.load(Ordering::Relaxed);
+        memory.with(|_| ());
+        memory.release_unless_used_since(seen);
+        assert_eq!(memory.kept(), 1, "a hash ran since: kept");
+        memory.release_unless_used_since(memory.uses.load(Ordering::Relaxed));
+        assert_eq!(memory.kept(), 0, "idle: given back");
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_is_ours_in_shape_and_matches_nothing() {
+        let dummy = dummy_hash().unwrap();
+        assert_eq!(check_hash(&dummy), Ok(()));
+        let memory = Memory::default();
+        assert!(!memory.with(|blocks| verify_blocking("", &dummy, blocks)));
     }
 
     #[test]

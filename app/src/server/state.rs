@@ -93,6 +93,8 @@ pub struct AppState {
     pub iso_trees: Arc<super::services::iso::Trees>,
     /// The HTTP client that fetches files from URLs, made on first use from the settings.
     pub fetcher: Arc<std::sync::OnceLock<Arc<Fetcher>>>,
+    /// Writes the boot log by group commit.
+    pub boot_log: super::services::boot_log::Writer,
 }
 
 impl AppState {

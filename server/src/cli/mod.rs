@@ -66,6 +66,17 @@ pub enum Command {
         #[arg(long, value_name = "PORT")]
         http_port: Option<u16>,
     },
+    /// Measure the raw argon2id verification rate with this server's parameters (for
+    /// `bench/boot.py`)
+    #[command(hide = true)]
+    BenchHash {
+        /// Threads verifying at once
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// How long to measure
+        #[arg(long, default_value_t = 5.0)]
+        seconds: f64,
+    },
 }
 
 /// Account commands; passwords are read from a prompt, or from stdin when it is not a terminal.
@@ -110,6 +121,16 @@ pub async fn run() -> ExitCode {
     logging::init(config.log_format);
 
     match cli.command {
+        Command::BenchHash { threads, seconds } => {
+            let duration = std::time::Duration::from_secs_f64(seconds.clamp(0.1, 600.0));
+            match app::server::password::verification_rate(threads, duration) {
+                Ok(rate) => {
+                    println!("{rate:.1} hashes/s on {threads} threads (argon2id m=19456 t=2 p=1)");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(error),
+            }
+        }
         Command::Serve(_) => match serve::run(config).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => fail(error),

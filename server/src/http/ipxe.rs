@@ -223,30 +223,30 @@ impl FromRequestParts<AppState> for Step {
         let Some(token) = token else {
             return Err(script(&boot_flow::expired(&urls)));
         };
-        let resumed = boot_sessions::resume(
-            &state.db,
-            &token,
-            address.0.as_deref(),
-            state.settings.boot_token_ttl,
-        )
-        .await;
-        match resumed {
-            Ok(Some(session)) if !state.boot_steps.allow(session.token_id) => {
-                tracing::warn!(
-                    token_id = session.token_id,
-                    "a boot session takes steps too fast; slowed down"
-                );
-                Err(script(&boot_flow::too_fast(&urls, &token)))
-            }
-            Ok(Some(session)) => Ok(Self {
-                state: state.clone(),
-                session,
-                token,
-                urls,
-            }),
-            Ok(None) => Err(script(&boot_flow::expired(&urls))),
-            Err(error) => Err(failure(error)),
+        let resumed = match boot_sessions::resume(&state.db, &token, address.0.as_deref()).await {
+            Ok(Some(resumed)) => resumed,
+            Ok(None) => return Err(script(&boot_flow::expired(&urls))),
+            Err(error) => return Err(failure(error)),
+        };
+        // Counted before anything is written: a session slowed down costs one read.
+        if !state.boot_steps.allow(resumed.session.token_id) {
+            tracing::warn!(
+                token_id = resumed.session.token_id,
+                "a boot session takes steps too fast; slowed down"
+            );
+            return Err(script(&boot_flow::too_fast(&urls, &token)));
         }
+        if let Err(error) =
+            boot_sessions::extend(&state.db, &resumed, state.settings.boot_token_ttl).await
+        {
+            return Err(failure(error));
+        }
+        Ok(Self {
+            state: state.clone(),
+            session: resumed.session,
+            token,
+            urls,
+        })
     }
 }
 

@@ -1085,3 +1085,160 @@ async fn an_image_made_from_an_iso_boots_with_the_isos_urls_of_the_boot_session(
         "The ISO this image uses is no longer in the library."
     );
 }
+
+/// `url` with its server (scheme, host and port) replaced by `app`'s.
+fn on(app: &TestApp, url: &str) -> String {
+    let path = url.splitn(4, '/').nth(3).unwrap();
+    app.url(&format!("/{path}"))
+}
+
+#[tokio::test]
+async fn a_session_ended_on_another_replica_is_refused_at_the_next_step_here() {
+    use app::{server::services::accounts, validate::NewPassword};
+    let lab = lab().await;
+    let other = crate::helpers::spawn_on(lab.app.database_url.clone(), None, |_| {}).await;
+    let bob = Username::parse("bob").unwrap();
+
+    // Signed out on the other replica.
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let choice = menu.pick("Debian installer");
+    assert!(get(&lab.app, &choice).await.runs("kernel"));
+    get(&other, &on(&other, &menu.pick("Sign out"))).await;
+    assert!(get(&lab.app, &choice).await.messages()[0].contains("expired"));
+
+    // A new password set on the other replica ends every session signed in with the old.
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let choice = menu.pick("Debian installer");
+    assert!(get(&lab.app, &choice).await.runs("kernel"));
+    accounts::set_password(
+        &other.state.db,
+        &other.state.hasher,
+        &operator(),
+        &bob,
+        &NewPassword::parse("a whole new password").unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(get(&lab.app, &choice).await.messages()[0].contains("expired"));
+
+    // Disabled on the other replica.
+    let menu = sign_in(&lab.app, "bob", "a whole new password").await;
+    let choice = menu.pick("Debian installer");
+    assert!(get(&lab.app, &choice).await.runs("kernel"));
+    let bob_id = accounts::find_by_username(&other.state.db, &operator(), &bob)
+        .await
+        .unwrap()
+        .id;
+    accounts::set_disabled(&other.state.db, &operator(), bob_id, true)
+        .await
+        .unwrap();
+    assert!(get(&lab.app, &choice).await.messages()[0].contains("expired"));
+
+    // Taken out of the group on the other replica: the group is gone from the menu at once.
+    let organizations = sign_in(&lab.app, "alice", PASSWORD).await;
+    let groups_here = get(&lab.app, &organizations.pick("Lab")).await;
+    let students = groups_here.pick("Students");
+    get(&lab.app, &students).await.pick("Debian installer");
+    groups::set_members(
+        &other.state.db,
+        &operator(),
+        lab.lab,
+        lab.students,
+        &[Username::parse("bob").unwrap()],
+    )
+    .await
+    .unwrap();
+    let refused = get(&lab.app, &students).await;
+    assert_eq!(
+        refused.messages()[0],
+        "This choice is not available to you."
+    );
+}
+
+#[tokio::test]
+async fn a_session_in_use_slides_its_expiry_with_one_write_a_while_not_one_a_step() {
+    use app::server::entities::boot_token;
+    // A lifetime of 4 s: the session is written again when 1 s behind.
+    let lab =
+        lab_with(spawn_app_with(|s| s.boot_token_ttl = std::time::Duration::from_secs(4)).await)
+            .await;
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let choice = menu.pick("Debian installer");
+    let expiry = async || {
+        boot_token::Entity::find()
+            .one(&lab.app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .expires_at
+    };
+    let issued = expiry().await;
+
+    for _ in 0..10 {
+        assert!(get(&lab.app, &choice).await.runs("kernel"));
+    }
+    assert_eq!(expiry().await, issued, "ten quick steps wrote nothing");
+
+    // Steps every 0.6 s for 6 s: past the 4 s lifetime, the session lives on.
+    for _ in 0..10 {
+        tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+        assert!(get(&lab.app, &choice).await.runs("kernel"));
+    }
+    let slid = expiry().await;
+    assert!(
+        slid > issued + chrono::Duration::seconds(4),
+        "{issued} → {slid}"
+    );
+
+    // Left alone for its lifetime, it ends.
+    tokio::time::sleep(std::time::Duration::from_millis(4100)).await;
+    assert!(get(&lab.app, &choice).await.messages()[0].contains("expired"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boots_at_the_same_moment_are_each_logged_once_with_their_own_machine() {
+    let lab = lab().await;
+    let mut choices = Vec::new();
+    for user in ["alice", "bob"] {
+        let menu = sign_in(&lab.app, user, PASSWORD).await;
+        let menu = if user == "alice" {
+            // alice picks an organization and a group first.
+            let lab_screen = get(&lab.app, &menu.pick("Lab")).await;
+            get(&lab.app, &lab_screen.pick("Students")).await
+        } else {
+            menu
+        };
+        choices.push((user, menu.pick("Debian installer")));
+    }
+    let boots = (0..25)
+        .flat_map(|_| choices.iter().cloned())
+        .map(|(user, url)| {
+            let app = &lab.app;
+            async move {
+                let screen = get(app, &url).await;
+                assert!(screen.runs("kernel"), "{}", screen.text);
+                user
+            }
+        });
+    let booted = futures_util::future::join_all(boots).await;
+
+    let rows = boot_event::Entity::find()
+        .all(&lab.app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(booted.len(), 50);
+    assert_eq!(rows.len(), 50);
+    for user in ["alice", "bob"] {
+        let theirs: Vec<_> = rows
+            .iter()
+            .filter(|row| row.username.as_deref() == Some(user))
+            .collect();
+        assert_eq!(theirs.len(), 25, "{user}");
+        assert!(theirs.iter().all(|row| {
+            row.organization_name.as_deref() == Some("Lab")
+                && row.entry_title.as_deref() == Some("Debian installer")
+                && row.client_mac.as_deref() == Some("52-54-00-12-34-56")
+                && row.group_id == Some(lab.students)
+        }));
+    }
+}

@@ -7,7 +7,7 @@ use std::{
     time::Duration,
 };
 
-fn pxecloud() -> Command {
+pub(crate) fn pxecloud() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_pxecloud"));
     for var in [
         "PXECLOUD_CONFIG",
@@ -32,6 +32,22 @@ fn run(command: &mut Command) -> Output {
 
 fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Waits up to 30 s for the server at `base` to answer `/healthz`; whether it did.
+pub(crate) async fn until_healthy(client: &reqwest::Client, base: &str) -> bool {
+    for _ in 0..300 {
+        if client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    false
 }
 
 /// Runs `serve` until it logs that it listens (or exits), then stops it; returns stderr.
@@ -352,19 +368,7 @@ async fn a_throttled_sign_in_leaves_a_warning_in_the_log() {
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..300 {
-        if client
-            .get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let up = until_healthy(&client, &base).await;
 
     let mut statuses = Vec::new();
     if up {

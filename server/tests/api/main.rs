@@ -7,6 +7,7 @@ mod authorization;
 mod boot_flow;
 mod catalog;
 mod cli;
+mod crash;
 mod fetch;
 mod files;
 mod helpers;

@@ -1,8 +1,11 @@
 //! The boot log of an organization: who booted what, on which machine, when.
 
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{mpsc, oneshot};
 
 use crate::{
     error::AppError,
@@ -64,4 +67,84 @@ pub async fn prune(
         .exec(conn)
         .await?;
     Ok(result.rows_affected)
+}
+
+/// A row waiting to be written, and who waits for it.
+struct Pending {
+    row: boot_event::ActiveModel,
+    written: oneshot::Sender<Result<(), AppError>>,
+}
+
+/// Rows written together at most: one statement's worth of parameters on every database.
+const MOST_AT_ONCE: usize = 128;
+
+/// Writes boot-log rows by group commit. [`Writer::write`] returns once its row is
+/// committed, so a boot script sent after it always has its row, even if the process is
+/// killed the next instant; the rows of requests arriving while a commit runs are written
+/// together by the next one, in one statement. A lab booting at once thus costs one commit
+/// (one `fsync` on SQLite) per batch, not one per machine.
+#[derive(Clone)]
+pub struct Writer {
+    db: DatabaseConnection,
+    queue: Arc<OnceLock<mpsc::Sender<Pending>>>,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("boot_log::Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// A writer to `db`; its task starts with the first row.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            queue: Arc::default(),
+        }
+    }
+
+    /// Writes `row`; returns once it is committed.
+    pub async fn write(&self, row: boot_event::ActiveModel) -> Result<(), AppError> {
+        let queue = self.queue.get_or_init(|| {
+            let (sender, receiver) = mpsc::channel(4 * MOST_AT_ONCE);
+            tokio::spawn(write_batches(self.db.clone(), receiver));
+            sender
+        });
+        let (written, done) = oneshot::channel();
+        queue
+            .send(Pending { row, written })
+            .await
+            .map_err(|_| AppError::Internal)?;
+        done.await.map_err(|_| AppError::Internal)?
+    }
+}
+
+/// The writer's task: takes what is waiting (up to [`MOST_AT_ONCE`]), writes it in one
+/// statement, answers each waiter, and again.
+async fn write_batches(db: DatabaseConnection, mut queue: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MOST_AT_ONCE);
+    while queue.recv_many(&mut batch, MOST_AT_ONCE).await > 0 {
+        let rows = batch.iter().map(|pending| pending.row.clone());
+        match boot_event::Entity::insert_many(rows).exec(&db).await {
+            Ok(_) => {
+                for pending in batch.drain(..) {
+                    let _ = pending.written.send(Ok(()));
+                }
+            }
+            // One row the database refuses (its organization deleted a moment ago, say)
+            // must not fail the others: each is tried alone.
+            Err(error) => {
+                tracing::warn!(%error, rows = batch.len(), "a batch of boot-log rows failed; writing them one by one");
+                for pending in batch.drain(..) {
+                    let result = boot_event::Entity::insert(pending.row)
+                        .exec(&db)
+                        .await
+                        .map(|_| ())
+                        .map_err(AppError::from);
+                    let _ = pending.written.send(result);
+                }
+            }
+        }
+    }
 }

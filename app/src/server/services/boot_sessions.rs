@@ -10,7 +10,8 @@ use crate::{
         actor::Actor,
         client::{BootToken, ClientUuid, MacAddr},
         db,
-        entities::{boot_event, boot_token, organization, user},
+        entities::{boot_event, boot_token, user},
+        services::boot_log,
     },
 };
 use chrono::{Duration, Utc};
@@ -154,14 +155,22 @@ fn actor_of(user: user::Model) -> Actor {
     }
 }
 
-/// The session a token belongs to, extended by `ttl`; `None` when the token is unknown,
-/// expired, issued to another client address, or its user is gone or disabled.
+/// A live session, as read for a step: the session, and when its row says it expires.
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    pub session: BootSession,
+    expires_at: chrono::DateTime<Utc>,
+}
+
+/// The session a token belongs to, read without writing; `None` when the token is unknown,
+/// expired, issued to another client address, or its user is gone or disabled. Every step
+/// reads it again, so a session ended anywhere (sign-out, a password change, a disabled
+/// user, on any replica) is refused at the next step. [`extend`] then slides its expiry.
 pub async fn resume(
     db: &impl db::Conn,
     token: &BootToken,
     ip: Option<&str>,
-    ttl: std::time::Duration,
-) -> Result<Option<BootSession>, AppError> {
+) -> Result<Option<Resumed>, AppError> {
     let Some((row, user)) = find(db, token, ip).await? else {
         return Ok(None);
     };
@@ -171,46 +180,61 @@ pub async fn resume(
         client: ClientInfo {
             mac: row.client_mac.as_deref().and_then(|m| m.parse().ok()),
             uuid: row.client_uuid.as_deref().and_then(|u| u.parse().ok()),
-            platform: row.client_platform.clone(),
-            arch: row.client_arch.clone(),
-            ip: row.client_ip.clone(),
+            platform: row.client_platform,
+            arch: row.client_arch,
+            ip: row.client_ip,
         },
     };
-    let now = Utc::now();
-    let mut active: boot_token::ActiveModel = row.into();
-    active.last_used_at = Set(now);
-    active.expires_at = Set(now + Duration::from_std(ttl).unwrap_or(Duration::minutes(15)));
-    active.update(db).await?;
-    Ok(Some(session))
+    Ok(Some(Resumed {
+        session,
+        expires_at: row.expires_at,
+    }))
 }
 
-/// How often reading files extends a boot session: at most one write per machine per
-/// this long, however many ranged requests it sends.
-const FILE_READ_EXTENDS_EVERY: Duration = Duration::seconds(60);
+/// How far behind its sliding expiry a session may fall before it is written again: a
+/// minute, or a quarter of the lifetime when that is shorter. A session in use thus expires
+/// between `ttl - EXTEND_EVERY` and `ttl` after its last step, and a machine taking steps
+/// (or reading its files in many ranged requests) costs one write a minute, not one a
+/// request.
+fn extend_every(ttl: Duration) -> Duration {
+    (ttl / 4).min(Duration::seconds(60))
+}
+
+/// Slides a session's expiry to `ttl` from now when it has fallen behind by more than
+/// [`extend_every`]; otherwise writes nothing.
+pub async fn extend(
+    db: &impl db::Conn,
+    resumed: &Resumed,
+    ttl: std::time::Duration,
+) -> Result<(), AppError> {
+    let now = Utc::now();
+    let ttl = Duration::from_std(ttl).unwrap_or(Duration::minutes(15));
+    if resumed.expires_at >= now + ttl - extend_every(ttl) {
+        return Ok(());
+    }
+    boot_token::Entity::update_many()
+        .col_expr(boot_token::Column::LastUsedAt, Expr::value(now))
+        .col_expr(boot_token::Column::ExpiresAt, Expr::value(now + ttl))
+        .filter(boot_token::Column::Id.eq(resumed.session.token_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
 
 /// Who holds a live token, for a machine fetching the files of its boot (a kernel, or an ISO
 /// that `sanboot` reads in many ranged requests for as long as the booted system runs): the
-/// session is extended by `ttl` like a boot step, but written at most once a minute.
+/// session is extended like a boot step.
 pub async fn holder(
     db: &impl db::Conn,
     token: &BootToken,
     ip: Option<&str>,
     ttl: std::time::Duration,
 ) -> Result<Option<Actor>, AppError> {
-    let Some((row, user)) = find(db, token, ip).await? else {
+    let Some(resumed) = resume(db, token, ip).await? else {
         return Ok(None);
     };
-    let now = Utc::now();
-    let ttl = Duration::from_std(ttl).unwrap_or(Duration::minutes(15));
-    if row.expires_at < now + ttl - FILE_READ_EXTENDS_EVERY {
-        boot_token::Entity::update_many()
-            .col_expr(boot_token::Column::LastUsedAt, Expr::value(now))
-            .col_expr(boot_token::Column::ExpiresAt, Expr::value(now + ttl))
-            .filter(boot_token::Column::Id.eq(row.id))
-            .exec(db)
-            .await?;
-    }
-    Ok(Some(actor_of(user)))
+    extend(db, &resumed, ttl).await?;
+    Ok(Some(resumed.session.actor))
 }
 
 /// Ends a session (sign-out at the client).
@@ -242,6 +266,9 @@ pub async fn prune(db: &impl db::Conn) -> Result<u64, AppError> {
 #[derive(Debug, Clone, Default)]
 pub struct BootRecord {
     pub organization_id: Option<i32>,
+    /// The organization's name as it is now, so that the row still says where it booted
+    /// after the organization is renamed or deleted.
+    pub organization_name: Option<String>,
     pub group_id: Option<i32>,
     pub menu_id: Option<i32>,
     pub image_id: Option<i32>,
@@ -250,23 +277,14 @@ pub struct BootRecord {
     pub outcome: String,
 }
 
-/// Writes one line of the boot log.
+/// Writes one line of the boot log; returns once it is committed.
 pub async fn record(
-    db: &impl db::Conn,
+    log: &boot_log::Writer,
     session: &BootSession,
     record: BootRecord,
 ) -> Result<(), AppError> {
     let clip = |s: Option<String>, max: usize| s.map(|s| s.chars().take(max).collect::<String>());
-    // The name as it is now, so that the row still says where it booted after the
-    // organization is renamed or deleted.
-    let organization_name = match record.organization_id {
-        Some(id) => organization::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|o| o.name),
-        None => None,
-    };
-    boot_event::ActiveModel {
+    log.write(boot_event::ActiveModel {
         id: NotSet,
         at: Set(Utc::now()),
         user_id: Set(session.actor.user_id),
@@ -275,7 +293,7 @@ pub async fn record(
         menu_id: Set(record.menu_id),
         image_id: Set(record.image_id),
         username: Set(Some(session.actor.username.clone())),
-        organization_name: Set(organization_name),
+        organization_name: Set(record.organization_name),
         entry_title: Set(clip(record.entry_title, 200)),
         entry_kind: Set(clip(record.entry_kind, 32)),
         client_mac: Set(session.client.mac.as_ref().map(MacAddr::to_string)),
@@ -283,10 +301,8 @@ pub async fn record(
         client_ip: Set(session.client.ip.clone()),
         client_platform: Set(session.client.platform.clone()),
         outcome: Set(record.outcome),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]

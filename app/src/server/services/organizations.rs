@@ -92,6 +92,17 @@ pub async fn list_for(
         .collect())
 }
 
+/// How many organizations the actor is a member of (whatever their role).
+pub async fn membership_count(db: &impl db::Conn, actor: &Actor) -> Result<u64, AppError> {
+    let Some(user_id) = actor.user_id else {
+        return Ok(0);
+    };
+    Ok(organization_member::Entity::find()
+        .filter(organization_member::Column::UserId.eq(user_id))
+        .count(db)
+        .await?)
+}
+
 /// Parses an organization's name and description.
 pub fn parse_details(name: &str, description: &str) -> Result<(Label, String), AppError> {
     crate::forms::parse_named(name, description, "organization")
