@@ -11,6 +11,7 @@ mod m20261205_000001_files;
 mod m20261206_000001_iso_indexes;
 mod m20261207_000001_image_iso;
 mod m20261208_000001_fetches;
+mod m20261209_000001_boot_generation;
 
 /// The ordered list of PXE Cloud's migrations.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_iso_indexes::Migration),
             Box::new(m20261207_000001_image_iso::Migration),
             Box::new(m20261208_000001_fetches::Migration),
+            Box::new(m20261209_000001_boot_generation::Migration),
         ]
     }
 }

@@ -278,6 +278,7 @@ pub fn state(db: DatabaseConnection, config: &Config) -> Result<AppState, ServeE
         .build();
     Ok(AppState {
         boot_log: app::server::services::boot_log::Writer::new(db.clone()),
+        boot_cache: Arc::default(),
         db,
         hasher: PasswordHasher::new(hashing_concurrency()).map_err(|_| ServeError::Hasher)?,
         boot_steps: Arc::new(StepLimiter::new(

@@ -2,6 +2,7 @@
 //! organization, group, menu and entry, each re-checked against the services.
 
 use sea_orm::EntityTrait;
+use std::sync::Arc;
 
 use crate::{
     boot::{BootMenu, ImageKind, ImageSource, IsoBoot, MenuAction, MenuItem},
@@ -11,6 +12,7 @@ use crate::{
         ServerUrl, menu,
     },
     server::{
+        boot_cache::Place,
         client::BootToken,
         db,
         entities::{boot_image, group, organization},
@@ -172,14 +174,25 @@ impl Urls {
 async fn source_url(
     state: &AppState,
     urls: &Urls,
-    token: &BootToken,
+    (session, token): (&BootSession, &BootToken),
     organization_id: i32,
     stored: &str,
 ) -> Result<Option<String>, AppError> {
     let Some(name) = ImageSource::file_name(stored) else {
         return Ok(Some(stored.to_owned()));
     };
-    let file = files::by_name(&state.db, organization_id, name).await?;
+    let load = async {
+        Ok::<_, AppError>(
+            files::by_name(&state.db, organization_id, name)
+                .await?
+                .map(Arc::new),
+        )
+    };
+    let file = state
+        .boot_cache
+        .files
+        .get_or_load(session.generation, (organization_id, name.to_owned()), load)
+        .await?;
     Ok(file.map(|file| urls.file(token, file.id, &file.name)))
 }
 
@@ -295,7 +308,15 @@ pub async fn start(
 
 /// How many of the actor's organizations there are, to know whether "Back" leads anywhere.
 async fn organization_count(state: &AppState, session: &BootSession) -> Result<u64, AppError> {
-    organizations::membership_count(&state.db, &session.actor).await
+    let Some(user_id) = session.actor.user_id else {
+        return Ok(0);
+    };
+    let load = organizations::membership_count(&state.db, &session.actor);
+    state
+        .boot_cache
+        .memberships
+        .get_or_load(session.generation, user_id, load)
+        .await
 }
 
 /// The group choice in an organization, or straight on when there is one.
@@ -338,19 +359,31 @@ fn unavailable(urls: &Urls, token: &BootToken) -> Plan {
     notice("This choice is not available to you.", urls.start(token))
 }
 
-/// Where a member stands in a group they may boot from.
-struct Place {
-    group: group::Model,
-    /// The organization's name, for the boot log.
-    organization_name: String,
-    /// How many groups of this organization the member is in.
-    groups_here: usize,
-    menu: Option<BootMenu>,
+/// The group a member may boot from, with its organization and menu; `None` for anyone
+/// else (refused as if the group did not exist). Kept while the boot generation stays.
+async fn member_group(
+    state: &AppState,
+    session: &BootSession,
+    group_id: i32,
+) -> Result<Option<Arc<Place>>, AppError> {
+    let Some(user_id) = session.actor.user_id else {
+        return Ok(None);
+    };
+    let key = (user_id, session.actor.is_server_admin, group_id);
+    let load = async {
+        Ok(read_member_group(&state.db, session, group_id)
+            .await?
+            .map(Arc::new))
+    };
+    state
+        .boot_cache
+        .places
+        .get_or_load(session.generation, key, load)
+        .await
 }
 
-/// The group a member may boot from, with its organization and menu; `None` for anyone
-/// else (refused as if the group did not exist).
-async fn member_group(
+/// [`member_group`], from the database.
+async fn read_member_group(
     db: &impl db::Conn,
     session: &BootSession,
     group_id: i32,
@@ -394,8 +427,8 @@ pub async fn group_menu(
     token: &BootToken,
     group_id: i32,
 ) -> Result<Plan, AppError> {
-    let place = member_group(&state.db, session, group_id).await?;
-    group_menu_with(state, urls, session, token, place, None).await
+    let place = member_group(state, session, group_id).await?;
+    group_menu_with(state, urls, session, token, place.as_deref(), None).await
 }
 
 /// A group's menu, with a one-line notice above its entries (and then no countdown: the
@@ -405,7 +438,7 @@ async fn group_menu_with(
     urls: &Urls,
     session: &BootSession,
     token: &BootToken,
-    place: Option<Place>,
+    place: Option<&Place>,
     notice_line: Option<&str>,
 ) -> Result<Plan, AppError> {
     let Some(Place {
@@ -417,7 +450,7 @@ async fn group_menu_with(
     else {
         return Ok(unavailable(urls, token));
     };
-    let back_url = if groups_here > 1 {
+    let back_url = if *groups_here > 1 {
         Some(urls.organization(token, group.organization_id))
     } else if organization_count(state, session).await? > 1 {
         Some(urls.start(token))
@@ -430,9 +463,14 @@ async fn group_menu_with(
             back_url.unwrap_or_else(|| urls.logout(token)),
         ));
     };
-    let titles = image_titles(&state.db, group.organization_id, &menu).await?;
+    let load = image_titles(&state.db, group.organization_id, menu);
+    let titles = state
+        .boot_cache
+        .titles
+        .get_or_load(session.generation, (group.organization_id, menu.id), load)
+        .await?;
     let mut plan = menu::menu_plan(
-        &menu,
+        menu,
         &titles,
         |position| urls.boot(token, group.id, menu.version, menu.entry_ids[position - 1]),
         back_url,
@@ -455,7 +493,7 @@ async fn image_titles(
     db: &impl db::Conn,
     organization_id: i32,
     menu: &BootMenu,
-) -> Result<std::collections::HashMap<i32, String>, AppError> {
+) -> Result<Arc<std::collections::HashMap<i32, String>>, AppError> {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
     let ids: Vec<i32> = menu
         .entries
@@ -466,7 +504,7 @@ async fn image_titles(
         })
         .collect();
     if ids.is_empty() {
-        return Ok(std::collections::HashMap::new());
+        return Ok(Arc::default());
     }
     let rows: Vec<(i32, String)> = boot_image::Entity::find()
         .select_only()
@@ -477,7 +515,7 @@ async fn image_titles(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().collect())
+    Ok(Arc::new(rows.into_iter().collect()))
 }
 
 /// The boot script of a group's menu entry, chosen on the menu of `menu_version`; logged.
@@ -490,13 +528,13 @@ pub async fn boot(
     menu_version: i32,
     entry_id: i32,
 ) -> Result<Plan, AppError> {
-    let place = member_group(&state.db, session, group_id).await?;
+    let place = member_group(state, session, group_id).await?;
     let Some(Place {
         group,
         organization_name,
         menu: Some(menu),
         ..
-    }) = &place
+    }) = place.as_deref()
     else {
         return Ok(unavailable(urls, token));
     };
@@ -521,7 +559,7 @@ pub async fn boot(
             urls,
             session,
             token,
-            place,
+            place.as_deref(),
             Some("This menu changed since it was shown; please choose again."),
         )
         .await;
@@ -540,14 +578,23 @@ pub async fn boot(
             return Ok(notice("This line is not bootable.", menu_url));
         }
         MenuItem::Image { image_id } => {
-            let Some(model) = boot_image::Entity::find_by_id(*image_id)
-                .one(&state.db)
-                .await?
-                .filter(|m| m.organization_id == group.organization_id)
-            else {
+            let load = async {
+                Ok::<_, AppError>(
+                    boot_image::Entity::find_by_id(*image_id)
+                        .one(&state.db)
+                        .await?
+                        .map(Arc::new),
+                )
+            };
+            let model = state
+                .boot_cache
+                .images
+                .get_or_load(session.generation, *image_id, load)
+                .await?;
+            let Some(model) = model.filter(|m| m.organization_id == group.organization_id) else {
                 return Ok(notice("This image no longer exists.", menu_url));
             };
-            let image = images::to_view(model);
+            let image = images::to_view(Arc::unwrap_or_clone(model));
             record.image_id = Some(image.id);
             record.entry_kind = Some(image.kind.as_str().to_owned());
             let organization_id = group.organization_id;
@@ -561,12 +608,15 @@ pub async fn boot(
             // Empty: a kernel that boots alone.
             let image_url = match image.image_url.as_str() {
                 "" => None,
-                stored => match source_url(state, urls, token, organization_id, stored).await? {
+                stored => match source_url(state, urls, (session, token), organization_id, stored)
+                    .await?
+                {
                     Some(url) => Some(url),
                     None => return Ok(gone()),
                 },
             };
-            let Some(kernel_url) = source_url(state, urls, token, organization_id, kernel).await?
+            let Some(kernel_url) =
+                source_url(state, urls, (session, token), organization_id, kernel).await?
             else {
                 return Ok(gone());
             };
@@ -574,7 +624,8 @@ pub async fn boot(
             let args = match image.iso_url.as_deref() {
                 None => image.args.to_strings(),
                 Some(stored) => {
-                    match source_url(state, urls, token, organization_id, stored).await? {
+                    match source_url(state, urls, (session, token), organization_id, stored).await?
+                    {
                         Some(iso_url) => image.args.expand(&iso_url, &Urls::tree(&iso_url)),
                         None => {
                             return Ok(notice(

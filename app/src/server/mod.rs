@@ -1,6 +1,7 @@
 //! Server-only code: database entities, services, sessions and password hashing.
 
 pub mod actor;
+pub mod boot_cache;
 pub mod boot_flow;
 pub mod boot_server;
 pub mod client;

@@ -95,6 +95,8 @@ pub struct AppState {
     pub fetcher: Arc<std::sync::OnceLock<Arc<Fetcher>>>,
     /// Writes the boot log by group commit.
     pub boot_log: super::services::boot_log::Writer,
+    /// What boot steps read, kept while the database's boot generation stays the same.
+    pub boot_cache: Arc<super::boot_cache::BootCache>,
 }
 
 impl AppState {

@@ -1242,3 +1242,82 @@ async fn boots_at_the_same_moment_are_each_logged_once_with_their_own_machine() 
         }));
     }
 }
+
+#[tokio::test]
+async fn what_changes_anywhere_shows_at_the_next_step_though_steps_keep_what_they_read() {
+    use sea_orm::ConnectionTrait;
+    let lab = lab().await;
+    let other = crate::helpers::spawn_on(lab.app.database_url.clone(), None, |_| {}).await;
+    let menu = sign_in(&lab.app, "bob", PASSWORD).await;
+    let group_url = lab.app.url(&format!(
+        "/ipxe/s/{}/group/{}",
+        token_of(&menu.pick("Debian installer")),
+        lab.students
+    ));
+    // Read twice: the second from what the first kept.
+    get(&lab.app, &group_url).await.pick("Debian installer");
+    get(&lab.app, &group_url).await.pick("Debian installer");
+
+    // Renamed through the other replica's services.
+    images::update(
+        &other.state.db,
+        &operator(),
+        lab.lab,
+        lab.debian,
+        &ImageForm {
+            title: "Debian 13".into(),
+            kind: "kernel_initrd".into(),
+            kernel_url: "http://10.0.2.2:9000/linux".into(),
+            image_url: "http://10.0.2.2:9000/initrd.gz".into(),
+            iso_boot: String::new(),
+            args: vec!["console=ttyS0".into()],
+            iso_url: String::new(),
+        },
+    )
+    .await
+    .unwrap();
+    let renamed = get(&lab.app, &group_url).await;
+    let choice = renamed.pick("Debian 13");
+    assert!(get(&lab.app, &choice).await.runs("kernel"));
+
+    // Written by another program straight into the database (an import, a restore).
+    other
+        .state
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE boot_images SET title = 'Rescue' WHERE id = {}",
+            lab.debian
+        ))
+        .await
+        .unwrap();
+    get(&lab.app, &group_url).await.pick("Rescue");
+    other
+        .state
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE boot_images SET kernel_url = 'http://10.0.2.2:9000/other-linux' WHERE id = {}",
+            lab.debian
+        ))
+        .await
+        .unwrap();
+    let kernel = get(&lab.app, &choice).await.command("kernel");
+    assert!(
+        kernel.iter().any(|word| word.ends_with("/other-linux")),
+        "{kernel:?}"
+    );
+
+    // The group's menu taken away on the other replica.
+    other
+        .state
+        .db
+        .execute_unprepared(&format!(
+            "UPDATE groups SET menu_id = NULL WHERE id = {}",
+            lab.students
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        get(&lab.app, &group_url).await.messages()[0],
+        "This group has no boot menu yet; ask its administrator to choose one."
+    );
+}

@@ -78,6 +78,9 @@ pub struct BootSession {
     pub token_id: i32,
     pub actor: Actor,
     pub client: ClientInfo,
+    /// The database's boot generation when the session was read (see
+    /// [`crate::server::boot_cache`]); `None` for a session just started.
+    pub generation: Option<i64>,
 }
 
 /// Starts a session for a signed-in user; returns it with its token, which is never stored.
@@ -114,45 +117,77 @@ pub async fn start(
             is_server_admin: user.is_server_admin,
         },
         client: client.clone(),
+        generation: None,
     };
     Ok((session, token))
 }
 
-/// The live session row of a token and its user: `None` when the token is unknown, expired,
-/// issued to another client address, or its user is gone or disabled.
+/// A live session as one query reads it: the token, its user, and the boot generation.
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct LiveToken {
+    id: i32,
+    client_mac: Option<String>,
+    client_uuid: Option<String>,
+    client_ip: Option<String>,
+    client_platform: Option<String>,
+    client_arch: Option<String>,
+    expires_at: chrono::DateTime<Utc>,
+    user_id: i32,
+    username: String,
+    is_server_admin: bool,
+    is_disabled: bool,
+    generation: i64,
+}
+
+/// The live session of a token, with its user and the boot generation, in one query:
+/// `None` when the token is unknown, expired, issued to another client address, or its user
+/// is gone or disabled.
 async fn find(
     db: &impl db::Conn,
     token: &BootToken,
     ip: Option<&str>,
-) -> Result<Option<(boot_token::Model, user::Model)>, AppError> {
-    // One query: the session and its user.
-    let Some((row, user)) = boot_token::Entity::find()
-        .find_also_related(user::Entity)
+) -> Result<Option<LiveToken>, AppError> {
+    use sea_orm::QuerySelect;
+    let Some(live) = boot_token::Entity::find()
+        .select_only()
+        .columns([
+            boot_token::Column::Id,
+            boot_token::Column::ClientMac,
+            boot_token::Column::ClientUuid,
+            boot_token::Column::ClientIp,
+            boot_token::Column::ClientPlatform,
+            boot_token::Column::ClientArch,
+            boot_token::Column::ExpiresAt,
+            boot_token::Column::UserId,
+        ])
+        .columns([
+            user::Column::Username,
+            user::Column::IsServerAdmin,
+            user::Column::IsDisabled,
+        ])
+        .expr_as(
+            Expr::cust("(SELECT generation FROM boot_generation WHERE id = 1)"),
+            "generation",
+        )
+        .inner_join(user::Entity)
         .filter(boot_token::Column::TokenHash.eq(token.hash()))
         .filter(boot_token::Column::ExpiresAt.gt(Utc::now()))
+        .into_model::<LiveToken>()
         .one(db)
         .await?
     else {
         return Ok(None);
     };
-    if let (Some(issued_to), Some(ip)) = (row.client_ip.as_deref(), ip)
+    if let (Some(issued_to), Some(ip)) = (live.client_ip.as_deref(), ip)
         && issued_to != ip
     {
         tracing::warn!(
-            token_id = row.id,
+            token_id = live.id,
             "a boot token was presented from another address"
         );
         return Ok(None);
     }
-    Ok(user.filter(|u| !u.is_disabled).map(|user| (row, user)))
-}
-
-fn actor_of(user: user::Model) -> Actor {
-    Actor {
-        user_id: Some(user.id),
-        username: user.username,
-        is_server_admin: user.is_server_admin,
-    }
+    Ok((!live.is_disabled).then_some(live))
 }
 
 /// A live session, as read for a step: the session, and when its row says it expires.
@@ -171,23 +206,28 @@ pub async fn resume(
     token: &BootToken,
     ip: Option<&str>,
 ) -> Result<Option<Resumed>, AppError> {
-    let Some((row, user)) = find(db, token, ip).await? else {
+    let Some(live) = find(db, token, ip).await? else {
         return Ok(None);
     };
     let session = BootSession {
-        token_id: row.id,
-        actor: actor_of(user),
-        client: ClientInfo {
-            mac: row.client_mac.as_deref().and_then(|m| m.parse().ok()),
-            uuid: row.client_uuid.as_deref().and_then(|u| u.parse().ok()),
-            platform: row.client_platform,
-            arch: row.client_arch,
-            ip: row.client_ip,
+        token_id: live.id,
+        actor: Actor {
+            user_id: Some(live.user_id),
+            username: live.username,
+            is_server_admin: live.is_server_admin,
         },
+        client: ClientInfo {
+            mac: live.client_mac.as_deref().and_then(|m| m.parse().ok()),
+            uuid: live.client_uuid.as_deref().and_then(|u| u.parse().ok()),
+            platform: live.client_platform,
+            arch: live.client_arch,
+            ip: live.client_ip,
+        },
+        generation: Some(live.generation),
     };
     Ok(Some(Resumed {
         session,
-        expires_at: row.expires_at,
+        expires_at: live.expires_at,
     }))
 }
 
