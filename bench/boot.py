@@ -312,7 +312,8 @@ def nginx_config(work, port, root):
     temp = os.path.join(work, "nginx-temp")
     os.makedirs(temp, exist_ok=True)
     user = "user root;\n" if os.geteuid() == 0 else ""
-    return f"""{user}worker_processes 2;
+    return f"""{user}daemon off;
+worker_processes 2;
 pid {work}/nginx.pid;
 error_log {work}/nginx-error.log error;
 events {{ worker_connections 1024; }}
@@ -413,12 +414,22 @@ def storm(port, users, password, pid):
         await asyncio.gather(*(one_client(port, i, user, password, stats) for i, user in enumerate(users)))
 
     start = time.perf_counter()
+    server_before, client_before = cpu_seconds(pid), time.process_time()
     try:
         asyncio.run(everyone())
     finally:
         peak = sampler.stop()
     wall = time.perf_counter() - start
+    stats["server_cpu"] = cpu_seconds(pid) - server_before
+    stats["client_cpu"] = time.process_time() - client_before
     return wall, stats, peak
+
+
+def cpu_seconds(pid):
+    """User and system CPU time a process has used, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # Idle: nothing asked of the server for this long (argon2's memory is given back 10 s after
@@ -550,6 +561,11 @@ def report(database, r, args):
     print(f"| sign-ins/s | {signins:.1f}/s | raw argon2id {raw:.1f}/s ({source}) | {ratio(signins, raw)} |"
           if raw else f"| sign-ins/s | {signins:.1f}/s | {source} | |")
     print(f"| peak RSS during the storm | {peak / 1024:.0f} MiB | | |")
+    cores = os.cpu_count() or 1
+    hashing = f", argon2 needs {args.clients / raw * 2:.1f} s of it at the raw rate" if raw else ""
+    print(f"| CPU during the storm ({cores} cores × {wall:.1f} s = {cores * wall:.1f} s) | "
+          f"server {stats['server_cpu']:.1f} s{hashing}; this benchmark's clients "
+          f"{stats['client_cpu']:.1f} s | | |")
     print(f"| idle RSS ({IDLE_AFTER} s after start), first start / later start | "
           f"{r['idle_first'] / 1024:.0f} MiB / {r['idle_later'] / 1024:.0f} MiB "
           f"(2 s after start: {r['started_first'] / 1024:.0f} / {r['started_later'] / 1024:.0f}) | | |")

@@ -35,6 +35,12 @@ impl Default for Queue {
     }
 }
 
+/// A check's place in the queue (see [`PasswordHasher::admit`]).
+#[derive(Debug)]
+pub struct Admission {
+    _place: tokio::sync::OwnedSemaphorePermit,
+}
+
 /// What a client that found the queue full is told to wait.
 const BUSY_RETRY_AFTER_SECS: u64 = 2;
 
@@ -268,6 +274,21 @@ impl PasswordHasher {
         })
     }
 
+    /// A place in the queue for one check, or `Busy` when the queue is full: taken before
+    /// any other work of a sign-in, so that one turned away costs nothing else.
+    pub fn admit(&self) -> Result<Admission, AppError> {
+        self.admission
+            .clone()
+            .try_acquire_owned()
+            .map(|place| Admission { _place: place })
+            .map_err(|_| {
+                tracing::warn!("password checks are queued to the limit; answering busy");
+                AppError::Busy {
+                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
+                }
+            })
+    }
+
     /// Runs `work` on a blocking thread once a worker slot is free, or answers `Busy` when
     /// the queue is full or the wait too long.
     ///
@@ -276,20 +297,20 @@ impl PasswordHasher {
     /// no more than `concurrency` hashes ever run at once.
     async fn run<T: Send + 'static>(
         &self,
+        admitted: Option<Admission>,
         work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T, AppError> {
-        let busy = || AppError::Busy {
-            retry_after_secs: BUSY_RETRY_AFTER_SECS,
+        let admitted = match admitted {
+            Some(admitted) => admitted,
+            None => self.admit()?,
         };
-        let admitted = self.admission.clone().try_acquire_owned().map_err(|_| {
-            tracing::warn!("password checks are queued to the limit; answering busy");
-            busy()
-        })?;
         let worker = tokio::time::timeout(self.max_wait, self.workers.clone().acquire_owned())
             .await
             .map_err(|_| {
                 tracing::warn!("a password check waited too long for a slot; answering busy");
-                busy()
+                AppError::Busy {
+                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
+                }
             })?
             .map_err(|_| AppError::Internal)?;
         let memory = self.memory.clone();
@@ -330,19 +351,30 @@ impl PasswordHasher {
     /// Hashes a new password into a PHC string.
     pub async fn hash(&self, password: &str) -> Result<String, AppError> {
         let password = password.to_owned();
-        self.run(move |blocks| hash_blocking(&password, blocks))
+        self.run(None, move |blocks| hash_blocking(&password, blocks))
             .await?
     }
 
     /// Checks a password against a stored hash, or against the dummy hash when there is
     /// none, which always fails but takes the same time.
     pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, AppError> {
+        self.verify_admitted(None, password, hash).await
+    }
+
+    /// [`verify`](Self::verify) with a place in the queue taken before by [`admit`](Self::admit)
+    /// (`None`: taken now).
+    pub async fn verify_admitted(
+        &self,
+        admitted: Option<Admission>,
+        password: &str,
+        hash: Option<&str>,
+    ) -> Result<bool, AppError> {
         let password = password.to_owned();
         let known = hash.is_some();
         let hash = hash.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let verifications = self.verifications.clone();
         let matches = self
-            .run(move |blocks| {
+            .run(admitted, move |blocks| {
                 verifications.fetch_add(1, Ordering::Relaxed);
                 verify_blocking(&password, &hash, blocks)
             })

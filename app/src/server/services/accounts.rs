@@ -65,6 +65,9 @@ pub async fn authenticate(
 
     let subjects = sign_in_subjects(&username, attempt.client_address.as_deref(), settings);
     slow_down(db, &subjects, settings).await?;
+    // A place in the hashing queue before anything is written: an attempt turned away as
+    // busy costs no write.
+    let admitted = hasher.admit()?;
     let reservation = match throttle::reserve(db, &subjects, settings.throttle_window).await {
         Ok(reservation) => reservation,
         Err(refused @ AppError::RateLimited { .. }) => {
@@ -80,7 +83,8 @@ pub async fn authenticate(
             .one(db)
             .await?;
         let verified = hasher
-            .verify(
+            .verify_admitted(
+                Some(admitted),
                 attempt.password,
                 found.as_ref().map(|u| u.password_hash.as_str()),
             )
