@@ -35,6 +35,13 @@ impl Default for Queue {
     }
 }
 
+/// The answer to a check the server has no room for now.
+fn busy() -> AppError {
+    AppError::Busy {
+        retry_after_secs: BUSY_RETRY_AFTER_SECS,
+    }
+}
+
 /// A check's place in the queue (see [`PasswordHasher::admit`]).
 #[derive(Debug)]
 pub struct Admission {
@@ -283,9 +290,7 @@ impl PasswordHasher {
             .map(|place| Admission { _place: place })
             .map_err(|_| {
                 tracing::warn!("password checks are queued to the limit; answering busy");
-                AppError::Busy {
-                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
-                }
+                busy()
             })
     }
 
@@ -308,9 +313,7 @@ impl PasswordHasher {
             .await
             .map_err(|_| {
                 tracing::warn!("a password check waited too long for a slot; answering busy");
-                AppError::Busy {
-                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
-                }
+                busy()
             })?
             .map_err(|_| AppError::Internal)?;
         let memory = self.memory.clone();
@@ -589,8 +592,8 @@ mod tests {
         assert_eq!(memory.kept(), 0, "idle: given back");
     }
 
-    #[tokio::test]
-    async fn the_dummy_hash_is_ours_in_shape_and_matches_nothing() {
+    #[test]
+    fn the_dummy_hash_is_ours_in_shape_and_matches_nothing() {
         let dummy = dummy_hash().unwrap();
         assert_eq!(check_hash(&dummy), Ok(()));
         let memory = Memory::default();

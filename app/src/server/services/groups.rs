@@ -287,32 +287,31 @@ pub async fn of_member(
     actor: &Actor,
     organization_id: i32,
 ) -> Result<Vec<group::Model>, AppError> {
-    let Some(user_id) = actor.user_id else {
-        actor
-            .require_role(db, organization_id, Role::Member)
-            .await?;
-        return Ok(Vec::new());
+    let groups = match actor.user_id {
+        None => Vec::new(),
+        Some(user_id) => {
+            let mut query = group::Entity::find()
+                .inner_join(group_member::Entity)
+                .filter(group::Column::OrganizationId.eq(organization_id))
+                .filter(group_member::Column::UserId.eq(user_id));
+            if !actor.is_server_admin {
+                // Only while a member of the organization, checked in the same query: a boot
+                // step reads this on every request.
+                query = query.filter(
+                    group::Column::OrganizationId.in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column(organization_member::Column::OrganizationId)
+                            .from(organization_member::Entity)
+                            .and_where(organization_member::Column::UserId.eq(user_id))
+                            .to_owned(),
+                    ),
+                );
+            }
+            query.order_by_asc(group::Column::Name).all(db).await?
+        }
     };
-    let mut query = group::Entity::find()
-        .inner_join(group_member::Entity)
-        .filter(group::Column::OrganizationId.eq(organization_id))
-        .filter(group_member::Column::UserId.eq(user_id));
-    if !actor.is_server_admin {
-        // Only while a member of the organization, checked in the same query: a boot step
-        // reads this on every request.
-        query = query.filter(
-            group::Column::OrganizationId.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(organization_member::Column::OrganizationId)
-                    .from(organization_member::Entity)
-                    .and_where(organization_member::Column::UserId.eq(user_id))
-                    .to_owned(),
-            ),
-        );
-    }
-    let groups = query.order_by_asc(group::Column::Name).all(db).await?;
     if groups.is_empty() {
-        // None: refused as before if not a member at all.
+        // None found: refused if not a member of the organization at all.
         actor
             .require_role(db, organization_id, Role::Member)
             .await?;
